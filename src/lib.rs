@@ -1,0 +1,11 @@
+//! ksops: a kustomize generator that decrypts SOPS files into Kubernetes manifests.
+//!
+//! The crate is layered; each layer knows nothing of the ones above it:
+//! - [`sops`]: the SOPS engine (stores, value cipher, MAC, data key, age identities). It is a
+//!   faithful reimplementation of `sops decrypt` 3.11 and knows nothing of Kubernetes.
+//! - [`cli`]: command-line flags and commands built on the layers below; `main.rs` only
+//!   dispatches to it and maps errors to exit codes.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod sops;

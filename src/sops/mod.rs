@@ -1,0 +1,16 @@
+//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age keys.
+//!
+//! It knows nothing of Kubernetes. Layout, bottom up:
+//! - [`tree`]: the document model; [`stores`]: parsing and emitting each file format;
+//! - [`gonum`], [`gotime`]: Go-compatible number and time formatting that output and MAC depend on;
+//! - [`cipher`]: the `ENC[…]` value format; [`rules`]: which leaves are encrypted;
+//! - [`metadata`]: the `sops` section; [`keys`]: identities and the data key.
+
+pub mod cipher;
+pub mod gonum;
+pub mod gotime;
+pub mod keys;
+pub mod metadata;
+pub mod rules;
+pub mod stores;
+pub mod tree;

@@ -1,0 +1,1 @@
+//! Flattening of the metadata tree into `key__list_0__map_field` names (dotenv and INI).

@@ -1,0 +1,7 @@
+//! The YAML store: go-yaml v3 parsing and emitting, as sops 3.11 uses it.
+
+mod emit;
+mod parse;
+
+pub use emit::emit;
+pub use parse::parse;

@@ -1,0 +1,121 @@
+//! The document model every store parses into and emits from.
+//!
+//! It mirrors sops' own tree: a file is a list of documents, a document is an ordered mapping,
+//! and comments are first-class leaves (they are encrypted, carry an AAD, and take part in the
+//! comment-regex rules). Order and duplicate keys are kept exactly as read.
+
+use crate::sops::gotime::Timestamp;
+
+/// One document of a file: YAML files may hold several, every other store holds one.
+pub type Document = Mapping;
+
+/// An ordered mapping. Duplicate keys are kept (JSON allows them and sops keeps them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mapping {
+    /// The entries and comments, in file order.
+    pub items: Vec<Item>,
+}
+
+/// One position inside a mapping.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// A key and its value.
+    Entry(Entry),
+    /// A comment standing between entries (or after the last one).
+    Comment(Comment),
+}
+
+/// A key with its value. Keys are always strings: sops refuses any other key type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The key, exactly as parsed (no escaping; it becomes part of value AADs verbatim).
+    pub key: String,
+    /// The value.
+    pub value: Value,
+}
+
+/// The text of a comment, without the leading `#` (YAML, dotenv) or `;`/`#` (INI).
+///
+/// The text keeps its leading space, so `# note` is stored as `" note"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment(pub String);
+
+/// A node of the tree.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`, `~` or an empty YAML value. Never encrypted, never hashed.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A signed 64-bit integer (YAML ints; sops never produces other integer widths).
+    Int(i64),
+    /// A float64 (YAML floats and every JSON number).
+    Float(f64),
+    /// A string. Bytes rather than `String` because the binary store and YAML `!!binary`
+    /// carry arbitrary bytes; every other source holds valid UTF-8.
+    Str(Vec<u8>),
+    /// A timestamp (YAML timestamps, `type:time`).
+    Time(Timestamp),
+    /// An ordered mapping.
+    Mapping(Mapping),
+    /// A sequence. Its elements may be [`Value::Comment`]s.
+    Sequence(Vec<Value>),
+    /// A comment standing inside a sequence (sops stores these as list elements).
+    Comment(Comment),
+}
+
+impl Value {
+    /// Builds a string value from text.
+    pub fn str(text: impl Into<String>) -> Self {
+        Value::Str(text.into().into_bytes())
+    }
+
+    /// The string's bytes, if this is a string.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+impl Mapping {
+    /// Creates an empty mapping.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an entry.
+    pub fn push(&mut self, key: impl Into<String>, value: Value) {
+        self.items.push(Item::Entry(Entry {
+            key: key.into(),
+            value,
+        }));
+    }
+
+    /// Appends a comment.
+    pub fn push_comment(&mut self, text: impl Into<String>) {
+        self.items.push(Item::Comment(Comment(text.into())));
+    }
+
+    /// The entries, skipping comments.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Entry(entry) => Some(entry),
+            Item::Comment(_) => None,
+        })
+    }
+
+    /// The value of the last entry with this exact key.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries()
+            .filter(|entry| entry.key == key)
+            .last()
+            .map(|entry| &entry.value)
+    }
+
+    /// Whether the mapping holds no items at all (entries or comments).
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
