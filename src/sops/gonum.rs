@@ -150,7 +150,7 @@ mod tests {
             (0.0001, "0.0001"),
             (-2.5, "-2.5"),
             (0.0, "0"),
-            (1e400_f64, "+Inf"),
+            (f64::INFINITY, "+Inf"),
         ];
         for (v, want) in cases {
             assert_eq!(format_g(v, false), want, "{v}");
