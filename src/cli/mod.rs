@@ -1,1 +1,69 @@
-//! Command-line commands.
+//! Command-line commands. Flags are parsed once into a plain [`Command`]; each command lives in
+//! its own module and returns a typed [`CliError`] that `main.rs` maps to an exit code.
+
+mod args;
+mod decrypt;
+
+use std::ffi::OsString;
+
+pub use args::{Command, DecryptArgs, parse_args};
+
+/// A command failed. The `Display` text is what is printed on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line is wrong.
+    #[error("{0}\n\nRun `ksops --help` for usage.")]
+    Usage(String),
+    /// Decrypting a file failed.
+    #[error("decrypting {file}: {source}")]
+    Decrypt {
+        /// The file as named on the command line.
+        file: String,
+        /// What failed.
+        #[source]
+        source: crate::sops::DecryptError,
+    },
+    /// A file could not be read.
+    #[error("reading {file}: {source}")]
+    Read {
+        /// The file as named on the command line.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `.sops.yaml` could not be used.
+    #[error("{0}")]
+    Config(#[from] crate::sops::config::ConfigError),
+    /// Standard output could not be written.
+    #[error("writing output: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+impl CliError {
+    /// The process exit code for this failure (sops' codes for `decrypt`).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Decrypt { source, .. } => source.exit_code(),
+            CliError::Read { .. } => 2,
+            CliError::Config(_) => 5,
+            CliError::Write(_) => 3,
+        }
+    }
+}
+
+/// Parses the arguments (without the program name) and runs the command.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
+    match parse_args(args)? {
+        Command::Help => {
+            print!("{}", args::HELP);
+            Ok(())
+        }
+        Command::Version => {
+            println!("ksops {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Decrypt(decrypt_args) => decrypt::run(&decrypt_args),
+    }
+}

@@ -47,7 +47,9 @@ impl std::fmt::Debug for DataKey {
 pub enum CipherError {
     /// The text is not an `ENC[…]` value. The text itself is not kept: a value that should be
     /// encrypted but is not may well be a plaintext secret.
-    #[error("the value does not match sops' data format (expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…])")]
+    #[error(
+        "the value does not match sops' data format (expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…])"
+    )]
     Format,
     /// One of the base64 fields is malformed.
     #[error("Error base64-decoding {field}: illegal base64 data")]
@@ -241,11 +243,16 @@ fn gcm_open(
             *block = counter;
         }
         aes.encrypt_blocks(&mut keystream[..blocks]);
-        for (byte, k) in chunk.iter_mut().zip(keystream.iter().flat_map(|b| b.iter())) {
+        for (byte, k) in chunk
+            .iter_mut()
+            .zip(keystream.iter().flat_map(|b| b.iter()))
+        {
             *byte ^= k;
         }
     }
-    keystream.iter_mut().for_each(|b| b.as_mut_slice().zeroize());
+    keystream
+        .iter_mut()
+        .for_each(|b| b.as_mut_slice().zeroize());
     Ok(plaintext)
 }
 
@@ -287,7 +294,10 @@ mod tests {
             Ok(Value::Comment(Comment(" note".into())))
         );
         let enabled = "ENC[AES256_GCM,data:IV3EYw==,iv:Ue8XntOeJsPzIjZIapcxUUpd7eVGCZ9HK0RgdZGJwEk=,tag:EJOnWSMAZ7I78wWD06bRIQ==,type:bool]";
-        assert_eq!(decrypt_value(enabled, &key, b"db:enabled:"), Ok(Value::Bool(true)));
+        assert_eq!(
+            decrypt_value(enabled, &key, b"db:enabled:"),
+            Ok(Value::Bool(true))
+        );
     }
 
     #[test]
@@ -322,7 +332,10 @@ mod tests {
             GO_STD_BASE64.encode(d),
             GO_STD_BASE64.encode(t)
         );
-        assert_eq!(decrypt_value(&moved, &key, b"user:"), Ok(Value::str("alice")));
+        assert_eq!(
+            decrypt_value(&moved, &key, b"user:"),
+            Ok(Value::str("alice"))
+        );
     }
 
     #[test]
@@ -340,7 +353,10 @@ mod tests {
         );
         // Trailing text after the closing bracket is ignored, as in sops.
         let trailing = format!("{USER}trailing");
-        assert_eq!(decrypt_value(&trailing, &key, b"user:"), Ok(Value::str("alice")));
+        assert_eq!(
+            decrypt_value(&trailing, &key, b"user:"),
+            Ok(Value::str("alice"))
+        );
     }
 
     #[test]
@@ -362,9 +378,18 @@ mod tests {
                 .unwrap()
         }
         let cases: [(Vec<u8>, Vec<u8>); 3] = [
-            (vec![1; 12], seal::<consts::U12>(&key, &[1; 12], aad, plaintext)),
-            (vec![2; 16], seal::<consts::U16>(&key, &[2; 16], aad, plaintext)),
-            (vec![3; 32], seal::<consts::U32>(&key, &[3; 32], aad, plaintext)),
+            (
+                vec![1; 12],
+                seal::<consts::U12>(&key, &[1; 12], aad, plaintext),
+            ),
+            (
+                vec![2; 16],
+                seal::<consts::U16>(&key, &[2; 16], aad, plaintext),
+            ),
+            (
+                vec![3; 32],
+                seal::<consts::U32>(&key, &[3; 32], aad, plaintext),
+            ),
         ];
         for (nonce, sealed) in cases {
             let opened = gcm_open(&key, &nonce, aad, &sealed).unwrap();

@@ -1,6 +1,9 @@
 //! The `sops` metadata section: key groups, MAC, `lastmodified` and the encryption rule.
 
 use crate::sops::gotime::Timestamp;
+use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, Rule};
+use crate::sops::stores::MetadataStyle;
+use crate::sops::tree::{Mapping, Value};
 
 /// The decoded metadata of an encrypted file.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,7 +17,7 @@ pub struct Metadata {
     /// The encrypted MAC (`ENC[…]`), or empty.
     pub mac: String,
     /// Which leaves are encrypted.
-    pub rule: crate::sops::rules::Rule,
+    pub rule: Rule,
     /// Whether only encrypted values are covered by the MAC.
     pub mac_only_encrypted: bool,
     /// The sops version that wrote the file.
@@ -45,4 +48,412 @@ pub enum MasterKey {
         /// What sops prints for the key (fingerprint, ARN, resource id, URL).
         id: String,
     },
+}
+
+/// Why the metadata section cannot be used. Messages follow sops where sops has one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    /// The file has no `sops` section.
+    #[error("sops metadata not found")]
+    NotFound,
+    /// A field has the wrong type or shape.
+    #[error("invalid sops metadata: {0}")]
+    Invalid(String),
+    /// `lastmodified` (or a key's `created_at`) is not RFC 3339.
+    #[error("{0}")]
+    Time(#[from] crate::sops::gotime::TimeParseError),
+    /// More than one encryption rule is set.
+    #[error(
+        "Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"
+    )]
+    ConflictingRules,
+    /// No key list holds any key.
+    #[error("No keys found in file")]
+    NoKeys,
+    /// The `version` field is missing or not semver.
+    #[error("{0}")]
+    Version(String),
+    /// JSON files from the Python sops 1.x store `version` as a number.
+    #[error(
+        "SOPS versions higher than 2.0.10 can not automatically decrypt JSON files created with SOPS 1.x. In order to be able to decrypt this file, you can either edit it manually and make sure the JSON value under `sops -> version` is a string, or you can rollback to SOPS 2.0.10, decrypt the file, and then re-encrypt it with a newer version."
+    )]
+    NumericVersion,
+}
+
+/// Reads fields of a metadata mapping with the naming rules of the store it came from.
+struct Fields<'a> {
+    map: &'a Mapping,
+    style: MetadataStyle,
+}
+
+impl<'a> Fields<'a> {
+    fn new(value: &'a Value, style: MetadataStyle, what: &str) -> Result<Self, MetadataError> {
+        match value {
+            Value::Mapping(map) => Ok(Fields { map, style }),
+            _ => Err(MetadataError::Invalid(format!("{what} is not a mapping"))),
+        }
+    }
+
+    /// The field's value: exact name for YAML; Go `encoding/json`'s case-insensitive match with
+    /// the last duplicate winning for JSON and the flat stores (both decode through JSON).
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        let mut found = None;
+        for entry in self.map.entries() {
+            let matches = match self.style {
+                MetadataStyle::Yaml => entry.key == name,
+                MetadataStyle::Json | MetadataStyle::Flat => entry.key.eq_ignore_ascii_case(name),
+            };
+            if matches {
+                found = Some(&entry.value);
+            }
+        }
+        found.filter(|v| !matches!(v, Value::Null))
+    }
+
+    fn string(&self, name: &str) -> Result<String, MetadataError> {
+        match self.get(name) {
+            None => Ok(String::new()),
+            Some(Value::Str(bytes)) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            // go-yaml decodes any scalar into a string field from its text.
+            Some(Value::Time(t)) if self.style == MetadataStyle::Yaml => Ok(t.to_rfc3339_nano()),
+            Some(Value::Int(i)) if self.style == MetadataStyle::Yaml => Ok(i.to_string()),
+            Some(Value::Float(f)) if self.style == MetadataStyle::Yaml => {
+                Ok(crate::sops::gonum::format_g(*f, false))
+            }
+            Some(Value::Bool(b)) if self.style == MetadataStyle::Yaml => Ok(b.to_string()),
+            Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a string"))),
+        }
+    }
+
+    fn list(&self, name: &str) -> Result<&'a [Value], MetadataError> {
+        match self.get(name) {
+            None => Ok(&[]),
+            Some(Value::Sequence(items)) => Ok(items),
+            Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a list"))),
+        }
+    }
+
+    fn bool(&self, name: &str) -> Result<bool, MetadataError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::Str(s)) if self.style == MetadataStyle::Flat => match s.as_slice() {
+                b"true" => Ok(true),
+                b"false" | b"" => Ok(false),
+                _ => Err(MetadataError::Invalid(format!("`{name}` is not a boolean"))),
+            },
+            Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a boolean"))),
+        }
+    }
+
+    fn count(&self, name: &str) -> Result<usize, MetadataError> {
+        let invalid = || MetadataError::Invalid(format!("`{name}` is not a whole number"));
+        let whole = |f: f64| (f.fract() == 0.0 && (0.0..1e6).contains(&f)).then_some(f as usize);
+        match self.get(name) {
+            None => Ok(0),
+            Some(Value::Int(i)) => usize::try_from(*i).map_err(|_| invalid()),
+            Some(Value::Float(f)) if self.style != MetadataStyle::Yaml => {
+                whole(*f).ok_or_else(invalid)
+            }
+            // dotenv/INI write the threshold as text; older builds wrote `2.0`.
+            Some(Value::Str(s)) if self.style == MetadataStyle::Flat => std::str::from_utf8(s)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .and_then(whole)
+                .ok_or_else(invalid),
+            Some(_) => Err(invalid()),
+        }
+    }
+}
+
+/// The key kinds sops knows, in the order sops builds a group from them.
+const KEY_KINDS: [&str; 7] = [
+    "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age",
+];
+
+impl Metadata {
+    /// Decodes the metadata tree a store extracted.
+    pub fn from_tree(tree: &Value, style: MetadataStyle) -> Result<Metadata, MetadataError> {
+        let fields = Fields::new(tree, style, "sops metadata")?;
+        if style == MetadataStyle::Json && matches!(fields.get("version"), Some(Value::Float(_))) {
+            return Err(MetadataError::NumericVersion);
+        }
+        let last_modified = Timestamp::parse_rfc3339(&fields.string("lastmodified")?)?;
+        let key_groups = key_groups(&fields)?;
+        let rule = rule(&fields)?;
+        let version = fields.string("version")?;
+        check_version(&version)?;
+        Ok(Metadata {
+            key_groups,
+            shamir_threshold: fields.count("shamir_threshold")?,
+            last_modified,
+            mac: fields.string("mac")?,
+            rule,
+            mac_only_encrypted: fields.bool("mac_only_encrypted")?,
+            version,
+        })
+    }
+}
+
+fn key_groups(fields: &Fields<'_>) -> Result<Vec<KeyGroup>, MetadataError> {
+    let has_top_level = KEY_KINDS
+        .iter()
+        .map(|kind| fields.list(kind).map(|l| !l.is_empty()))
+        .collect::<Result<Vec<_>, _>>()?
+        .contains(&true);
+    if has_top_level {
+        return Ok(vec![key_group(fields)?]);
+    }
+    let groups = fields.list("key_groups")?;
+    if groups.is_empty() {
+        return Err(MetadataError::NoKeys);
+    }
+    groups
+        .iter()
+        .map(|group| key_group(&Fields::new(group, fields.style, "a key group")?))
+        .collect()
+}
+
+/// Builds one group in sops' decryption order: age keys first, then PGP, then the rest in
+/// the order sops loads them.
+fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
+    let mut age = Vec::new();
+    let mut pgp = Vec::new();
+    let mut others = Vec::new();
+    for kind in KEY_KINDS {
+        for entry in fields.list(kind)? {
+            let key = Fields::new(entry, fields.style, kind)?;
+            if kind == "age" {
+                age.push(MasterKey::Age {
+                    recipient: key.string("recipient")?,
+                    enc: key.string("enc")?,
+                });
+                continue;
+            }
+            // sops parses every other key's creation time when loading, so a bad one fails
+            // the whole file even though the key is never used.
+            Timestamp::parse_rfc3339(&key.string("created_at")?)?;
+            let id = match kind {
+                "kms" => key.string("arn")?,
+                "gcp_kms" => key.string("resource_id")?,
+                "hckms" => key.string("key_id")?,
+                "azure_kv" => format!(
+                    "{}/keys/{}/{}",
+                    key.string("vault_url")?,
+                    key.string("name")?,
+                    key.string("version")?
+                ),
+                "hc_vault" => format!(
+                    "{}/v1/{}/keys/{}",
+                    key.string("vault_address")?,
+                    key.string("engine_path")?,
+                    key.string("key_name")?
+                ),
+                _ => key.string("fp")?,
+            };
+            let unsupported = MasterKey::Unsupported { kind, id };
+            if kind == "pgp" {
+                pgp.push(unsupported);
+            } else {
+                others.push(unsupported);
+            }
+        }
+    }
+    Ok(KeyGroup {
+        keys: age.into_iter().chain(pgp).chain(others).collect(),
+    })
+}
+
+fn rule(fields: &Fields<'_>) -> Result<Rule, MetadataError> {
+    let mut rules = Vec::new();
+    let mut add = |name: &str, make: fn(&str) -> Rule| -> Result<(), MetadataError> {
+        let value = fields.string(name)?;
+        if !value.is_empty() {
+            rules.push(make(&value));
+        }
+        Ok(())
+    };
+    add("unencrypted_suffix", |s| {
+        Rule::UnencryptedSuffix(s.to_owned())
+    })?;
+    add("encrypted_suffix", |s| Rule::EncryptedSuffix(s.to_owned()))?;
+    add("unencrypted_regex", |s| {
+        Rule::UnencryptedRegex(GoRegex::new(s))
+    })?;
+    add("encrypted_regex", |s| Rule::EncryptedRegex(GoRegex::new(s)))?;
+    add("unencrypted_comment_regex", |s| {
+        Rule::UnencryptedCommentRegex(GoRegex::new(s))
+    })?;
+    add("encrypted_comment_regex", |s| {
+        Rule::EncryptedCommentRegex(GoRegex::new(s))
+    })?;
+    match rules.len() {
+        0 => Ok(Rule::UnencryptedSuffix(
+            DEFAULT_UNENCRYPTED_SUFFIX.to_owned(),
+        )),
+        1 => Ok(rules.remove(0)),
+        _ => Err(MetadataError::ConflictingRules),
+    }
+}
+
+/// sops checks the writer's version as semver (for an old KMS bug) before decrypting; files
+/// from the Python 1.x line are let through.
+fn check_version(version: &str) -> Result<(), MetadataError> {
+    if version.starts_with("1.") {
+        return Ok(());
+    }
+    if version.is_empty() {
+        return Err(MetadataError::Version("Version string empty".into()));
+    }
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3 {
+        return Err(MetadataError::Version(
+            "No Major.Minor.Patch elements found".into(),
+        ));
+    }
+    let names = ["Major", "Minor", "Patch"];
+    for (part, name) in parts.iter().zip(names) {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(MetadataError::Version(format!(
+                "Invalid character(s) found in {} number {part:?}",
+                name.to_lowercase()
+            )));
+        }
+        if part.len() > 1 && part.starts_with('0') {
+            return Err(MetadataError::Version(format!(
+                "{name} number must not contain leading zeroes {part:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: Vec<(&str, Value)>) -> Value {
+        let mut m = Mapping::new();
+        for (k, v) in entries {
+            m.push(k, v);
+        }
+        Value::Mapping(m)
+    }
+
+    fn age_key(recipient: &str) -> Value {
+        map(vec![
+            ("recipient", Value::str(recipient)),
+            ("enc", Value::str("E")),
+        ])
+    }
+
+    fn base(extra: Vec<(&str, Value)>) -> Vec<(&'static str, Value)> {
+        let mut fields: Vec<(&'static str, Value)> = vec![
+            ("age", Value::Sequence(vec![age_key("age1a")])),
+            ("lastmodified", Value::str("2026-11-22T11:21:32Z")),
+            ("mac", Value::str("ENC[x]")),
+            ("version", Value::str("3.11.0")),
+        ];
+        for (k, v) in extra {
+            let k: &'static str = Box::leak(k.to_owned().into_boxed_str());
+            fields.push((k, v));
+        }
+        fields
+    }
+
+    #[test]
+    fn decodes_a_single_group_with_the_default_rule() {
+        let meta = Metadata::from_tree(&map(base(vec![])), MetadataStyle::Yaml).unwrap();
+        assert_eq!(meta.key_groups.len(), 1);
+        assert_eq!(meta.rule, Rule::UnencryptedSuffix("_unencrypted".into()));
+        assert_eq!(meta.last_modified.to_rfc3339(), "2026-11-22T11:21:32Z");
+        assert!(!meta.mac_only_encrypted);
+    }
+
+    #[test]
+    fn orders_age_keys_first() {
+        let pgp = map(vec![
+            ("created_at", Value::str("2026-01-01T00:00:00Z")),
+            ("enc", Value::str("x")),
+            ("fp", Value::str("FP")),
+        ]);
+        let group = map(vec![
+            ("pgp", Value::Sequence(vec![pgp])),
+            ("hc_vault", Value::Sequence(vec![])),
+            ("age", Value::Sequence(vec![age_key("age1b")])),
+        ]);
+        let tree = map(vec![
+            ("shamir_threshold", Value::Int(2)),
+            ("key_groups", Value::Sequence(vec![group.clone(), group])),
+            ("lastmodified", Value::str("2026-11-22T11:21:32Z")),
+            ("mac", Value::str("")),
+            ("version", Value::str("3.11.0")),
+        ]);
+        let meta = Metadata::from_tree(&tree, MetadataStyle::Yaml).unwrap();
+        assert_eq!(meta.shamir_threshold, 2);
+        assert_eq!(meta.key_groups.len(), 2);
+        assert!(matches!(meta.key_groups[0].keys[0], MasterKey::Age { .. }));
+        assert!(matches!(
+            meta.key_groups[0].keys[1],
+            MasterKey::Unsupported { kind: "pgp", .. }
+        ));
+    }
+
+    #[test]
+    fn json_field_names_are_case_insensitive_and_last_wins() {
+        let mut fields = base(vec![]);
+        fields.push(("LastModified", Value::str("2026-11-23T00:00:00Z")));
+        let meta = Metadata::from_tree(&map(fields), MetadataStyle::Json).unwrap();
+        assert_eq!(meta.last_modified.to_rfc3339(), "2026-11-23T00:00:00Z");
+        let mut fields = base(vec![]);
+        fields.push(("LastModified", Value::str("bad")));
+        assert!(Metadata::from_tree(&map(fields), MetadataStyle::Yaml).is_ok());
+    }
+
+    #[test]
+    fn flat_stores_carry_booleans_and_thresholds_as_text() {
+        let fields = base(vec![
+            ("mac_only_encrypted", Value::str("true")),
+            ("shamir_threshold", Value::str("2.0")),
+        ]);
+        let meta = Metadata::from_tree(&map(fields), MetadataStyle::Flat).unwrap();
+        assert!(meta.mac_only_encrypted);
+        assert_eq!(meta.shamir_threshold, 2);
+    }
+
+    #[test]
+    fn refuses_what_sops_refuses() {
+        let err = |fields| Metadata::from_tree(&map(fields), MetadataStyle::Yaml).unwrap_err();
+        assert_eq!(
+            err(base(vec![
+                ("encrypted_regex", Value::str("a")),
+                ("unencrypted_suffix", Value::str("b"))
+            ])),
+            MetadataError::ConflictingRules
+        );
+        let mut no_version = base(vec![]);
+        no_version.retain(|(k, _)| *k != "version");
+        assert_eq!(err(no_version).to_string(), "Version string empty");
+        let mut short = base(vec![]);
+        short.retain(|(k, _)| *k != "version");
+        short.push(("version", Value::str("3.11")));
+        assert_eq!(
+            err(short).to_string(),
+            "No Major.Minor.Patch elements found"
+        );
+        let mut no_keys = base(vec![]);
+        no_keys.retain(|(k, _)| *k != "age");
+        assert_eq!(err(no_keys), MetadataError::NoKeys);
+        let mut bad_time = base(vec![]);
+        bad_time.retain(|(k, _)| *k != "lastmodified");
+        assert!(matches!(err(bad_time), MetadataError::Time(_)));
+        let mut numeric = base(vec![]);
+        numeric.retain(|(k, _)| *k != "version");
+        numeric.push(("version", Value::Float(1.0)));
+        assert_eq!(
+            Metadata::from_tree(&map(numeric), MetadataStyle::Json).unwrap_err(),
+            MetadataError::NumericVersion
+        );
+    }
 }

@@ -4,9 +4,14 @@
 //! - [`tree`]: the document model; [`stores`]: parsing and emitting each file format;
 //! - [`gonum`], [`gotime`]: Go-compatible number and time formatting that output and MAC depend on;
 //! - [`cipher`]: the `ENC[…]` value format; [`rules`]: which leaves are encrypted;
-//! - [`metadata`]: the `sops` section; [`keys`]: identities and the data key.
+//! - [`metadata`]: the `sops` section; [`keys`]: identities and the data key;
+//! - [`decrypt`]: the walk, the MAC and the `sops decrypt` pipeline.
+
+pub use decrypt::{DecryptError, DecryptOptions, Decrypted, decrypt, decrypt_documents};
 
 pub mod cipher;
+pub mod config;
+pub mod decrypt;
 pub mod gonum;
 pub mod gotime;
 pub mod keys;

@@ -32,7 +32,10 @@ pub enum Format {
 impl Format {
     /// The format sops picks for a file name.
     pub fn from_path(path: &Path) -> Format {
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
         if name.ends_with(".yaml") || name.ends_with(".yml") {
             Format::Yaml
         } else if name.ends_with(".json") {
@@ -127,7 +130,11 @@ pub fn parse(format: Format, input: &[u8]) -> Result<ParsedFile, StoreError> {
 }
 
 /// Emits decrypted documents in the given format, byte for byte as `sops decrypt` prints them.
-pub fn emit(format: Format, documents: &[Document], options: &EmitOptions) -> Result<Vec<u8>, StoreError> {
+pub fn emit(
+    format: Format,
+    documents: &[Document],
+    options: &EmitOptions,
+) -> Result<Vec<u8>, StoreError> {
     match format {
         Format::Yaml => yaml::emit(documents, options.yaml_indent.unwrap_or(4)),
         Format::Json => json::emit(documents, options.json_indent),

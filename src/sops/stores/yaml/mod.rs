@@ -4,4 +4,4 @@ mod emit;
 mod parse;
 
 pub use emit::emit;
-pub use parse::parse;
+pub use parse::{parse, parse_documents};

@@ -6,3 +6,8 @@ use crate::sops::stores::{ParsedFile, StoreError};
 pub fn parse(_input: &[u8]) -> Result<ParsedFile, StoreError> {
     Err(StoreError::Parse("YAML store not implemented yet".into()))
 }
+
+/// Parses plain YAML documents that carry no sops metadata (such as `.sops.yaml`).
+pub fn parse_documents(_input: &[u8]) -> Result<Vec<crate::sops::tree::Document>, StoreError> {
+    Err(StoreError::Parse("YAML store not implemented yet".into()))
+}

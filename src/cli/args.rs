@@ -1,0 +1,186 @@
+//! Command-line parsing into plain structs. No work happens here beyond reading flags.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::cli::CliError;
+use crate::sops::stores::Format;
+
+/// `ksops --help`.
+pub const HELP: &str = "\
+ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)
+
+USAGE:
+    ksops decrypt [OPTIONS] FILE
+    ksops --help | --version
+
+COMMANDS:
+    decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
+
+DECRYPT OPTIONS:
+    --input-type TYPE     Read FILE as yaml, json, dotenv, ini or binary
+                          (default: from the file name, as sops does).
+    --output-type TYPE    Print as yaml, json, dotenv, ini or binary
+                          (default: from the file name, not from --input-type).
+    --ignore-mac          Do not verify the file's MAC. Values are still authenticated.
+    --config PATH         The sops config file for output settings (default: $SOPS_CONFIG,
+                          else .sops.yaml in the working directory or a parent).
+
+IDENTITIES (read as sops 3.11 reads them, all used together):
+    SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,
+    ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt
+    (else ~/.config/sops/age/keys.txt).
+
+EXIT CODES (as sops): 1 invalid file, 4 cannot print, 25 a value failed to decrypt,
+    51 MAC mismatch, 128 no identity could recover the data key.
+";
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Print usage.
+    Help,
+    /// Print the version.
+    Version,
+    /// `ksops decrypt`.
+    Decrypt(DecryptArgs),
+}
+
+/// The flags of `ksops decrypt`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecryptArgs {
+    /// The file to decrypt.
+    pub file: PathBuf,
+    /// `--input-type`.
+    pub input_type: Option<Format>,
+    /// `--output-type`.
+    pub output_type: Option<Format>,
+    /// `--ignore-mac`.
+    pub ignore_mac: bool,
+    /// `--config`.
+    pub config: Option<PathBuf>,
+}
+
+/// Parses the arguments that follow the program name.
+pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliError> {
+    let mut args = args.into_iter();
+    let Some(first) = args.next() else {
+        return Ok(Command::Help);
+    };
+    match first.to_str() {
+        Some("--help" | "-h" | "help") => Ok(Command::Help),
+        Some("--version" | "-V" | "version") => Ok(Command::Version),
+        Some("decrypt") => parse_decrypt(args).map(Command::Decrypt),
+        _ => Err(CliError::Usage(format!(
+            "unknown command {:?}",
+            first.to_string_lossy()
+        ))),
+    }
+}
+
+fn parse_decrypt(mut args: impl Iterator<Item = OsString>) -> Result<DecryptArgs, CliError> {
+    let mut file = None;
+    let mut input_type = None;
+    let mut output_type = None;
+    let mut ignore_mac = false;
+    let mut config = None;
+    let mut only_files = false;
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if only_files || !text.starts_with("--") {
+            if file.replace(PathBuf::from(&arg)).is_some() {
+                return Err(CliError::Usage("decrypt takes exactly one FILE".into()));
+            }
+            continue;
+        }
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(OsString::from(value))),
+            None => (text.into_owned(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| CliError::Usage(format!("{name} needs a value")))
+        };
+        match flag.as_str() {
+            "--" => only_files = true,
+            "--input-type" => {
+                input_type = Some(format_flag("--input-type", value("--input-type")?)?)
+            }
+            "--output-type" => {
+                output_type = Some(format_flag("--output-type", value("--output-type")?)?)
+            }
+            "--config" => config = Some(PathBuf::from(value("--config")?)),
+            "--ignore-mac" => ignore_mac = true,
+            other => return Err(CliError::Usage(format!("unknown option {other}"))),
+        }
+    }
+    let file = file.ok_or_else(|| CliError::Usage("decrypt needs a FILE".into()))?;
+    Ok(DecryptArgs {
+        file,
+        input_type,
+        output_type,
+        ignore_mac,
+        config,
+    })
+}
+
+fn format_flag(flag: &str, value: OsString) -> Result<Format, CliError> {
+    let text = value.to_string_lossy();
+    Format::from_name(&text).ok_or_else(|| {
+        CliError::Usage(format!(
+            "{flag} must be one of yaml, json, dotenv, ini, binary (got {text:?})"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, CliError> {
+        parse_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn parses_decrypt_flags() {
+        let cmd = parse(&[
+            "decrypt",
+            "--input-type",
+            "json",
+            "--output-type=yaml",
+            "--ignore-mac",
+            "f.enc",
+        ]);
+        assert_eq!(
+            cmd.unwrap(),
+            Command::Decrypt(DecryptArgs {
+                file: "f.enc".into(),
+                input_type: Some(Format::Json),
+                output_type: Some(Format::Yaml),
+                ignore_mac: true,
+                config: None,
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_bad_usage() {
+        assert!(matches!(parse(&["decrypt"]), Err(CliError::Usage(_))));
+        assert!(matches!(
+            parse(&["decrypt", "a", "b"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["decrypt", "--input-type", "toml", "a"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["decrypt", "--frobnicate", "a"]),
+            Err(CliError::Usage(_))
+        ));
+        assert_eq!(parse(&["--version"]).unwrap(), Command::Version);
+        assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
+    }
+}

@@ -1,0 +1,54 @@
+//! `ksops decrypt FILE`: prints exactly what `sops decrypt FILE` prints.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{CliError, DecryptArgs};
+use crate::sops::config;
+use crate::sops::keys::{IdentitySources, Keyring};
+use crate::sops::stores::{EmitOptions, Format};
+use crate::sops::{DecryptOptions, decrypt};
+
+/// Runs `ksops decrypt`.
+pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
+    let shown = args.file.display().to_string();
+    let input = std::fs::read(&args.file).map_err(|source| CliError::Read {
+        file: shown.clone(),
+        source,
+    })?;
+    // Like sops, the output store follows the file name, not --input-type.
+    let options = DecryptOptions {
+        input: args
+            .input_type
+            .unwrap_or_else(|| Format::from_path(&args.file)),
+        output: args
+            .output_type
+            .unwrap_or_else(|| Format::from_path(&args.file)),
+        ignore_mac: args.ignore_mac,
+        emit: emit_options(args.config.as_deref())?,
+    };
+    let keyring = Keyring::load(&IdentitySources::from_env());
+    let plaintext = decrypt(&input, &options, &keyring).map_err(|source| CliError::Decrypt {
+        file: shown,
+        source,
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&plaintext)
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Write)
+}
+
+fn emit_options(explicit: Option<&Path>) -> Result<EmitOptions, CliError> {
+    let from_env = std::env::var_os("SOPS_CONFIG").map(std::path::PathBuf::from);
+    let path = match explicit.map(Path::to_path_buf).or(from_env) {
+        Some(path) => Some(path),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|cwd| config::find(&cwd)),
+    };
+    match path {
+        Some(path) => Ok(config::load_emit_options(&path)?),
+        None => Ok(EmitOptions::default()),
+    }
+}
