@@ -298,4 +298,33 @@ mod tests {
         assert_eq!(emit(&[first, second]).unwrap(), b"a=1\n");
         assert_eq!(emit(&[]).unwrap(), b"");
     }
+
+    /// A file sops wrote with two key groups, an `encrypted_regex` and `mac_only_encrypted`.
+    const KEY_GROUPS_ENV: &str = r#"a=ENC[AES256_GCM,data:dw==,iv:CV8hVc1Enoh8JFSALsYM9ek7VUQrkAjHXmLdqlmGsN8=,tag:s2znkKjLyOq2zdyzyZeeig==,type:str]
+sops_encrypted_regex=^(a|#;)
+sops_key_groups__list_0__map_age__list_0__map_enc=-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBZWkw5RzhxSXFwSi9uT0Qz\nanFVQXZDamhmOGJ5NjV0dUVGaDhnMzBQZ2lFCnliSmlvNlViUGJzTW1tUFZ2ajFP\nSXFZTTFhUTNyTEFydStqdWZrVUErSDgKLS0tIGlrd3hVRld0bWJyWE8wd0lpSEhI\ndGFXazNuaElheFVkZ2RYSk0rNE1STncKWkWGTcwmZmJKqO0MrpkSbeUFsP3dVT+K\nqa4g04ZNBokUUqU98c45wJgsz4veQkIG6KJPUCkXHrTb8GK/rv4Umvs=\n-----END AGE ENCRYPTED FILE-----\n
+sops_key_groups__list_0__map_age__list_0__map_recipient=age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry
+sops_key_groups__list_1__map_age__list_0__map_enc=-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSA1SHZGdWJqa3J2VVdaQk9i\nc1Q3ZW9FSyt5emtwTUR1K1ZYbzFTZ2hGWndVCkVIOVE0M25uenhKdmhEQnRzSm5x\nY01iUldWeUZ4WEdhdXl2MmwvMjdneFEKLS0tIDkxbHpEejVYemhybW9XNTRXY1B1\nRTdxTDB0OU5JWnZIcFZYSjRObEUrblkK7a+DwwVXRFIWnDXAilQ8Z+4tjpDEQl25\nFtuaIGNA5AxO8RKOD0sQ7HgzKNrPRpXwUBuX4H1ahD3iwxxBIeip6uM=\n-----END AGE ENCRYPTED FILE-----\n
+sops_key_groups__list_1__map_age__list_0__map_recipient=age1upycxczex8fsvsa0t4rc9y8ghmjf5ku2shffu7zxrpvz49hkcydqmv7xla
+sops_lastmodified=2026-11-23T11:50:00Z
+sops_mac=ENC[AES256_GCM,data:GBucledP1uSV/bPJ7Qsnr0fYn1Q5RklgIVAQteloyunfnA9SSJDAfQHa3Trn2WRVOdjqbXdc7MPh/c3fEM1AJF15/owCUlk6F+gL6OKWZ+EwNHgfJ6QD97I7D0JwjgK7CBVXGXo10Td8KEUen7+zYoI/CMEZbyl0/9yGRz3mUXk=,iv:6r/QQ9lsoJWLrbjPX9mptPuKdXo44JJIeRklScQzxLc=,tag:LYCQyKNErKeqRnPsWS5thg==,type:str]
+sops_mac_only_encrypted=true
+sops_shamir_threshold=2
+sops_version=3.11.0
+"#;
+
+    #[test]
+    fn key_group_metadata() {
+        let parsed = parse(KEY_GROUPS_ENV.as_bytes()).unwrap();
+        assert_eq!(parsed.documents[0].items.len(), 1);
+        let Some(Value::Mapping(md)) = parsed.metadata else {
+            panic!("no metadata");
+        };
+        assert_eq!(md.get("encrypted_regex"), Some(&Value::str("^(a|#;)")));
+        assert_eq!(md.get("shamir_threshold"), Some(&Value::str("2")));
+        let Some(Value::Sequence(groups)) = md.get("key_groups") else {
+            panic!("key_groups");
+        };
+        assert_eq!(groups.len(), 2);
+    }
 }

@@ -1116,4 +1116,57 @@ mod tests {
         assert!(!has_surrounded_quote(b"\"x\"y\"", b'"'));
         assert!(!has_surrounded_quote(b"\"", b'"'));
     }
+
+    /// A file sops wrote with two key groups, `encrypted_regex: '^(a|#;)'` (backtick-quoted in
+    /// the `[sops]` section) and `mac_only_encrypted`.
+    const KEY_GROUPS_INI: &str = r#"a = ENC[AES256_GCM,data:8A==,iv:iY0/bNK44akD716D/GjMpmsuOBy8+7LJa82tb05NuAE=,tag:UcxUP214C3e5dzwpP7Y8NA==,type:str]
+
+[s]
+b = 2
+
+[sops]
+lastmodified                                       = 2026-11-23T11:50:00Z
+mac                                                = ENC[AES256_GCM,data:qY5cIFID1a7IR/RUKVCQpkZZH6hv0I2G08dqx3rYUDmICcYKmeNM/75HUKWdP4JCeHvxRJ9QIBQXF5Xl4306R2TdxG9Maavj0E4yhOQXCHgbAgJ73D26m44MUL4zd/KlUBaLzEYuDjlyvzLlG4rItIPortW2aSr1J9L9YueC9TE=,iv:RGsCcoz5PgmSJOfeMcuuyW7KnjgVcg0DICEIyKZE6Ck=,tag:eGvZdaZpP7Ku7R/bV9jWzw==,type:str]
+encrypted_regex                                    = `^(a|#;)`
+version                                            = 3.11.0
+shamir_threshold                                   = 2
+key_groups__list_0__map_age__list_0__map_recipient = age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry
+key_groups__list_0__map_age__list_0__map_enc       = -----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBPUWgxTU1iMitkdzdoc3dt\nUHd3djd4OVVXWnljQ1ZTVHF4anVpeG9IS2k4Cml1Z2xjNVNkVGEzOVZISWM5MHpx\nTGlmWEY0UzlINjhEaUFoU2F0dzJ4UUUKLS0tIG9rcGQvRjVjd00wWVg5YU9XT1Vt\nOS9WQ1JCQzJYZ3JoVkJpNTI1U3Zhbk0Kdu25I0Mp9Ylr0l8whNl0dHSB2jDiQnwA\nMCS4m32jha7Cht4OKc0To3yy1drp46sX+h1mT7t8tmUt981JCcRdHJs=\n-----END AGE ENCRYPTED FILE-----\n
+key_groups__list_1__map_age__list_0__map_recipient = age1upycxczex8fsvsa0t4rc9y8ghmjf5ku2shffu7zxrpvz49hkcydqmv7xla
+mac_only_encrypted                                 = true
+key_groups__list_1__map_age__list_0__map_enc       = -----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSByU25haXIzSWNHM0QzYS9l\nSDduaDFONlBUem1ySHVobG95VHFBZFFQdUE4CjNXLzJHL0psbitPVUpxT1FZODhl\naDd1V2FJeStsRU8xVk5iVGlZQ1ZrWG8KLS0tIFZmWVEyZU5wMnJsL3VpUDZtdmwx\nQXpFdzV0SWh1My9XSWtFQ2hhTGxpZjQK27DLC8t266KDSblm2DL86nvbVpR4ts4E\nXXabBQJWW3kAVG5BtBdOIFc4FWg7M3Jf2qSDqlpCXtz1saZDUjOFAH4=\n-----END AGE ENCRYPTED FILE-----\n
+"#;
+
+    #[test]
+    fn key_group_metadata() {
+        let parsed = parse(KEY_GROUPS_INI.as_bytes()).unwrap();
+        let doc = &parsed.documents[0];
+        let names: Vec<&str> = doc.entries().map(|e| e.key.as_str()).collect();
+        assert_eq!(names, ["DEFAULT", "s"]);
+        assert_eq!(section(doc, "s").get("b"), Some(&Value::str("2")));
+        let Some(Value::Mapping(md)) = parsed.metadata else {
+            panic!("no metadata");
+        };
+        assert_eq!(md.get("encrypted_regex"), Some(&Value::str("^(a|#;)")));
+        assert_eq!(md.get("shamir_threshold"), Some(&Value::str("2")));
+        assert_eq!(md.get("mac_only_encrypted"), Some(&Value::str("true")));
+        let Some(Value::Sequence(groups)) = md.get("key_groups") else {
+            panic!("key_groups");
+        };
+        assert_eq!(groups.len(), 2);
+        for group in groups {
+            let Value::Mapping(group) = group else {
+                panic!("group");
+            };
+            let Some(Value::Sequence(age)) = group.get("age") else {
+                panic!("age");
+            };
+            let Some(Value::Mapping(key)) = age.first() else {
+                panic!("age[0]");
+            };
+            let enc = key.get("enc").and_then(Value::as_bytes).unwrap();
+            assert!(enc.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----\n"));
+            assert!(key.get("recipient").is_some());
+        }
+    }
 }
