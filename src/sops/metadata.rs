@@ -137,11 +137,8 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(Value::Str(s)) if self.style == MetadataStyle::Flat => match s.as_slice() {
-                b"true" => Ok(true),
-                b"false" | b"" => Ok(false),
-                _ => Err(MetadataError::Invalid(format!("`{name}` is not a boolean"))),
-            },
+            // dotenv/INI carry booleans as text; sops takes exactly "true" as true.
+            Some(Value::Str(s)) if self.style == MetadataStyle::Flat => Ok(s.as_slice() == b"true"),
             Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a boolean"))),
         }
     }
