@@ -140,11 +140,10 @@ enum LinePlace {
     IntoLast { depth: Option<usize> },
 }
 
-struct Builder<'a> {
+struct Builder {
     chars: Vec<char>,
     /// Source line of each char index is computed from these starts (char indices).
     line_starts: Vec<usize>,
-    text: &'a str,
     /// Char index up to which the source has been scanned for comments.
     cursor: usize,
     frames: Vec<Frame>,
@@ -161,8 +160,8 @@ struct Builder<'a> {
     documents: Vec<Document>,
 }
 
-impl<'a> Builder<'a> {
-    fn new(text: &'a str) -> Self {
+impl Builder {
+    fn new(text: &str) -> Self {
         let chars: Vec<char> = text.chars().collect();
         let mut line_starts = vec![0];
         line_starts.extend(
@@ -175,7 +174,6 @@ impl<'a> Builder<'a> {
         Builder {
             chars,
             line_starts,
-            text,
             cursor: 0,
             frames: Vec::new(),
             pending: Vec::new(),
@@ -254,7 +252,7 @@ impl<'a> Builder<'a> {
                     }
                     let end_line = self.line_of(span.end.index().saturating_sub(1).max(start));
                     self.cursor = self.cursor.max(start);
-                    self.complete(value, false, end_line, span.start.line(), None)?;
+                    self.complete(value, false, end_line)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     self.flush_pending_here();
@@ -294,7 +292,7 @@ impl<'a> Builder<'a> {
                     if *anchor != 0 {
                         self.anchors.insert(*anchor, (tree.clone(), 1));
                     }
-                    self.complete(tree, false, end_line, span.start.line(), None)?;
+                    self.complete(tree, false, end_line)?;
                 }
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                     if self.frames.len() >= MAX_DEPTH {
@@ -367,9 +365,9 @@ impl<'a> Builder<'a> {
                         self.anchors.insert(frame.anchor, (value.clone(), count));
                     }
                     match end_line {
-                        Some(line) => self.complete(value, true, line, line, Some(()))?,
+                        Some(line) => self.complete(value, true, line)?,
                         None => {
-                            self.complete(value, false, 0, 0, None)?;
+                            self.complete(value, false, 0)?;
                             self.last = None;
                         }
                     }
@@ -466,8 +464,6 @@ impl<'a> Builder<'a> {
         value: Value,
         is_flow_collection: bool,
         end_line: usize,
-        _start_line: usize,
-        _marker: Option<()>,
     ) -> Result<(), StoreError> {
         let depth = self.frames.len().checked_sub(1);
         let place;
@@ -720,11 +716,9 @@ impl<'a> Builder<'a> {
                 ));
             }
         };
-        head.retain(|_| true);
         let mut items: Vec<Item> = head.drain(..).map(|t| Item::Comment(Comment(t))).collect();
         items.append(&mut mapping.items);
         items.extend(tail.drain(..).map(|t| Item::Comment(Comment(t))));
-        let _ = self.text;
         self.documents.push(Mapping { items });
         Ok(())
     }
@@ -956,5 +950,62 @@ mod tests {
                 .replacen("# lx\nb", "b", 1)
                 + "c: [\n  - # lc\n  - Int(1)\n]\n"
         );
+    }
+
+    fn err(text: &str) -> String {
+        match parse(text.as_bytes()) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted: {text}"),
+        }
+    }
+
+    #[test]
+    fn rejects_what_sops_rejects() {
+        assert_eq!(err("a: 1\n"), "sops metadata not found");
+        assert_eq!(err(""), "sops metadata not found");
+        assert_eq!(err("sops: null\n"), "sops metadata not found");
+        assert!(err("sops: {}\n---\n- a\n").contains("sequences are not supported"));
+        assert!(err("sops: {}\n---\nhello\n").contains("are not supported"));
+        assert!(
+            err("a: 1\nsops: {}\na: 2\n")
+                .contains("line 3: mapping key \"a\" already defined at line 1")
+        );
+        assert!(err("1: a\nsops: {}\n").contains("non-string key (type int)"));
+        assert!(err("null: a\nsops: {}\n").contains("non-string key (type <nil>)"));
+        assert!(err("a: 18446744073709551615\nsops: {}\n").contains("unknown type: uint64"));
+        assert!(err("a: !!int abc\nsops: {}\n").contains("!!int"));
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nsops: {}\n";
+        assert!(err(laughs).contains("excessive aliasing"));
+        assert!(err(&"[".repeat(5000)).contains("yaml"));
+    }
+
+    #[test]
+    fn keeps_string_keys_merge_keys_and_later_documents_without_sops() {
+        let parsed = parse(b"\"1\": a\n'true': b\n!!str 2: c\nm:\n  <<: &x {k: v}\n  k2: *x\nsops:\n  version: 3.11.0\n---\n---\nnull\n").unwrap();
+        assert_eq!(parsed.documents.len(), 3);
+        assert!(parsed.documents[1].is_empty() && parsed.documents[2].is_empty());
+        let doc = &parsed.documents[0];
+        let keys: Vec<_> = doc.entries().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["1", "true", "2", "m"]);
+        let Some(Value::Mapping(m)) = doc.get("m") else {
+            panic!()
+        };
+        assert_eq!(m.get("<<"), m.get("k2"));
+        assert!(matches!(parsed.metadata, Some(Value::Mapping(_))));
+    }
+
+    #[test]
+    fn parses_a_megabyte_quickly() {
+        let mut text = String::from("sops:\n  version: 3.11.0\n");
+        for i in 0..20_000 {
+            let _ = writeln!(
+                text,
+                "# c{i}\nkey{i}:\n  - \"value {i} with some text\"\n  - {i}.5 # n"
+            );
+        }
+        let start = std::time::Instant::now();
+        let parsed = parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.documents[0].items.len(), 40_000);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     }
 }
