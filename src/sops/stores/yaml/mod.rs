@@ -2,6 +2,7 @@
 
 mod emit;
 mod parse;
+mod resolve;
 
 pub use emit::emit;
 pub use parse::{parse, parse_documents};

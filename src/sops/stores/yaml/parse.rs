@@ -1,10 +1,1013 @@
-//! YAML parsing with go-yaml v3's node model, scalar resolution and comment attribution.
+//! YAML parsing into sops' tree, following go-yaml v3 and sops 3.11's `stores/yaml`.
+//!
+//! Structure (documents, collections, scalar styles, tags, anchors) comes from the
+//! `saphyr-parser` event stream. Scalars are resolved with go-yaml's rules (see [`resolve`]).
+//! Comments are not events, so they are recovered from the source text between events and
+//! placed where go-yaml's head/line/foot attribution, followed by sops' conversion, puts them:
+//!
+//! - a comment on the same line after a scalar (or alias, or key) goes **before** that entry or
+//!   sequence item; after a flow collection it becomes the collection's first element;
+//! - full-line comments before a node are head comments of the next node, and land in the
+//!   innermost collection that node starts (so a comment before `- k: v` is inside the item's
+//!   mapping, one before `- a` is a sequence element);
+//! - comments where block collections end are foot comments: the block right after the last
+//!   node (or, when a blank line precedes them, all of them) stays in the innermost closing
+//!   collection, moving outwards when a line dedents; comments at or left of the next key's
+//!   column, and blocks after a blank line that follows a foot block, are heads of the next key.
+//!
+//! [`resolve`]: super::resolve
 
-use crate::sops::stores::{ParsedFile, StoreError};
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+use super::resolve::{Resolved, resolve};
+use crate::sops::stores::{MetadataStyle, ParsedFile, StoreError};
+use crate::sops::tree::{Comment, Document, Entry, Item, Mapping, Value};
+
+/// Most nodes that alias expansion may create, against "billion laughs" inputs.
+const MAX_EXPANDED_NODES: usize = 1_000_000;
+/// Deepest collection nesting accepted (the tree is walked recursively downstream).
+const MAX_DEPTH: usize = 1000;
 
 /// Parses a YAML file (one or more documents) into sops' tree.
-pub fn parse(_input: &[u8]) -> Result<ParsedFile, StoreError> {
-    Err(StoreError::Parse("YAML store not implemented yet".into()))
+pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
+    let mut documents = parse_documents(input)?;
+    let Some(first) = documents.first_mut() else {
+        return Err(not_found());
+    };
+    let metadata = take_sops(first);
+    for doc in documents.iter_mut().skip(1) {
+        take_sops(doc);
+    }
+    match metadata {
+        Some(Value::Null) | None => Err(not_found()),
+        Some(metadata) => Ok(ParsedFile {
+            documents,
+            metadata: Some(metadata),
+            metadata_style: MetadataStyle::Yaml,
+        }),
+    }
+}
+
+/// Parses every document, keeping any `sops` entries in place.
+fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
+    let text = std::str::from_utf8(input).map_err(|_| {
+        StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
+    })?;
+    let mut events = Vec::new();
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| {
+            StoreError::Parse(format!(
+                "Error unmarshalling input yaml: yaml: line {}: {}",
+                e.marker().line(),
+                e.info()
+            ))
+        })?;
+        events.push((event, span));
+    }
+    let mut builder = Builder::new(text);
+    builder.run(&events)?;
+    Ok(builder.documents)
+}
+
+fn not_found() -> StoreError {
+    StoreError::Parse("sops metadata not found".into())
+}
+
+/// Removes the top-level `sops` entries of a document, returning the first one's value.
+fn take_sops(doc: &mut Document) -> Option<Value> {
+    let mut found = None;
+    let mut i = 0;
+    while i < doc.items.len() {
+        if matches!(&doc.items[i], Item::Entry(e) if e.key == "sops") {
+            if let Item::Entry(entry) = doc.items.remove(i) {
+                found.get_or_insert(entry.value);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// One comment line found in the source.
+#[derive(Debug)]
+struct SrcComment {
+    /// 1-based line.
+    line: usize,
+    /// 0-based column in characters.
+    col: usize,
+    /// Something other than blanks precedes it on its line.
+    trailing: bool,
+    /// The text after `#`.
+    text: String,
+}
+
+/// What a collection under construction holds.
+enum Body {
+    Map {
+        items: Vec<Item>,
+        /// The key read and waiting for its value.
+        key: Option<String>,
+        /// Duplicate-key check (first document's top level and its `sops` subtree only,
+        /// where sops' metadata pre-parse decodes mappings): raw key text → line.
+        seen: Option<HashMap<String, usize>>,
+    },
+    Seq(Vec<Value>),
+}
+
+/// An open collection.
+struct Frame {
+    body: Body,
+    flow: bool,
+    /// Column of the collection's first token (block indentation).
+    indent: usize,
+    anchor: usize,
+    /// Whether this collection is in key position of its parent mapping.
+    is_key: bool,
+}
+
+/// Where a same-line comment after the last node goes.
+#[derive(Clone, Copy)]
+enum LinePlace {
+    /// Before item `index` of the frame at `depth` (the entry or element just read).
+    Before { depth: usize, index: usize },
+    /// Appended to the frame at `depth` (after a key: it lands before the pending entry).
+    Append { depth: usize },
+    /// First element of the collection just closed, which is the last child of `depth`
+    /// (`None`: the document root).
+    IntoLast { depth: Option<usize> },
+}
+
+struct Builder {
+    chars: Vec<char>,
+    /// Source line of each char index is computed from these starts (char indices).
+    line_starts: Vec<usize>,
+    /// Char index up to which the source has been scanned for comments.
+    cursor: usize,
+    frames: Vec<Frame>,
+    /// Head comments waiting for the next node.
+    pending: Vec<String>,
+    /// Last node end line and where its same-line comment goes.
+    last: Option<(usize, LinePlace)>,
+    anchors: HashMap<usize, (Value, usize)>,
+    expanded: usize,
+    doc_root: Option<Value>,
+    /// Comments for the document when it has no mapping yet.
+    doc_comments: Vec<String>,
+    doc_index: usize,
+    documents: Vec<Document>,
+}
+
+impl Builder {
+    fn new(text: &str) -> Self {
+        let chars: Vec<char> = text.chars().collect();
+        let mut line_starts = vec![0];
+        line_starts.extend(
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c == '\n')
+                .map(|(i, _)| i + 1),
+        );
+        Builder {
+            chars,
+            line_starts,
+            cursor: 0,
+            frames: Vec::new(),
+            pending: Vec::new(),
+            last: None,
+            anchors: HashMap::new(),
+            expanded: 0,
+            doc_root: None,
+            doc_comments: Vec::new(),
+            doc_index: 0,
+            documents: Vec::new(),
+        }
+    }
+
+    fn line_of(&self, index: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= index)
+    }
+
+    fn run(&mut self, events: &[(Event<'_>, Span)]) -> Result<(), StoreError> {
+        for (i, (event, span)) in events.iter().enumerate() {
+            let start = span.start.index().min(self.chars.len());
+            let closing = events[i..]
+                .iter()
+                .take_while(|(e, _)| {
+                    matches!(
+                        e,
+                        Event::MappingEnd
+                            | Event::SequenceEnd
+                            | Event::DocumentEnd
+                            | Event::StreamEnd
+                    )
+                })
+                .filter(|(e, _)| matches!(e, Event::MappingEnd | Event::SequenceEnd))
+                .count();
+            let doc_ends = matches!(event, Event::DocumentEnd | Event::StreamEnd)
+                || events[i..]
+                    .iter()
+                    .take_while(|(e, _)| {
+                        !matches!(
+                            e,
+                            Event::Scalar(..)
+                                | Event::Alias(_)
+                                | Event::MappingStart(..)
+                                | Event::SequenceStart(..)
+                        )
+                    })
+                    .any(|(e, _)| matches!(e, Event::DocumentEnd));
+            if !matches!(event, Event::StreamStart) {
+                self.scan_gap(start, span.start.col(), closing, doc_ends);
+            }
+            match event {
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+                Event::DocumentStart(explicit) => {
+                    self.doc_root = None;
+                    self.last = None;
+                    // `---` ends on its line; a comment after it heads the document.
+                    self.cursor = self.cursor.max(start + if *explicit { 3 } else { 0 });
+                }
+                Event::DocumentEnd => {
+                    self.end_document()?;
+                    // Skip the `...` marker itself.
+                    if self.chars.get(start) == Some(&'.') {
+                        self.cursor = self.cursor.max(start + 3).min(self.chars.len());
+                    }
+                    self.doc_index += 1;
+                }
+                Event::Alias(id) => {
+                    self.flush_pending_here();
+                    let (value, count) = self.anchors.get(id).cloned().ok_or_else(|| {
+                        StoreError::Parse(
+                            "Error unmarshalling input yaml: yaml: unknown anchor".into(),
+                        )
+                    })?;
+                    self.expanded += count;
+                    if self.expanded > MAX_EXPANDED_NODES {
+                        return Err(too_many());
+                    }
+                    let end_line = self.line_of(span.end.index().saturating_sub(1).max(start));
+                    self.cursor = self.cursor.max(start);
+                    self.complete(value, false, end_line)?;
+                }
+                Event::Scalar(value, style, anchor, tag) => {
+                    self.flush_pending_here();
+                    let end = self.scalar_end(start, *style, span.end.index());
+                    self.cursor = self.cursor.max(end);
+                    let end_line = self.line_of(end.saturating_sub(1).max(start));
+                    let short = tag.as_deref().map(short_tag);
+                    let plain = *style == ScalarStyle::Plain;
+                    let in_key = self.expects_key();
+                    let resolved = resolve(value, plain, short.as_deref()).map_err(|e| {
+                        StoreError::Parse(format!(
+                            "Error unmarshalling input yaml: yaml: unmarshal errors:\n  line {}: cannot decode a scalar as a {}",
+                            span.start.line(),
+                            e.tag
+                        ))
+                    })?;
+                    if in_key {
+                        self.complete_key(resolved, value, span.start.line())?;
+                        let depth = self.frames.len() - 1;
+                        self.last = Some((end_line, LinePlace::Append { depth }));
+                        continue;
+                    }
+                    let tree = match resolved {
+                        Resolved::Null => Value::Null,
+                        Resolved::Bool(b) => Value::Bool(b),
+                        Resolved::Int(i) => Value::Int(i),
+                        Resolved::Uint(_) => {
+                            return Err(StoreError::Parse(
+                                "Error walking tree: Cannot walk value, unknown type: uint64"
+                                    .into(),
+                            ));
+                        }
+                        Resolved::Float(f) => Value::Float(f),
+                        Resolved::Str(s) => Value::Str(s),
+                        Resolved::Time(t) => Value::Time(t),
+                    };
+                    if *anchor != 0 {
+                        self.anchors.insert(*anchor, (tree.clone(), 1));
+                    }
+                    self.complete(tree, false, end_line)?;
+                }
+                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                    if self.frames.len() >= MAX_DEPTH {
+                        return Err(StoreError::Parse(
+                            "Error unmarshalling input yaml: yaml: exceeded max depth".into(),
+                        ));
+                    }
+                    let flow = self
+                        .chars
+                        .get(start)
+                        .is_some_and(|c| matches!(c, '[' | '{'));
+                    let is_key = self.expects_key();
+                    let body = if matches!(event, Event::MappingStart(..)) {
+                        let check = self.doc_index == 0
+                            && (self.frames.is_empty() || self.in_sops_subtree());
+                        Body::Map {
+                            items: Vec::new(),
+                            key: None,
+                            seen: check.then(HashMap::new),
+                        }
+                    } else {
+                        Body::Seq(Vec::new())
+                    };
+                    self.frames.push(Frame {
+                        body,
+                        flow,
+                        indent: span.start.col(),
+                        anchor: *anchor,
+                        is_key,
+                    });
+                    if flow {
+                        self.cursor = self.cursor.max(start + 1);
+                    }
+                    // Pending head comments stay pending: go-yaml moves a collection's head
+                    // comment to its first entry, so they land in the innermost collection
+                    // starting here (a comment before `- k: v` is inside the item mapping).
+                    self.last = None;
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    if self.frames.last().is_some_and(|f| f.flow) {
+                        self.flush_pending_here();
+                    }
+                    let Some(frame) = self.frames.pop() else {
+                        continue;
+                    };
+                    let end_line = if frame.flow {
+                        self.cursor = self.cursor.max(start + 1);
+                        Some(span.start.line())
+                    } else {
+                        None
+                    };
+                    let value = match frame.body {
+                        Body::Map { items, .. } => Value::Mapping(Mapping { items }),
+                        Body::Seq(items) => Value::Sequence(items),
+                    };
+                    if frame.is_key {
+                        let go_type = if matches!(value, Value::Mapping(_)) {
+                            "map[string]interface {}"
+                        } else {
+                            "[]interface {}"
+                        };
+                        return Err(non_string_key(go_type, "…".into()));
+                    }
+                    if frame.anchor != 0 {
+                        let count = count_nodes(&value);
+                        self.expanded += count;
+                        if self.expanded > MAX_EXPANDED_NODES {
+                            return Err(too_many());
+                        }
+                        self.anchors.insert(frame.anchor, (value.clone(), count));
+                    }
+                    match end_line {
+                        Some(line) => self.complete(value, true, line)?,
+                        None => {
+                            self.complete(value, false, 0)?;
+                            self.last = None;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the innermost frame is a mapping waiting for a key.
+    fn expects_key(&self) -> bool {
+        matches!(
+            self.frames.last(),
+            Some(Frame {
+                body: Body::Map { key: None, .. },
+                ..
+            })
+        )
+    }
+
+    /// Whether the open frames lie under the first document's top-level `sops` key.
+    fn in_sops_subtree(&self) -> bool {
+        matches!(
+            self.frames.first(),
+            Some(Frame { body: Body::Map { key: Some(k), .. }, .. }) if k == "sops"
+        )
+    }
+
+    /// The char index just past a scalar's text. Quoted scalars are scanned to their closing
+    /// quote because the event span also covers a trailing comment.
+    fn scalar_end(&self, start: usize, style: ScalarStyle, span_end: usize) -> usize {
+        let quote = match style {
+            ScalarStyle::SingleQuoted => '\'',
+            ScalarStyle::DoubleQuoted => '"',
+            ScalarStyle::Literal | ScalarStyle::Folded => return span_end.min(self.chars.len()),
+            _ => return start,
+        };
+        // Skip properties (anchor, tag) before the opening quote.
+        let mut i = start;
+        while i < self.chars.len() && self.chars[i] != quote {
+            i += 1;
+        }
+        i += 1;
+        while i < self.chars.len() {
+            match self.chars[i] {
+                '\\' if quote == '"' => i += 2,
+                '\'' if quote == '\'' && self.chars.get(i + 1) == Some(&'\'') => i += 2,
+                c if c == quote => return i + 1,
+                _ => i += 1,
+            }
+        }
+        self.chars.len()
+    }
+
+    /// Records a key read in the innermost mapping.
+    fn complete_key(
+        &mut self,
+        resolved: Resolved,
+        raw: &str,
+        line: usize,
+    ) -> Result<(), StoreError> {
+        let key = match resolved {
+            Resolved::Str(bytes) => {
+                String::from_utf8(bytes).map_err(|_| non_string_key("[]uint8", "…".into()))?
+            }
+            other => {
+                let shown = format!("%!s({}={raw})", other.go_type());
+                return Err(non_string_key(other.go_type(), shown));
+            }
+        };
+        if let Some(Frame {
+            body: Body::Map {
+                key: slot, seen, ..
+            },
+            ..
+        }) = self.frames.last_mut()
+        {
+            if let Some(seen) = seen {
+                if let Some(first) = seen.get(raw) {
+                    return Err(StoreError::Parse(format!(
+                        "Error unmarshalling input yaml: yaml: unmarshal errors:\n  line {line}: mapping key {raw:?} already defined at line {first}"
+                    )));
+                }
+                seen.insert(raw.to_owned(), line);
+            }
+            *slot = Some(key);
+        }
+        Ok(())
+    }
+
+    /// Attaches a finished value to its parent (or makes it the document root).
+    fn complete(
+        &mut self,
+        value: Value,
+        is_flow_collection: bool,
+        end_line: usize,
+    ) -> Result<(), StoreError> {
+        let depth = self.frames.len().checked_sub(1);
+        let place;
+        match self.frames.last_mut() {
+            None => {
+                self.doc_root = Some(value);
+                place = LinePlace::IntoLast { depth: None };
+            }
+            Some(Frame {
+                body: Body::Map { items, key, .. },
+                ..
+            }) => {
+                let Some(k) = key.take() else {
+                    return Err(non_string_key("<nil>", "%!s(<nil>)".into()));
+                };
+                let index = items.len();
+                items.push(Item::Entry(Entry { key: k, value }));
+                place = if is_flow_collection {
+                    LinePlace::IntoLast { depth }
+                } else {
+                    LinePlace::Before {
+                        depth: depth.unwrap_or(0),
+                        index,
+                    }
+                };
+            }
+            Some(Frame {
+                body: Body::Seq(items),
+                ..
+            }) => {
+                let index = items.len();
+                items.push(value);
+                place = if is_flow_collection {
+                    LinePlace::IntoLast { depth }
+                } else {
+                    LinePlace::Before {
+                        depth: depth.unwrap_or(0),
+                        index,
+                    }
+                };
+            }
+        }
+        self.last = Some((end_line, place));
+        Ok(())
+    }
+
+    /// Pending head comments go into the innermost frame before the node about to be read.
+    fn flush_pending_here(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        match self.frames.len().checked_sub(1) {
+            Some(depth) => {
+                for text in pending {
+                    self.push_comment(depth, text);
+                }
+            }
+            None => self.doc_comments.extend(pending),
+        }
+    }
+
+    fn push_comment(&mut self, depth: usize, text: String) {
+        if let Some(frame) = self.frames.get_mut(depth) {
+            match &mut frame.body {
+                Body::Map { items, .. } => items.push(Item::Comment(Comment(text))),
+                Body::Seq(items) => items.push(Value::Comment(Comment(text))),
+            }
+        }
+    }
+
+    fn insert_comment(&mut self, place: LinePlace, text: String) {
+        match place {
+            LinePlace::Append { depth } => self.push_comment(depth, text),
+            LinePlace::Before { depth, index } => {
+                if let Some(frame) = self.frames.get_mut(depth) {
+                    match &mut frame.body {
+                        Body::Map { items, .. } => {
+                            let at = index.min(items.len());
+                            items.insert(at, Item::Comment(Comment(text)));
+                        }
+                        Body::Seq(items) => {
+                            let at = index.min(items.len());
+                            items.insert(at, Value::Comment(Comment(text)));
+                        }
+                    }
+                }
+            }
+            LinePlace::IntoLast { depth } => {
+                let target = match depth {
+                    None => self.doc_root.as_mut(),
+                    Some(d) => self.frames.get_mut(d).and_then(|f| match &mut f.body {
+                        Body::Map { items, .. } => match items.last_mut() {
+                            Some(Item::Entry(e)) => Some(&mut e.value),
+                            _ => None,
+                        },
+                        Body::Seq(items) => items.last_mut(),
+                    }),
+                };
+                match target {
+                    Some(Value::Mapping(m)) => m.items.insert(0, Item::Comment(Comment(text))),
+                    Some(Value::Sequence(s)) => s.insert(0, Value::Comment(Comment(text))),
+                    _ => self.pending.push(text),
+                }
+            }
+        }
+    }
+
+    /// Collects the comments between the cursor and `end` and places them.
+    fn scan_gap(&mut self, end: usize, next_col: usize, closing: usize, doc_ends: bool) {
+        let comments = self.find_comments(end);
+        self.cursor = self.cursor.max(end);
+        if comments.is_empty() {
+            return;
+        }
+        let mut rest = Vec::with_capacity(comments.len());
+        for c in comments {
+            match self.last {
+                Some((line, place)) if c.trailing && c.line == line && rest.is_empty() => {
+                    self.insert_comment(place, c.text);
+                }
+                _ => rest.push(c),
+            }
+        }
+        if rest.is_empty() {
+            return;
+        }
+        if let Some(top) = self.frames.last() {
+            if top.flow {
+                let depth = self.frames.len() - 1;
+                for c in rest {
+                    if closing > 0 {
+                        self.push_comment(depth, c.text);
+                    } else {
+                        self.pending.push(c.text);
+                    }
+                }
+                return;
+            }
+        }
+        let closing = if doc_ends {
+            self.frames.len()
+        } else {
+            closing.min(self.frames.len())
+        };
+        let last_line = self.last.map(|(line, _)| line);
+        if closing == 0 || last_line.is_none() {
+            self.pending.extend(rest.into_iter().map(|c| c.text));
+            return;
+        }
+        let first = &rest[0];
+        if first.col <= next_col && !(doc_ends && next_col > 0) {
+            self.pending.extend(rest.into_iter().map(|c| c.text));
+            return;
+        }
+        let immediate = last_line.is_some_and(|l| first.line == l + 1);
+        let innermost = self.frames.len() - 1;
+        let outermost_closing = self.frames.len() - closing;
+        let mut target = Some(innermost);
+        let mut block_col = first.col;
+        let mut prev_line = first.line;
+        let mut heads = false;
+        for c in rest {
+            if immediate && c.line > prev_line + 1 {
+                // A blank line after the foot block: the remaining blocks head the next key.
+                heads = true;
+            }
+            prev_line = c.line;
+            if heads {
+                self.pending.push(c.text);
+                continue;
+            }
+            let indent = target
+                .and_then(|d| self.frames.get(d))
+                .map_or(0, |f| f.indent);
+            if c.col != block_col && c.col < indent {
+                target = self.dedent_target(c.col, outermost_closing);
+                block_col = c.col;
+            }
+            match target {
+                Some(depth) => self.push_comment(depth, c.text),
+                None => self.pending.push(c.text),
+            }
+        }
+    }
+
+    /// The closing frame a dedented foot comment belongs to: the deepest one indented at or
+    /// left of the comment, moving out of a block sequence (whose foot goes to its key).
+    fn dedent_target(&self, col: usize, outermost_closing: usize) -> Option<usize> {
+        let found = (outermost_closing..self.frames.len())
+            .rev()
+            .find(|&d| self.frames.get(d).is_some_and(|f| f.indent <= col))?;
+        let is_seq = self
+            .frames
+            .get(found)
+            .is_some_and(|f| matches!(f.body, Body::Seq(_)));
+        if is_seq {
+            found.checked_sub(1).filter(|&d| d >= outermost_closing)
+        } else {
+            Some(found)
+        }
+    }
+
+    /// Finds comment lines between the cursor and `end` (char indices).
+    fn find_comments(&mut self, end: usize) -> Vec<SrcComment> {
+        let mut out = Vec::new();
+        let end = end.min(self.chars.len());
+        let mut i = self.cursor;
+        while i < end {
+            let c = self.chars[i];
+            let at_line_start = i == 0 || matches!(self.chars[i - 1], '\n' | '\r');
+            if c == '#' && (at_line_start || matches!(self.chars[i - 1], ' ' | '\t')) {
+                let line = self.line_of(i);
+                let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+                let trailing = self.chars[line_start..i]
+                    .iter()
+                    .any(|c| !matches!(c, ' ' | '\t'));
+                let mut j = i + 1;
+                while j < self.chars.len() && !matches!(self.chars[j], '\n' | '\r') {
+                    j += 1;
+                }
+                out.push(SrcComment {
+                    line,
+                    col: i - line_start,
+                    trailing,
+                    text: self.chars[i + 1..j].iter().collect(),
+                });
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Finishes the current document.
+    fn end_document(&mut self) -> Result<(), StoreError> {
+        // Comments still waiting (document foot) go to the end of the top-level mapping.
+        let mut tail = std::mem::take(&mut self.pending);
+        let mut head = std::mem::take(&mut self.doc_comments);
+        self.frames.clear();
+        let mut mapping = match self.doc_root.take() {
+            None | Some(Value::Null) => Mapping::new(),
+            Some(Value::Mapping(m)) => m,
+            Some(Value::Sequence(_)) => {
+                return Err(StoreError::Parse(
+                    "Error unmarshaling input YAML: YAML documents that are sequences are not supported".into(),
+                ));
+            }
+            Some(_) => {
+                return Err(StoreError::Parse(
+                    "Error unmarshaling input YAML: YAML documents that are values are not supported".into(),
+                ));
+            }
+        };
+        let mut items: Vec<Item> = head.drain(..).map(|t| Item::Comment(Comment(t))).collect();
+        items.append(&mut mapping.items);
+        items.extend(tail.drain(..).map(|t| Item::Comment(Comment(t))));
+        self.documents.push(Mapping { items });
+        Ok(())
+    }
+}
+
+/// `!!str`-style short form of a tag.
+fn short_tag(tag: &Tag) -> String {
+    if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
+}
+
+fn non_string_key(go_type: &str, shown: String) -> StoreError {
+    StoreError::Parse(format!(
+        "Error walking tree: Tree contains a non-string key (type {go_type}): {shown}. Only string keys aresupported"
+    ))
+}
+
+fn too_many() -> StoreError {
+    StoreError::Parse(
+        "Error unmarshalling input yaml: yaml: document contains excessive aliasing".into(),
+    )
+}
+
+/// Number of nodes in a value, for the alias expansion budget.
+fn count_nodes(value: &Value) -> usize {
+    let mut count = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        count += 1;
+        match v {
+            Value::Mapping(m) => stack.extend(m.entries().map(|e| &e.value)),
+            Value::Sequence(s) => stack.extend(s.iter()),
+            _ => {}
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// A structural dump: keys, comments (text only with `texts`), and scalar kinds.
+    fn skeleton(docs: &[Document], texts: bool) -> String {
+        fn value(out: &mut String, v: &Value, depth: usize, texts: bool) {
+            let pad = "  ".repeat(depth);
+            match v {
+                Value::Mapping(m) => {
+                    let _ = writeln!(out, "{{");
+                    mapping(out, m, depth + 1, texts);
+                    let _ = writeln!(out, "{pad}}}");
+                }
+                Value::Sequence(s) => {
+                    let _ = writeln!(out, "[");
+                    for item in s {
+                        let _ = write!(out, "{pad}  - ");
+                        value(out, item, depth + 1, texts);
+                    }
+                    let _ = writeln!(out, "{pad}]");
+                }
+                Value::Comment(c) => {
+                    let _ = writeln!(out, "#{}", if texts { c.0.as_str() } else { "" });
+                }
+                Value::Str(s) if is_enc_comment(s) => {
+                    let _ = writeln!(out, "#");
+                }
+                Value::Null => {
+                    let _ = writeln!(out, "null");
+                }
+                other if texts => {
+                    let _ = writeln!(out, "{other:?}");
+                }
+                _ => {
+                    let _ = writeln!(out, "scalar");
+                }
+            }
+        }
+        fn mapping(out: &mut String, m: &Mapping, depth: usize, texts: bool) {
+            let pad = "  ".repeat(depth);
+            for item in &m.items {
+                match item {
+                    Item::Comment(c) => {
+                        let _ = writeln!(out, "{pad}#{}", if texts { c.0.as_str() } else { "" });
+                    }
+                    Item::Entry(e) => {
+                        let _ = write!(out, "{pad}{}: ", e.key);
+                        value(out, &e.value, depth, texts);
+                    }
+                }
+            }
+        }
+        let mut out = String::new();
+        for doc in docs {
+            out.push_str("---\n");
+            mapping(&mut out, doc, 0, texts);
+        }
+        out
+    }
+
+    fn is_enc_comment(s: &[u8]) -> bool {
+        s.starts_with(b"ENC[") && s.ends_with(b",type:comment]")
+    }
+
+    fn docs(text: &str) -> Vec<Document> {
+        let mut docs = parse_documents(text.as_bytes()).unwrap();
+        for d in &mut docs {
+            take_sops(d);
+        }
+        docs
+    }
+
+    fn vectors() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors")
+    }
+
+    #[test]
+    fn vectors_match_decrypted_structure() {
+        for name in [
+            "tiny", "simple", "y1", "y2", "y3", "y4", "clear", "handmade", "macmode", "ecr", "ucr",
+        ] {
+            let enc = std::fs::read(vectors().join(format!("{name}.yaml.sops"))).unwrap();
+            let parsed = parse(&enc).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(parsed.metadata.is_some());
+            let expected =
+                std::fs::read_to_string(vectors().join(format!("{name}.yaml.expected"))).unwrap();
+            let clear = docs(&expected);
+            assert_eq!(
+                skeleton(&parsed.documents, false),
+                skeleton(&clear, false),
+                "{name}"
+            );
+        }
+    }
+
+    /// Encrypts `plain` with sops and checks that the comment layout sops wrote (its tree)
+    /// matches ours. Returns false when sops is unavailable.
+    fn sops_agrees(plain: &str) -> bool {
+        let dir = std::env::temp_dir().join(format!("ksops-yamlparse-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join(format!("{:x}.yaml", fxhash(plain)));
+        std::fs::write(&file, plain).unwrap();
+        let out = Command::new("sops")
+            .env("SOPS_AGE_KEY_FILE", vectors().join("age-test-identity.txt"))
+            .args([
+                "encrypt",
+                "--age",
+                "age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry",
+            ])
+            .arg(&file)
+            .output();
+        let out = match out {
+            Ok(out) => out,
+            Err(_) => {
+                if std::env::var("KSOPS_REQUIRE_TOOLS").as_deref() == Ok("1") {
+                    panic!("sops is required but missing");
+                }
+                eprintln!("!!! sops not found: skipping sops round-trip check");
+                return false;
+            }
+        };
+        assert!(
+            out.status.success(),
+            "sops failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let enc = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            skeleton(&docs(plain), false),
+            skeleton(&docs(&enc), false),
+            "input:\n{plain}\nsops wrote:\n{enc}"
+        );
+        true
+    }
+
+    fn fxhash(s: &str) -> u64 {
+        s.bytes().fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        })
+    }
+
+    #[test]
+    fn comment_layout_matches_sops() {
+        for case in CASES {
+            sops_agrees(case);
+        }
+    }
+
+    const CASES: &[&str] = &[
+        "# top1\n\n# top2\na: 1 # la\n# between\nb: # lb\n  # hc\n  c: x # lc\n  # fc deeper\n# fb\nd:\n  - p # lp\n  # fp\n  - q\n\n  # after blank in list\ne: [1, 2] # le\nf: {x: 1} # lf\ng: &A\n  k: v\nh: *A # lh\n# end1\n\n# end2\n",
+        "b:\n    c: x\n\n    # after blank\nd: 1\n",
+        "b:\n    c: x\n    # fc1\n    # fc2\nd: 1\n",
+        "b:\n    c: x\n  # odd\nd: 1\n",
+        "b:\n    c: x\n    # fc\n\n    # hd\nd: 1\n",
+        "b:\n    c: x\n# hd1\n# hd2\nd: 1\n",
+        "a: 1\nb:\n    c: x\n    # end deep\n",
+        "a: 1\nb:\n    c: x\n# end top\n",
+        "l:\n  - a\n  # mid\n  - b\n  # end l\nm: 1\n",
+        "l:\n- a\n# mid\n- b\n# end l\nm: 1\n",
+        "b:\n    c: x\n    # fc\n\n    # hd\n\nd: 1\n",
+        "b:\n    c: x\n\n    # b1\n\n    # b2\n    # b3\nd: 1\n",
+        "b:\n    c:\n        e: 1\n    # foot-in-b\n        # deeper\nd: 1\n",
+        "b:\n    c:\n        e: 1\n  # two\nd: 1\n",
+        "a: 1\n\n# x\n\nb: 2\n",
+        "b:\n    c:\n        e: 1\n      # six\n    # four\nd: 1\n",
+        "b:\n    c: x\n\n# hd\nd: 1\n",
+        "b:\n# weird\n    c: x\nd: 1\n",
+        "l:\n    - # c\n      k: v\n      j: w # lj\n    - k2: v2 # lk2\n      # foot in item\n    # foot of list\nm: 1\n",
+        "--- # doc line\n# head\na: | # blk\n    text\nb: 2\n...\n# after end\n---\nc: 3\n",
+        "b:\n    c:\n        e: 1\n\n    # rest after blank (col4)\nd: 1\n",
+        "b:\n    c: x\n    # fc\n\n# hd0\nd: 1\n",
+    ];
+
+    #[test]
+    fn hand_written_expectations() {
+        let got = skeleton(
+            &docs("# h\na: 1 # l\nb:\n  - x # lx\n  # f\nc: [1] # lc\n"),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\n# h\n# l\na: Int(1)\n# lx\nb: [\n  - #\n  - Str([120])\n  - # f\n]\n"
+                .replace("  - #\n", "  - # lx\n")
+                .replacen("# lx\nb", "b", 1)
+                + "c: [\n  - # lc\n  - Int(1)\n]\n"
+        );
+    }
+
+    fn err(text: &str) -> String {
+        match parse(text.as_bytes()) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted: {text}"),
+        }
+    }
+
+    #[test]
+    fn rejects_what_sops_rejects() {
+        assert_eq!(err("a: 1\n"), "sops metadata not found");
+        assert_eq!(err(""), "sops metadata not found");
+        assert_eq!(err("sops: null\n"), "sops metadata not found");
+        assert!(err("sops: {}\n---\n- a\n").contains("sequences are not supported"));
+        assert!(err("sops: {}\n---\nhello\n").contains("are not supported"));
+        assert!(
+            err("a: 1\nsops: {}\na: 2\n")
+                .contains("line 3: mapping key \"a\" already defined at line 1")
+        );
+        assert!(err("1: a\nsops: {}\n").contains("non-string key (type int)"));
+        assert!(err("null: a\nsops: {}\n").contains("non-string key (type <nil>)"));
+        assert!(err("a: 18446744073709551615\nsops: {}\n").contains("unknown type: uint64"));
+        assert!(err("a: !!int abc\nsops: {}\n").contains("!!int"));
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nsops: {}\n";
+        assert!(err(laughs).contains("excessive aliasing"));
+        assert!(err(&"[".repeat(5000)).contains("yaml"));
+    }
+
+    #[test]
+    fn keeps_string_keys_merge_keys_and_later_documents_without_sops() {
+        let parsed = parse(b"\"1\": a\n'true': b\n!!str 2: c\nm:\n  <<: &x {k: v}\n  k2: *x\nsops:\n  version: 3.11.0\n---\n---\nnull\n").unwrap();
+        assert_eq!(parsed.documents.len(), 3);
+        assert!(parsed.documents[1].is_empty() && parsed.documents[2].is_empty());
+        let doc = &parsed.documents[0];
+        let keys: Vec<_> = doc.entries().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["1", "true", "2", "m"]);
+        let Some(Value::Mapping(m)) = doc.get("m") else {
+            panic!()
+        };
+        assert_eq!(m.get("<<"), m.get("k2"));
+        assert!(matches!(parsed.metadata, Some(Value::Mapping(_))));
+    }
+
+    #[test]
+    fn parses_a_megabyte_quickly() {
+        let mut text = String::from("sops:\n  version: 3.11.0\n");
+        for i in 0..20_000 {
+            let _ = writeln!(
+                text,
+                "# c{i}\nkey{i}:\n  - \"value {i} with some text\"\n  - {i}.5 # n"
+            );
+        }
+        let start = std::time::Instant::now();
+        let parsed = parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.documents[0].items.len(), 40_000);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    }
 }
 
 /// Parses plain YAML documents that carry no sops metadata (such as `.sops.yaml`).
