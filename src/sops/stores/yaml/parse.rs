@@ -50,8 +50,8 @@ pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
     }
 }
 
-/// Parses every document, keeping any `sops` entries in place.
-fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
+/// Parses every document, keeping any `sops` entries in place (also used for `.sops.yaml`).
+pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| {
         StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
     })?;
@@ -1010,7 +1010,3 @@ mod tests {
     }
 }
 
-/// Parses plain YAML documents that carry no sops metadata (such as `.sops.yaml`).
-pub fn parse_documents(_input: &[u8]) -> Result<Vec<crate::sops::tree::Document>, StoreError> {
-    Err(StoreError::Parse("YAML store not implemented yet".into()))
-}
