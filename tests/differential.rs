@@ -896,7 +896,8 @@ enum Outcome {
     /// Both tools agreed; carries sops' exit code (0 = decrypted).
     Match(i32),
     Refused,
-    Mismatch(String),
+    /// The tools disagreed: description (no contents) and sops' exit code.
+    Mismatch(String, i32),
 }
 
 /// Test keys (TEST ONLY, from the committed fixtures): a, b, c are recipients, `wrong` is not.
@@ -993,11 +994,14 @@ fn run_case(sops: &Path, seed: u64, index: usize) -> Outcome {
                 &spec,
                 Some(&why),
             );
-            Outcome::Mismatch(format!(
-                "case {index} ({:?}): {why}; kept in {}",
-                spec.store,
-                kept.display()
-            ))
+            Outcome::Mismatch(
+                format!(
+                    "case {index} ({:?}): {why}; kept in {}",
+                    spec.store,
+                    kept.display()
+                ),
+                want.code.unwrap_or(-1),
+            )
         }
     }
 }
@@ -1071,7 +1075,7 @@ fn ksops_matches_sops_on_random_documents() {
     let mismatches: Vec<&String> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Mismatch(m) => Some(m),
+            Outcome::Mismatch(m, _) => Some(m),
             _ => None,
         })
         .collect();
@@ -1084,11 +1088,11 @@ fn ksops_matches_sops_on_random_documents() {
     // exercises failure paths (wrong keys, Shamir below threshold, list-comment MAC bug) too.
     let mut codes: std::collections::BTreeMap<i32, usize> = Default::default();
     for o in &outcomes {
-        if let Outcome::Match(c) = o {
+        if let Outcome::Match(c) | Outcome::Mismatch(_, c) = o {
             *codes.entry(*c).or_default() += 1;
         }
     }
-    eprintln!("differential: agreeing cases by sops exit code: {codes:?}");
+    eprintln!("differential: sops decrypt exit codes: {codes:?}");
     assert!(
         refused * 10 <= count,
         "seed {seed}: sops refused {refused} of {count} generated inputs (see target/differential-refused)"
