@@ -1,0 +1,382 @@
+//! Helpers shared by the end-to-end tests: locating the real tools, running `sops` and `ksops`
+//! with a cleared environment, temporary directories, and the `.case` fixture format written by
+//! `scripts/gen-fixtures.sh`.
+//!
+//! Every child process starts from `env_clear()` with only `PATH` and a fresh temporary `HOME`, so
+//! a developer's own age keys (`~/.config/sops/age/keys.txt`, `~/.ssh/id_*`, `SOPS_AGE_*`) can
+//! never make a test pass or fail by accident.
+
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The `ksops` binary built by Cargo for this test run.
+pub fn ksops_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ksops"))
+}
+
+/// The crate root (where `Cargo.toml` lives).
+pub fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/generated/`, produced by `scripts/gen-fixtures.sh`.
+pub fn generated_dir() -> PathBuf {
+    crate_root().join("tests/fixtures/generated")
+}
+
+/// `tests/fixtures/vectors/`, the shared sops test vectors.
+pub fn vectors_dir() -> PathBuf {
+    crate_root().join("tests/fixtures/vectors")
+}
+
+/// Whether missing tools must fail the test instead of skipping it (`KSOPS_REQUIRE_TOOLS=1`, for CI).
+pub fn require_tools() -> bool {
+    std::env::var("KSOPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
+}
+
+/// Finds an external tool. `KSOPS_<NAME>` (e.g. `KSOPS_SOPS`, `KSOPS_AGE_KEYGEN`) overrides the
+/// `PATH` lookup; it lets CI point at a specific sops build, or skip a slow wrapper script.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    let override_var = format!("KSOPS_{}", name.to_uppercase().replace('-', "_"));
+    if let Some(p) = std::env::var_os(&override_var) {
+        let p = PathBuf::from(p);
+        return is_executable(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+/// True for a regular file with an execute bit.
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Finds `name` or reports the skip. Returns `None` when the calling test should return early;
+/// panics instead under `KSOPS_REQUIRE_TOOLS=1` so CI cannot silently skip.
+pub fn tool_or_skip(name: &str, test: &str) -> Option<PathBuf> {
+    let found = find_tool(name);
+    if found.is_none() {
+        if require_tools() {
+            panic!("{test} needs `{name}` on PATH (KSOPS_REQUIRE_TOOLS=1)");
+        }
+        eprintln!(
+            "\n==================================================================\n\
+             SKIPPED: {test} needs {name} on PATH (set KSOPS_REQUIRE_TOOLS=1 to fail instead)\n\
+             ==================================================================\n"
+        );
+    }
+    found
+}
+
+/// A temporary directory removed on drop (std only, to keep dev-dependencies at zero).
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates a fresh, unique directory under the system temp dir.
+    pub fn new(prefix: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("ksops-{prefix}-{}-{nanos}-{n}", std::process::id()));
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A command with a cleared environment: only `PATH` (so sops can find `age-plugin-*` and the key
+/// command can find `cat`) and `HOME`.
+pub fn controlled_command(program: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.env("HOME", home);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// What a finished process produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// Exit code; `None` if killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl RunOutput {
+    /// Exited with status 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Runs a command to completion, capturing both streams.
+pub fn run(cmd: &mut Command) -> io::Result<RunOutput> {
+    let out = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output()?;
+    Ok(RunOutput {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
+
+/// Exit codes the contract requires ksops to reproduce exactly (value decryption, MAC, data key).
+/// Any other sops failure only requires ksops to fail as well.
+pub const EXACT_EXIT_CODES: [i32; 3] = [25, 51, 128];
+
+/// Checks a ksops result against the sops outcome (`Ok(bytes)` or `Err(exit code)`). Returns a
+/// description that never contains output bytes (only lengths, offsets and exit codes).
+pub fn compare_outcome(expected: Result<&[u8], i32>, ksops: &RunOutput) -> Result<(), String> {
+    match expected {
+        Ok(want) => {
+            if !ksops.success() {
+                return Err(format!(
+                    "ksops failed (exit {:?}), sops succeeded",
+                    ksops.code
+                ));
+            }
+            if ksops.stdout != want {
+                let at = ksops
+                    .stdout
+                    .iter()
+                    .zip(want)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or_else(|| ksops.stdout.len().min(want.len()));
+                return Err(format!(
+                    "stdout differs: {} bytes vs sops {} bytes, first difference at byte {at}",
+                    ksops.stdout.len(),
+                    want.len()
+                ));
+            }
+            Ok(())
+        }
+        Err(code) => {
+            if ksops.success() {
+                return Err(format!("ksops succeeded, sops failed with exit {code}"));
+            }
+            if EXACT_EXIT_CODES.contains(&code) && ksops.code != Some(code) {
+                return Err(format!("ksops exit {:?}, sops exit {code}", ksops.code));
+            }
+            if !ksops.stdout.is_empty() {
+                return Err(format!(
+                    "ksops failed but wrote {} bytes to stdout",
+                    ksops.stdout.len()
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One decryption case from a `.case` file (format documented in `scripts/gen-fixtures.sh`).
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Case name (the `.case` file name without the extension).
+    pub name: String,
+    /// Directory the case's relative paths are resolved against.
+    pub base: PathBuf,
+    /// Encrypted input, absolute.
+    pub file: PathBuf,
+    /// Extra `decrypt` flags.
+    pub args: Vec<String>,
+    /// Expected exit code (0 = success, compare stdout with `<name>.expected`).
+    pub exit: i32,
+    /// Working directory, absolute.
+    pub cwd: PathBuf,
+    /// Environment variables, already resolved (paths absolute, `@file` read).
+    pub env: Vec<(String, OsString)>,
+    /// Files to copy into `$HOME`: (destination relative to `$HOME`, absolute source).
+    pub home_files: Vec<(String, PathBuf)>,
+    /// `XDG_CONFIG_HOME`, relative to `$HOME`.
+    pub xdg_config_home: Option<String>,
+}
+
+impl Case {
+    /// Parses a `.case` file's text. `base` is the directory relative paths refer to.
+    pub fn parse(name: &str, base: &Path, text: &str) -> Result<Case, String> {
+        let mut case = Case {
+            name: name.to_string(),
+            base: base.to_path_buf(),
+            file: PathBuf::new(),
+            args: Vec::new(),
+            exit: 0,
+            cwd: base.to_path_buf(),
+            env: Vec::new(),
+            home_files: Vec::new(),
+            xdg_config_home: None,
+        };
+        for line in text.lines() {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, val) = line
+                .split_once('=')
+                .ok_or_else(|| format!("{name}: bad line (no `=`)"))?;
+            match key {
+                "FILE" => case.file = base.join(val),
+                "ARGS" => case.args = val.split_whitespace().map(str::to_string).collect(),
+                "EXIT" => {
+                    case.exit = val.parse().map_err(|_| format!("{name}: bad EXIT"))?;
+                }
+                "CWD" => case.cwd = base.join(val),
+                "SOPS_AGE_KEY_FILE" | "SOPS_AGE_SSH_PRIVATE_KEY_FILE" => {
+                    case.env.push((key.to_string(), base.join(val).into()));
+                }
+                "SOPS_AGE_KEY" => {
+                    let v = match val.strip_prefix('@') {
+                        Some(p) => fs::read_to_string(base.join(p))
+                            .map_err(|e| format!("{name}: reading {p}: {e}"))?,
+                        None => val.to_string(),
+                    };
+                    // Same as bash `$(cat file)`: command substitution drops trailing newlines.
+                    case.env
+                        .push((key.to_string(), v.trim_end_matches('\n').into()));
+                }
+                "SOPS_AGE_KEY_CMD" => case.env.push((key.to_string(), val.into())),
+                "HOME_FILE" => {
+                    let (dest, src) = val
+                        .split_once(':')
+                        .ok_or_else(|| format!("{name}: HOME_FILE needs dest:src"))?;
+                    case.home_files.push((dest.to_string(), base.join(src)));
+                }
+                "XDG_CONFIG_HOME" => case.xdg_config_home = Some(val.to_string()),
+                other => return Err(format!("{name}: unknown directive {other}")),
+            }
+        }
+        if case.file.as_os_str().is_empty() {
+            return Err(format!("{name}: no FILE"));
+        }
+        Ok(case)
+    }
+
+    /// Loads every `*.case` file in `dir`, sorted by name.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Case>, String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .map_err(|e| format!("reading {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".case"))
+                    .map(str::to_string)
+            })
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|n| {
+                let text = fs::read_to_string(dir.join(format!("{n}.case")))
+                    .map_err(|e| format!("{n}: {e}"))?;
+                Case::parse(n, dir, &text)
+            })
+            .collect()
+    }
+
+    /// The expected stdout (`<name>.expected` next to the case file) for a successful case.
+    pub fn expected(&self) -> Result<Vec<u8>, String> {
+        fs::read(self.base.join(format!("{}.expected", self.name)))
+            .map_err(|e| format!("{}: missing .expected: {e}", self.name))
+    }
+
+    /// Sets up `home` (key files, XDG dir) and builds `<program> decrypt <args> <file>` with the
+    /// case's environment. `file` overrides the case's input (tamper tests pass a mutated copy).
+    pub fn command(&self, program: &Path, home: &Path, file: Option<&Path>) -> io::Result<Command> {
+        use std::os::unix::fs::PermissionsExt;
+        for (dest, src) in &self.home_files {
+            let dest = home.join(dest);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::copy(src, &dest)?;
+            // ssh and age refuse (or warn about) group/world-readable private keys.
+            fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))?;
+        }
+        let mut cmd = controlled_command(program, home);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if let Some(x) = &self.xdg_config_home {
+            cmd.env("XDG_CONFIG_HOME", home.join(x));
+        }
+        cmd.current_dir(&self.cwd);
+        cmd.arg("decrypt").args(&self.args);
+        cmd.arg(file.unwrap_or(&self.file));
+        Ok(cmd)
+    }
+
+    /// Runs `program` (sops or ksops) on this case in a fresh temporary `HOME`.
+    pub fn run(&self, program: &Path, file: Option<&Path>) -> io::Result<RunOutput> {
+        let home = TempDir::new("home");
+        run(&mut self.command(program, home.path(), file)?)
+    }
+}
+
+/// Reads the `# public key: age1…` line of an age identity file.
+pub fn age_recipient(identity_file: &Path) -> String {
+    let text = fs::read_to_string(identity_file).expect("read identity file");
+    text.lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .expect("identity file has a `# public key:` line")
+        .trim()
+        .to_string()
+}
+
+/// Maps `f` over `items` on `threads` worker threads, keeping the input order. Tests are
+/// dominated by process start-up (sops is often a wrapper script), so a little parallelism pays.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker thread panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
