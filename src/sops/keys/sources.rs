@@ -1,0 +1,160 @@
+//! What identity discovery reads: the environment variables and paths sops 3.11 looks at.
+
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+/// The inputs of identity discovery, read once from the environment (or built by hand by
+/// tests and by code that binds identities to a tenant).
+///
+/// `Option` means "variable not set"; `Some` of an empty value is kept, because sops treats a
+/// variable set to an empty string as set (`os.LookupEnv`).
+#[derive(Clone, Default)]
+pub struct IdentitySources {
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE`: an SSH private key file.
+    pub ssh_private_key_file: Option<PathBuf>,
+    /// `$HOME`, for `~/.ssh/id_ed25519`, `~/.ssh/id_rsa` and the default keys file.
+    pub home: Option<PathBuf>,
+    /// `$XDG_CONFIG_HOME`, for the default keys file.
+    pub xdg_config_home: Option<PathBuf>,
+    /// `SOPS_AGE_KEY`: an identity list in the variable itself.
+    pub age_key: Option<Zeroizing<String>>,
+    /// `SOPS_AGE_KEY_FILE`: a file holding an identity list.
+    pub age_key_file: Option<PathBuf>,
+    /// `SOPS_AGE_KEY_CMD`: a command whose standard output is an identity list. Kept in a
+    /// zeroizing buffer because users sometimes inline tokens in it.
+    pub age_key_cmd: Option<Zeroizing<String>>,
+    /// Whether a passphrase may be asked for on the controlling terminal (`/dev/tty`).
+    pub terminal: bool,
+}
+
+impl std::fmt::Debug for IdentitySources {
+    // Only say which inputs are present: values may be secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentitySources")
+            .field("ssh_private_key_file", &self.ssh_private_key_file.is_some())
+            .field("home", &self.home.is_some())
+            .field("xdg_config_home", &self.xdg_config_home.is_some())
+            .field("age_key", &self.age_key.is_some())
+            .field("age_key_file", &self.age_key_file.is_some())
+            .field("age_key_cmd", &self.age_key_cmd.is_some())
+            .field("terminal", &self.terminal)
+            .finish()
+    }
+}
+
+/// Reads a variable, treating an empty value as unset (for `$HOME` and `$XDG_CONFIG_HOME`,
+/// which Go's `os.UserHomeDir`/`os.UserConfigDir` treat that way).
+fn non_empty_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Reads a variable whose value may be secret straight into a zeroizing buffer.
+fn secret_var(name: &str) -> Option<Zeroizing<String>> {
+    std::env::var_os(name).map(|v| Zeroizing::new(v.to_string_lossy().into_owned()))
+}
+
+impl IdentitySources {
+    /// Reads every input from the process environment.
+    pub fn from_env() -> Self {
+        IdentitySources {
+            ssh_private_key_file: std::env::var_os("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+                .map(PathBuf::from),
+            home: non_empty_path("HOME"),
+            xdg_config_home: non_empty_path("XDG_CONFIG_HOME"),
+            age_key: secret_var("SOPS_AGE_KEY"),
+            age_key_file: std::env::var_os("SOPS_AGE_KEY_FILE").map(PathBuf::from),
+            age_key_cmd: secret_var("SOPS_AGE_KEY_CMD"),
+            terminal: terminal_available(),
+        }
+    }
+
+    /// Where the default keys file is, with the name reports use for it, or why there is none.
+    ///
+    /// Go's `os.UserConfigDir`: `$XDG_CONFIG_HOME` if set (an error if relative, with no
+    /// fallback), else `$HOME/.config`. On macOS sops checks `$XDG_CONFIG_HOME` first (without
+    /// the absolute check), then `~/Library/Application Support`.
+    pub(crate) fn default_keys_file(&self) -> Result<(PathBuf, &'static str), &'static str> {
+        const TAIL: &str = "sops/age/keys.txt";
+        if let Some(xdg) = &self.xdg_config_home {
+            if cfg!(target_os = "macos") || xdg.is_absolute() {
+                return Ok((xdg.join(TAIL), "$XDG_CONFIG_HOME/sops/age/keys.txt"));
+            }
+            return Err("path in $XDG_CONFIG_HOME is relative");
+        }
+        match &self.home {
+            Some(home) if cfg!(target_os = "macos") => Ok((
+                home.join("Library/Application Support").join(TAIL),
+                "$HOME/Library/Application Support/sops/age/keys.txt",
+            )),
+            Some(home) => Ok((
+                home.join(".config").join(TAIL),
+                "$HOME/.config/sops/age/keys.txt",
+            )),
+            None => Err("neither $XDG_CONFIG_HOME nor $HOME are defined"),
+        }
+    }
+}
+
+/// Whether the controlling terminal can be opened to ask for a passphrase.
+fn terminal_available() -> bool {
+    if cfg!(unix) {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok()
+    } else {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_keys_file_rules() {
+        let mut s = IdentitySources {
+            home: Some("/home/u".into()),
+            ..Default::default()
+        };
+        if cfg!(target_os = "macos") {
+            return;
+        }
+        assert_eq!(
+            s.default_keys_file(),
+            Ok((
+                PathBuf::from("/home/u/.config/sops/age/keys.txt"),
+                "$HOME/.config/sops/age/keys.txt"
+            ))
+        );
+        s.xdg_config_home = Some("/xdg".into());
+        assert_eq!(
+            s.default_keys_file(),
+            Ok((
+                PathBuf::from("/xdg/sops/age/keys.txt"),
+                "$XDG_CONFIG_HOME/sops/age/keys.txt"
+            ))
+        );
+        s.xdg_config_home = Some("rel".into());
+        assert_eq!(
+            s.default_keys_file(),
+            Err("path in $XDG_CONFIG_HOME is relative")
+        );
+        let none = IdentitySources::default();
+        assert!(none.default_keys_file().is_err());
+    }
+
+    #[test]
+    fn debug_hides_values() {
+        let s = IdentitySources {
+            age_key: Some(Zeroizing::new("AGE-SECRET-KEY-1SECRET".into())),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("SECRET-KEY"), "{shown}");
+    }
+}

@@ -1,0 +1,86 @@
+//! Helpers shared by this module's tests: fixtures, external tools, scratch sources.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::sources::IdentitySources;
+
+/// A file under `tests/fixtures/vectors/`.
+pub fn vector(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vectors")
+        .join(name)
+}
+
+/// Reads a fixture as text.
+pub fn read_vector(name: &str) -> String {
+    std::fs::read_to_string(vector(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
+}
+
+/// The armored `enc` blobs of a sops YAML file, in file order (indentation removed).
+pub fn enc_blobs(sops_yaml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in sops_yaml.lines() {
+        let t = line.trim();
+        if t == "-----BEGIN AGE ENCRYPTED FILE-----" {
+            current = Some(String::new());
+        }
+        if let Some(buf) = current.as_mut() {
+            buf.push_str(t);
+            buf.push('\n');
+        }
+        if t == "-----END AGE ENCRYPTED FILE-----" {
+            out.extend(current.take());
+        }
+    }
+    out
+}
+
+/// Whether an external tool is on `$PATH`. Missing tools skip the test loudly, or fail it when
+/// `KSOPS_REQUIRE_TOOLS=1`.
+pub fn have_tool(name: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("KSOPS_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("required tool `{name}` is not on PATH (KSOPS_REQUIRE_TOOLS=1)");
+        }
+        eprintln!(
+            "SKIPPING: tool `{name}` is not on PATH; set KSOPS_REQUIRE_TOOLS=1 to fail instead"
+        );
+    }
+    found
+}
+
+/// Runs a command, panicking with its stderr on failure; returns stdout.
+pub fn run(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Encrypts `payload` to a recipients file with the `age` CLI, armored (as sops writes `enc`).
+pub fn age_encrypt_to(recipients_file: &Path, payload: &[u8], dir: &Path) -> String {
+    let input = dir.join("payload.bin");
+    std::fs::write(&input, payload).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(Command::new("age")
+        .arg("-a")
+        .arg("-R")
+        .arg(recipients_file)
+        .arg(&input));
+    String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sources with nothing set and no terminal: the base every test starts from.
+pub fn empty_sources() -> IdentitySources {
+    IdentitySources::default()
+}
