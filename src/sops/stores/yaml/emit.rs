@@ -26,7 +26,7 @@ pub fn emit(documents: &[Document], indent: usize) -> Result<Vec<u8>, StoreError
     let mut events = Vec::new();
     for (i, doc) in documents.iter().enumerate() {
         events.push(Event::DocumentStart { first: i == 0 });
-        push_mapping(doc, String::new(), String::new(), &mut events);
+        push_mapping(doc, String::new(), String::new(), &mut events)?;
         events.push(Event::DocumentEnd);
     }
     let mut machine = Machine::new(indent, 0);
@@ -60,7 +60,12 @@ fn prepend(outer: String, own: String) -> String {
 
 /// A mapping node (`appendTreeBranch`), with a head comment from an enclosing sequence
 /// (`outer_head`) and a foot comment when it is the last item of a sequence.
-fn push_mapping(mapping: &Mapping, outer_head: String, foot: String, events: &mut Vec<Event>) {
+fn push_mapping(
+    mapping: &Mapping,
+    outer_head: String,
+    foot: String,
+    events: &mut Vec<Event>,
+) -> Result<(), StoreError> {
     let start = events.len();
     events.push(Event::MappingStart {
         head: String::new(),
@@ -85,8 +90,8 @@ fn push_mapping(mapping: &Mapping, outer_head: String, foot: String, events: &mu
                     entry.key.as_bytes(),
                     key_head,
                     String::new(),
-                )));
-                push_value(&entry.value, String::new(), String::new(), events);
+                )?));
+                push_value(&entry.value, String::new(), String::new(), events)?;
             }
         }
     }
@@ -102,10 +107,16 @@ fn push_mapping(mapping: &Mapping, outer_head: String, foot: String, events: &mu
         *head = prepend(outer_head, own_head);
     }
     events.push(Event::MappingEnd { tail, foot });
+    Ok(())
 }
 
 /// A sequence node (`appendSequence`); [`Value::Comment`] elements are its comments.
-fn push_sequence(items: &[Value], outer_head: String, foot: String, events: &mut Vec<Event>) {
+fn push_sequence(
+    items: &[Value],
+    outer_head: String,
+    foot: String,
+    events: &mut Vec<Event>,
+) -> Result<(), StoreError> {
     let start = events.len();
     events.push(Event::SequenceStart {
         head: String::new(),
@@ -141,7 +152,7 @@ fn push_sequence(items: &[Value], outer_head: String, foot: String, events: &mut
         } else {
             String::new()
         };
-        push_value(value, head, item_foot, events);
+        push_value(value, head, item_foot, events)?;
         if Some(i) == last_item {
             break;
         }
@@ -153,10 +164,16 @@ fn push_sequence(items: &[Value], outer_head: String, foot: String, events: &mut
         *head = prepend(outer_head, own_head);
     }
     events.push(Event::SequenceEnd { foot });
+    Ok(())
 }
 
 /// Any value node, with comments handed down by an enclosing sequence.
-fn push_value(value: &Value, head: String, foot: String, events: &mut Vec<Event>) {
+fn push_value(
+    value: &Value,
+    head: String,
+    foot: String,
+    events: &mut Vec<Event>,
+) -> Result<(), StoreError> {
     let plain = |text: String, head: String, foot: String| {
         Event::Scalar(Scalar {
             value: text,
@@ -181,9 +198,10 @@ fn push_value(value: &Value, head: String, foot: String, events: &mut Vec<Event>
         Value::Int(i) => plain(i.to_string(), head, foot),
         Value::Float(f) => plain(format_float(*f), head, foot),
         Value::Time(t) => plain(t.to_rfc3339_nano(), head, foot),
-        Value::Str(bytes) => Event::Scalar(string_scalar(bytes, head, foot)),
+        Value::Str(bytes) => Event::Scalar(string_scalar(bytes, head, foot)?),
     };
     events.push(event);
+    Ok(())
 }
 
 /// go-yaml's `floatv`: `%g` with the YAML spellings of the specials.
@@ -199,7 +217,12 @@ fn format_float(v: f64) -> String {
 /// A string scalar as it comes out of sops' `Node.Encode` round trip: the style the first
 /// encoding settled on, the `!!merge` tag the parser gives a plain `<<`, and `!!binary` with
 /// base64 text for bytes that are not UTF-8.
-fn string_scalar(bytes: &[u8], head: String, foot: String) -> Scalar {
+///
+/// One string does not survive the round trip: a literal block whose first line starts with a
+/// tab, which go-yaml's scanner rejects ("found a tab character where an indentation space is
+/// expected"). sops ignores that error and keeps an empty node, which go-yaml writes as `null`,
+/// unless sops has attached a comment to it, in which case encoding fails.
+fn string_scalar(bytes: &[u8], head: String, foot: String) -> Result<Scalar, StoreError> {
     let (value, tag) = match std::str::from_utf8(bytes) {
         Ok(text) => (text.to_owned(), None),
         Err(_) => (encode_base64(bytes), Some("binary")),
@@ -210,18 +233,32 @@ fn string_scalar(bytes: &[u8], head: String, foot: String) -> Scalar {
         Some(_) => Style::Plain,
     };
     let style = node_style(requested, &analyze(&value), value.is_empty());
+    if style == Style::Literal && value.starts_with('\t') {
+        if !head.is_empty() || !foot.is_empty() {
+            return Err(StoreError::Emit(
+                "Error marshaling to yaml: yaml: cannot encode node with unknown kind 0".into(),
+            ));
+        }
+        return Ok(Scalar {
+            value: "null".to_owned(),
+            tag: None,
+            style: Style::Plain,
+            head,
+            foot,
+        });
+    }
     let tag = if tag.is_none() && style == Style::Plain && value == "<<" {
         Some("merge")
     } else {
         tag
     };
-    Scalar {
+    Ok(Scalar {
         value,
         tag,
         style,
         head,
         foot,
-    }
+    })
 }
 
 /// go-yaml's `encodeBase64`: 70-column lines, each followed by a newline once there is more
