@@ -29,7 +29,7 @@ pub fn emit(documents: &[Document], indent: usize) -> Result<Vec<u8>, StoreError
         push_mapping(doc, String::new(), String::new(), &mut events)?;
         events.push(Event::DocumentEnd);
     }
-    let mut machine = Machine::new(indent, 0);
+    let mut machine = Machine::new(indent);
     for (i, event) in events.iter().enumerate() {
         machine.emit(event, events.get(i + 1))?;
     }
@@ -471,7 +471,7 @@ mod tests {
             C(" top comment"),
             E("name", s("Alice")),
             E("age", Value::Int(30)),
-            E("pi", Value::Float(3.14)),
+            E("pi", Value::Float("3.14".parse().expect("float"))),
             E("admin", Value::Bool(true)),
             E("empty", s("")),
             E("nothing", Value::Null),
@@ -533,5 +533,154 @@ mod tests {
             ),
         ]);
         assert_eq!(yaml(&[doc]), vector("ecr.yaml.expected"));
+    }
+
+    #[test]
+    fn comments_in_nested_positions() {
+        let doc = m(vec![
+            C(" top"),
+            E("a", Value::Int(1)),
+            E("b", mv(vec![E("c", s("x")), C(" trailing in b")])),
+            E(
+                "d",
+                Value::Sequence(vec![
+                    Value::Int(1),
+                    c(" between"),
+                    Value::Int(2),
+                    c(" trailing in d"),
+                ]),
+            ),
+            E(
+                "e",
+                Value::Sequence(vec![
+                    mv(vec![
+                        E("k", s("v")),
+                        C(" inside item"),
+                        E("k2", s("v2")),
+                        C(" trailing in item map"),
+                    ]),
+                    c(" after item"),
+                    s("z"),
+                ]),
+            ),
+            E(
+                "f",
+                Value::Sequence(vec![Value::Sequence(vec![
+                    s("x"),
+                    c(" trailing inner seq"),
+                ])]),
+            ),
+            E("g", Value::Int(1)),
+            C(" foot"),
+        ]);
+        let want = "# top\na: 1\nb:\n    c: x\n    # trailing in b\nd:\n    - 1\n    # between\n    - 2\n    # trailing in d\ne:\n    - k: v\n      # inside item\n      k2: v2\n      # trailing in item map\n    # after item\n    - z\nf:\n    - - x\n      # trailing inner seq\ng: 1\n# foot\n";
+        assert_eq!(yaml(&[doc]), want);
+    }
+
+    #[test]
+    fn pending_foot_comment_lands_after_next_value() {
+        // go-yaml leaves a sequence's foot comment pending until the next value is written.
+        let doc = m(vec![
+            E(
+                "a",
+                mv(vec![C(" only comment in a"), E("x", Value::Int(1))]),
+            ),
+            E(
+                "s",
+                Value::Sequence(vec![mv(vec![E("m", Value::Int(1)), E("n", Value::Int(2))])]),
+            ),
+            C(" after s at top"),
+            E("t", Value::Int(2)),
+            E(
+                "u",
+                Value::Sequence(vec![
+                    Value::Sequence(vec![Value::Int(1)]),
+                    c(" trailing after nested seq item"),
+                ]),
+            ),
+            E("v", Value::Int(3)),
+        ]);
+        let want = "a:\n    # only comment in a\n    x: 1\ns:\n    - m: 1\n      \"n\": 2\n# after s at top\nt: 2\nu:\n    - - 1\nv: 3\n# trailing after nested seq item\n";
+        assert_eq!(yaml(&[doc]), want);
+    }
+
+    #[test]
+    fn comments_on_empty_collections() {
+        // A comment-only mapping keeps its comment inside the braces (as in sops' encrypted
+        // output); a comment-only sequence's comment waits for the next key or the end.
+        let doc = m(vec![E("k", mv(vec![C(" c")])), E("j", Value::Int(1))]);
+        assert_eq!(yaml(&[doc]), "k: {\n    # c\n}\nj: 1\n");
+        let doc = m(vec![
+            E("k", Value::Sequence(vec![c(" c")])),
+            E("j", Value::Int(1)),
+        ]);
+        assert_eq!(yaml(&[doc]), "k: []\n# c\nj: 1\n");
+        let doc = m(vec![
+            E("j", Value::Int(1)),
+            E("k", Value::Sequence(vec![c(" c")])),
+        ]);
+        assert_eq!(yaml(&[doc]), "j: 1\nk: []\n# c\n");
+        let doc = m(vec![E(
+            "j",
+            Value::Sequence(vec![Value::Int(1), c(" c"), mv(vec![]), Value::Int(2)]),
+        )]);
+        assert_eq!(yaml(&[doc]), "j:\n    - 1\n    # c\n    - {}\n    - 2\n");
+        let doc = m(vec![E(
+            "j",
+            Value::Sequence(vec![Value::Int(1), c(" c"), Value::Sequence(vec![])]),
+        )]);
+        assert_eq!(yaml(&[doc]), "j:\n    - 1\n    # c\n    - []\n");
+    }
+
+    #[test]
+    fn documents_and_empty_input() {
+        assert_eq!(yaml(&[]), "");
+        assert_eq!(yaml(&[Mapping::new()]), "{}\n");
+        assert_eq!(
+            yaml(&[
+                Mapping::new(),
+                m(vec![E("a", Value::Int(1))]),
+                Mapping::new()
+            ]),
+            "{}\n---\na: 1\n---\n{}\n"
+        );
+    }
+
+    #[test]
+    fn tab_led_literal_is_null_or_an_error_with_comments() {
+        let doc = m(vec![E("k", s("\tx\ny")), E("\tx\nz", Value::Int(2))]);
+        assert_eq!(yaml(&[doc]), "k: null\nnull: 2\n");
+        let doc = m(vec![
+            E("a", Value::Int(1)),
+            C(" c"),
+            E("\tx\nz", Value::Int(3)),
+        ]);
+        assert!(matches!(emit(&[doc], 4), Err(StoreError::Emit(_))));
+        let doc = m(vec![E("l", Value::Sequence(vec![s("\tx\ny"), c(" c")]))]);
+        assert!(matches!(emit(&[doc], 4), Err(StoreError::Emit(_))));
+    }
+
+    #[test]
+    fn indentation_settings() {
+        let doc = m(vec![E(
+            "a",
+            mv(vec![E(
+                "b",
+                Value::Sequence(vec![
+                    s("x"),
+                    mv(vec![E("k", s("v")), E("l", s("m\nn"))]),
+                    Value::Sequence(vec![s("y")]),
+                ]),
+            )]),
+        )]);
+        let two =
+            "a:\n  b:\n    - x\n    - k: v\n      l: |-\n        m\n        n\n    - - \"y\"\n";
+        let three = "a:\n   b:\n      - x\n      - k: v\n        l: |-\n         m\n         n\n      - - \"y\"\n";
+        for (indent, want) in [(2, two), (1, two), (10, two), (3, three)] {
+            let got = String::from_utf8(emit(std::slice::from_ref(&doc), indent).expect("emit"));
+            assert_eq!(got.expect("utf8"), want, "indent {indent}");
+        }
+        let four = String::from_utf8(emit(std::slice::from_ref(&doc), 0).expect("emit"));
+        assert!(four.expect("utf8").starts_with("a:\n    b:\n        - x\n"));
     }
 }

@@ -7,7 +7,7 @@
 //! `yaml_emitter_analyze_event`. Only the block layouts sops uses are needed, plus `{}`/`[]`
 //! for empty collections; lines are never folded (go-yaml v3 sets an unlimited width).
 
-use super::emit_scalar::{Analysis, Context, Style, analyze, is_break, is_printable, select};
+use super::emit_scalar::{Style, analyze, is_break, is_printable, select};
 use crate::sops::stores::StoreError;
 
 /// One node event, as go-yaml's encoder feeds them to the emitter.
@@ -85,7 +85,6 @@ pub(super) struct Machine {
     states: Vec<State>,
     indent: i64,
     indents: Vec<i64>,
-    flow_level: usize,
     column: i64,
     whitespace: bool,
     indention: bool,
@@ -103,20 +102,19 @@ fn internal(what: &str) -> StoreError {
 impl Machine {
     /// Starts a stream (`yaml_emitter_emit_stream_start`) with go-yaml's indentation rules:
     /// 0 means the default 4, and anything outside 2..=9 falls back to 2.
-    pub fn new(indent: usize, capacity: usize) -> Self {
+    pub fn new(indent: usize) -> Self {
         let best_indent = match indent {
             0 => 4,
             2..=9 => indent as i64,
             _ => 2,
         };
         Machine {
-            out: Vec::with_capacity(capacity),
+            out: Vec::new(),
             best_indent,
             state: State::DocumentStart,
             states: Vec::new(),
             indent: -1,
             indents: Vec::new(),
-            flow_level: 0,
             column: 0,
             whitespace: true,
             indention: true,
@@ -310,9 +308,7 @@ impl Machine {
         }
         self.write_indicator("{", true, true, false);
         self.increase_indent(true);
-        self.flow_level += 1;
         self.process_head_comment();
-        self.flow_level -= 1;
         self.pop_indent()?;
         self.write_indicator("}", false, false, false);
         self.process_foot_comment();
@@ -357,10 +353,7 @@ impl Machine {
             s.style,
             &analysis,
             s.value.is_empty(),
-            Context {
-                flow: self.flow_level > 0,
-                simple_key: self.simple_key_context,
-            },
+            self.simple_key_context,
         );
         if let Some(suffix) = s.tag {
             // yaml_emitter_write_tag_handle + yaml_emitter_write_tag_content.
@@ -653,7 +646,7 @@ fn set_if_some(slot: &mut String, value: &str) {
 fn is_simple_key(event: &Event, next: Option<&Event>) -> bool {
     match event {
         Event::Scalar(s) => {
-            let a: Analysis = analyze(&s.value);
+            let a = analyze(&s.value);
             let tag_len = s.tag.map_or(0, |t| 2 + t.len());
             !a.multiline && tag_len + s.value.len() <= 128
         }

@@ -28,8 +28,6 @@ pub(super) enum Style {
 pub(super) struct Analysis {
     /// The value holds a line break (`\n`, `\r`, U+0085, U+2028, U+2029).
     pub multiline: bool,
-    /// Plain style is allowed inside flow collections.
-    pub flow_plain_allowed: bool,
     /// Plain style is allowed in block context.
     pub block_plain_allowed: bool,
     /// Single quotes can represent the value.
@@ -58,14 +56,14 @@ pub(super) fn analyze(value: &str) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
-            flow_plain_allowed: false,
             block_plain_allowed: true,
             single_quoted_allowed: true,
             block_allowed: false,
         };
     }
+    // Flow-context indicators are not tracked: sops never writes a scalar inside a flow
+    // collection (only empty `{}` and `[]` are flow).
     let mut block_indicators = value.starts_with("---") || value.starts_with("...");
-    let mut flow_indicators = block_indicators;
     let mut line_breaks = false;
     let mut special_characters = false;
     let mut tab_characters = false;
@@ -88,31 +86,14 @@ pub(super) fn analyze(value: &str) -> Analysis {
         if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => {
-                    flow_indicators = true;
-                    block_indicators = true;
-                }
-                '?' | ':' => {
-                    flow_indicators = true;
-                    block_indicators |= followed_by_whitespace;
-                }
-                '-' if followed_by_whitespace => {
-                    flow_indicators = true;
-                    block_indicators = true;
-                }
+                | '%' | '@' | '`' => block_indicators = true,
+                '?' | ':' | '-' => block_indicators |= followed_by_whitespace,
                 _ => {}
             }
         } else {
             match c {
-                ',' | '?' | '[' | ']' | '{' | '}' => flow_indicators = true,
-                ':' => {
-                    flow_indicators = true;
-                    block_indicators |= followed_by_whitespace;
-                }
-                '#' if preceded_by_whitespace => {
-                    flow_indicators = true;
-                    block_indicators = true;
-                }
+                ':' => block_indicators |= followed_by_whitespace,
+                '#' => block_indicators |= preceded_by_whitespace,
                 _ => {}
             }
         }
@@ -146,25 +127,19 @@ pub(super) fn analyze(value: &str) -> Analysis {
 
     let mut a = Analysis {
         multiline: line_breaks,
-        flow_plain_allowed: true,
         block_plain_allowed: true,
         single_quoted_allowed: true,
         block_allowed: true,
     };
     if leading_space || leading_break || trailing_space || trailing_break || line_breaks {
-        a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
     }
     if trailing_space || space_break || special_characters {
         a.block_allowed = false;
     }
     if break_space || space_break || tab_characters || special_characters {
-        a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
-    }
-    if flow_indicators {
-        a.flow_plain_allowed = false;
     }
     if block_indicators {
         a.block_plain_allowed = false;
@@ -172,35 +147,20 @@ pub(super) fn analyze(value: &str) -> Analysis {
     a
 }
 
-/// Where a scalar is written; it decides which styles the emitter accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Context {
-    /// Inside a flow collection.
-    pub flow: bool,
-    /// Written as a simple (implicit) mapping key.
-    pub simple_key: bool,
-}
-
-/// `yaml_emitter_select_scalar_style` for untagged or tagged scalars with implicit flags set.
-pub(super) fn select(requested: Style, a: &Analysis, empty: bool, ctx: Context) -> Style {
+/// `yaml_emitter_select_scalar_style` in block context; `simple_key` is set for a scalar
+/// written as an implicit mapping key (`key: value`).
+pub(super) fn select(requested: Style, a: &Analysis, empty: bool, simple_key: bool) -> Style {
     let mut style = requested;
-    if ctx.simple_key && a.multiline {
+    if simple_key && a.multiline {
         style = Style::Double;
     }
-    if style == Style::Plain {
-        let plain_ok = if ctx.flow {
-            a.flow_plain_allowed
-        } else {
-            a.block_plain_allowed
-        };
-        if !plain_ok || (empty && (ctx.flow || ctx.simple_key)) {
-            style = Style::Single;
-        }
+    if style == Style::Plain && (!a.block_plain_allowed || (empty && simple_key)) {
+        style = Style::Single;
     }
     if style == Style::Single && !a.single_quoted_allowed {
         style = Style::Double;
     }
-    if style == Style::Literal && (!a.block_allowed || ctx.flow || ctx.simple_key) {
+    if style == Style::Literal && (!a.block_allowed || simple_key) {
         style = Style::Double;
     }
     style
@@ -220,15 +180,7 @@ pub(super) fn requested_for_str(s: &str) -> Style {
 /// The style a string node carries after sops' `Node.Encode` round trip (the first pass runs
 /// the string through the emitter as a document root, and the parser reports what it saw).
 pub(super) fn node_style(requested: Style, a: &Analysis, empty: bool) -> Style {
-    select(
-        requested,
-        a,
-        empty,
-        Context {
-            flow: false,
-            simple_key: false,
-        },
-    )
+    select(requested, a, empty, false)
 }
 
 /// YAML 1.1 booleans that go-yaml v3 still quotes (exactly these spellings).
@@ -675,7 +627,7 @@ mod tests {
         let a = analyze("a: b");
         assert!(!a.block_plain_allowed && a.single_quoted_allowed);
         let a = analyze("a:b");
-        assert!(a.block_plain_allowed && !a.flow_plain_allowed);
+        assert!(a.block_plain_allowed);
         let a = analyze("a\tb");
         assert!(!a.single_quoted_allowed && a.block_allowed);
         let a = analyze("line1   \nline2");
@@ -699,14 +651,11 @@ mod tests {
 
     #[test]
     fn selection_depends_on_context() {
-        let key = Context {
-            flow: false,
-            simple_key: true,
-        };
         let a = analyze("");
-        assert_eq!(select(Style::Plain, &a, true, key), Style::Single);
+        assert_eq!(select(Style::Plain, &a, true, true), Style::Single);
+        assert_eq!(select(Style::Plain, &a, true, false), Style::Plain);
         let a = analyze("x\ny");
-        assert_eq!(select(Style::Literal, &a, false, key), Style::Double);
+        assert_eq!(select(Style::Literal, &a, false, true), Style::Double);
         assert_eq!(node_style(Style::Literal, &a, false), Style::Literal);
     }
 }
