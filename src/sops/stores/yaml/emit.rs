@@ -29,7 +29,15 @@ pub fn emit(documents: &[Document], indent: usize) -> Result<Vec<u8>, StoreError
         push_mapping(doc, String::new(), String::new(), &mut events)?;
         events.push(Event::DocumentEnd);
     }
-    let mut machine = Machine::new(indent);
+    // The output is at least as long as the scalar texts; reserving that avoids regrowth.
+    let text_len = events
+        .iter()
+        .map(|e| match e {
+            Event::Scalar(s) => s.value.len() + 8,
+            _ => 8,
+        })
+        .sum();
+    let mut machine = Machine::new(indent, text_len);
     for (i, event) in events.iter().enumerate() {
         machine.emit(event, events.get(i + 1))?;
     }
@@ -176,6 +184,7 @@ fn push_value(
 ) -> Result<(), StoreError> {
     let plain = |text: String, head: String, foot: String| {
         Event::Scalar(Scalar {
+            analysis: analyze(&text),
             value: text,
             tag: None,
             style: Style::Plain,
@@ -232,7 +241,8 @@ fn string_scalar(bytes: &[u8], head: String, foot: String) -> Result<Scalar, Sto
         Some(_) if value.contains('\n') => Style::Literal,
         Some(_) => Style::Plain,
     };
-    let style = node_style(requested, &analyze(&value), value.is_empty());
+    let analysis = analyze(&value);
+    let style = node_style(requested, &analysis, value.is_empty());
     if style == Style::Literal && value.starts_with('\t') {
         if !head.is_empty() || !foot.is_empty() {
             return Err(StoreError::Emit(
@@ -240,6 +250,7 @@ fn string_scalar(bytes: &[u8], head: String, foot: String) -> Result<Scalar, Sto
             ));
         }
         return Ok(Scalar {
+            analysis: analyze("null"),
             value: "null".to_owned(),
             tag: None,
             style: Style::Plain,
@@ -256,6 +267,7 @@ fn string_scalar(bytes: &[u8], head: String, foot: String) -> Result<Scalar, Sto
         value,
         tag,
         style,
+        analysis,
         head,
         foot,
     })
@@ -682,5 +694,28 @@ mod tests {
         }
         let four = String::from_utf8(emit(std::slice::from_ref(&doc), 0).expect("emit"));
         assert!(four.expect("utf8").starts_with("a:\n    b:\n        - x\n"));
+    }
+
+    #[test]
+    fn large_documents_are_linear() {
+        // About 1.5 MB of output: long lines, many keys, deep-ish nesting and comments.
+        let mut doc = Mapping::new();
+        for i in 0..2000 {
+            let mut inner = Mapping::new();
+            inner.push_comment(format!(" entry {i}"));
+            inner.push("text", Value::str("word ".repeat(100)));
+            inner.push("multi", Value::str("line\n".repeat(50)));
+            inner.push(
+                "list",
+                Value::Sequence(vec![Value::Int(i), Value::Float(1.5), c(" end")]),
+            );
+            doc.push(format!("key{i}"), Value::Mapping(inner));
+        }
+        doc.push("huge", Value::str("x".repeat(200_000)));
+        let start = std::time::Instant::now();
+        let out = emit(&[doc], 4).expect("emit");
+        assert!(out.len() > 1_500_000);
+        // Generous even for debug builds; quadratic behaviour would take far longer.
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

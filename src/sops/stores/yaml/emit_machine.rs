@@ -7,7 +7,7 @@
 //! `yaml_emitter_analyze_event`. Only the block layouts sops uses are needed, plus `{}`/`[]`
 //! for empty collections; lines are never folded (go-yaml v3 sets an unlimited width).
 
-use super::emit_scalar::{Style, analyze, is_break, is_printable, select};
+use super::emit_scalar::{Analysis, Style, is_break, is_printable, select};
 use crate::sops::stores::StoreError;
 
 /// One node event, as go-yaml's encoder feeds them to the emitter.
@@ -55,6 +55,8 @@ pub(super) struct Scalar {
     pub tag: Option<&'static str>,
     /// The style the node asks for.
     pub style: Style,
+    /// The emitter's analysis of `value`, computed once.
+    pub analysis: Analysis,
     /// Head comment.
     pub head: String,
     /// Foot comment.
@@ -101,15 +103,16 @@ fn internal(what: &str) -> StoreError {
 
 impl Machine {
     /// Starts a stream (`yaml_emitter_emit_stream_start`) with go-yaml's indentation rules:
-    /// 0 means the default 4, and anything outside 2..=9 falls back to 2.
-    pub fn new(indent: usize) -> Self {
+    /// 0 means the default 4, and anything outside 2..=9 falls back to 2. `capacity` is a
+    /// size hint for the output.
+    pub fn new(indent: usize, capacity: usize) -> Self {
         let best_indent = match indent {
             0 => 4,
             2..=9 => indent as i64,
             _ => 2,
         };
         Machine {
-            out: Vec::new(),
+            out: Vec::with_capacity(capacity),
             best_indent,
             state: State::DocumentStart,
             states: Vec::new(),
@@ -348,10 +351,9 @@ impl Machine {
     }
 
     fn scalar(&mut self, s: &Scalar) -> Result<(), StoreError> {
-        let analysis = analyze(&s.value);
         let style = select(
             s.style,
-            &analysis,
+            &s.analysis,
             s.value.is_empty(),
             self.simple_key_context,
         );
@@ -407,10 +409,15 @@ impl Machine {
         self.column += 1;
     }
 
+    /// Writes text holding no line breaks; the column counts characters, not bytes.
     fn write_str(&mut self, s: &str) {
-        for c in s.chars() {
-            self.write_char(c);
-        }
+        self.out.extend_from_slice(s.as_bytes());
+        let chars = if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        };
+        self.column += chars as i64;
     }
 
     /// `write_break`: `\n` becomes the configured line break, other breaks are copied.
@@ -555,8 +562,20 @@ impl Machine {
         // libyaml's `is_bom` looks at the start of the value whatever the position, so a
         // leading BOM makes every character of the value come out escaped.
         let bom = value.starts_with('\u{FEFF}');
-        for c in value.chars() {
-            if bom || !is_printable(c) || is_break(c) || c == '"' || c == '\\' {
+        let needs_escape =
+            |c: char| bom || !is_printable(c) || is_break(c) || c == '"' || c == '\\';
+        let mut rest = value;
+        while !rest.is_empty() {
+            // Copy the run of characters that need no escape in one go.
+            let run = rest.find(needs_escape).unwrap_or(rest.len());
+            let (clean, tail) = rest.split_at(run);
+            self.write_str(clean);
+            let mut chars = tail.chars();
+            let Some(c) = chars.next() else {
+                break;
+            };
+            rest = chars.as_str();
+            {
                 self.put(b'\\');
                 match c {
                     '\0' => self.put(b'0'),
@@ -589,8 +608,6 @@ impl Machine {
                         }
                     }
                 }
-            } else {
-                self.write_char(c);
             }
         }
         self.write_indicator("\"", false, false, false);
@@ -618,19 +635,21 @@ impl Machine {
         }
         self.put_break();
         self.whitespace = true;
-        let mut breaks = true;
-        for c in value.chars() {
-            if is_break(c) {
-                self.write_break(c);
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.write_char(c);
+        let mut rest = value;
+        while !rest.is_empty() {
+            // Each line: indentation, then the text up to the next break, then the break.
+            let run = rest.find(is_break).unwrap_or(rest.len());
+            let (line, tail) = rest.split_at(run);
+            if !line.is_empty() {
+                self.write_indent();
+                self.write_str(line);
                 self.indention = false;
-                breaks = false;
             }
+            let mut chars = tail.chars();
+            if let Some(c) = chars.next() {
+                self.write_break(c);
+            }
+            rest = chars.as_str();
         }
     }
 }
@@ -646,9 +665,8 @@ fn set_if_some(slot: &mut String, value: &str) {
 fn is_simple_key(event: &Event, next: Option<&Event>) -> bool {
     match event {
         Event::Scalar(s) => {
-            let a = analyze(&s.value);
             let tag_len = s.tag.map_or(0, |t| 2 + t.len());
-            !a.multiline && tag_len + s.value.len() <= 128
+            !s.analysis.multiline && tag_len + s.value.len() <= 128
         }
         Event::SequenceStart { .. } => matches!(next, Some(Event::SequenceEnd { .. })),
         Event::MappingStart { .. } => matches!(next, Some(Event::MappingEnd { .. })),

@@ -77,12 +77,39 @@ pub(super) fn analyze(value: &str) -> Analysis {
     let mut previous_break = false;
     let mut preceded_by_whitespace = true;
 
-    let mut chars = value.chars().peekable();
-    let mut first = true;
-    while let Some(c) = chars.next() {
-        let next = chars.peek().copied();
-        let followed_by_whitespace = matches!(next, None | Some(' ') | Some('\t'));
-        let last = next.is_none();
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Fast path: past the first character, a run of ordinary printable ASCII (anything
+        // but space, ':' and '#') only resets the "previous character" flags.
+        let run = bytes
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| i > 0 && b > b' ' && b < 0x7F && b != b':' && b != b'#')
+            .count();
+        if run > 0 {
+            i += run;
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            continue;
+        }
+        let b = bytes.get(i).copied().unwrap_or(0);
+        // ASCII bytes stand for themselves; other characters are decoded (the text is UTF-8).
+        let (c, width) = if b.is_ascii() {
+            (char::from(b), 1)
+        } else {
+            let c = value
+                .get(i..)
+                .and_then(|t| t.chars().next())
+                .unwrap_or('\u{FFFD}');
+            (c, c.len_utf8())
+        };
+        let first = i == 0;
+        i += width;
+        let last = i >= bytes.len();
+        let followed_by_whitespace = matches!(bytes.get(i), None | Some(b' ' | b'\t'));
         if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -122,7 +149,6 @@ pub(super) fn analyze(value: &str) -> Analysis {
         }
         // libyaml's `is_blankz` also counts NUL as whitespace.
         preceded_by_whitespace = matches!(c, ' ' | '\t' | '\0') || is_break(c);
-        first = false;
     }
 
     let mut a = Analysis {
