@@ -273,8 +273,8 @@ fn string_scalar(bytes: &[u8], head: String, foot: String) -> Result<Scalar, Sto
     })
 }
 
-/// go-yaml's `encodeBase64`: 70-column lines, each followed by a newline once there is more
-/// than one line's worth (even the last, and even when the text is exactly 70 long).
+/// go-yaml's `encodeBase64`: 70-column lines, each followed by a newline (the last one
+/// included) once the text reaches 70 characters.
 fn encode_base64(bytes: &[u8]) -> String {
     const LINE: usize = 70;
     let encoded = STANDARD.encode(bytes);
@@ -717,5 +717,21 @@ mod tests {
         assert!(out.len() > 1_500_000);
         // Generous even for debug builds; quadratic behaviour would take far longer.
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn invalid_utf8_is_binary() {
+        let all: Vec<u8> = (0..=255).collect();
+        let doc = m(vec![
+            E("k", Value::Str(vec![0xFF])),
+            E("l", Value::Str(all)),
+            E("m", s("x")),
+        ]);
+        let want = "k: !!binary /w==\nl: !!binary |\n    AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMz\n    Q1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdo\n    aWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ\n    2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR\n    0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==\nm: x\n";
+        assert_eq!(yaml(&[doc]), want);
+        // Below 70 base64 characters the text stays on one line; from 70 on, every line
+        // (the last included) ends with a newline, which makes a clipped `|` block.
+        assert!(!encode_base64(&[0u8; 51]).contains('\n'));
+        assert!(encode_base64(&[0u8; 52]).ends_with('\n'));
     }
 }
