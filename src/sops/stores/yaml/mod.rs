@@ -1,6 +1,10 @@
 //! The YAML store: go-yaml v3 parsing and emitting, as sops 3.11 uses it.
 
 mod emit;
+#[cfg(test)]
+mod emit_cases;
+mod emit_machine;
+mod emit_scalar;
 mod parse;
 mod resolve;
 
