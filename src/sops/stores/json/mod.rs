@@ -70,6 +70,7 @@ fn kind(value: &Value) -> &'static str {
         Value::Str(_) => "string",
         Value::Bool(_) => "bool",
         Value::Null => "null",
+        // The reader produces no other kinds: every number is a float.
         _ => "number",
     }
 }

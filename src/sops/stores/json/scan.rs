@@ -104,10 +104,24 @@ struct Reader<'a> {
     first_overflow: Option<String>,
 }
 
-/// The literal names and their bytes, for `true`, `false` and `null`.
-const TRUE: (&str, &[u8]) = ("true", b"true");
-const FALSE: (&str, &[u8]) = ("false", b"false");
-const NULL: (&str, &[u8]) = ("null", b"null");
+/// The bytes after the first of `true`, `false` and `null`, each with Go's context for a wrong
+/// byte in its place.
+const TRUE: &[(u8, &str)] = &[
+    (b'r', "in literal true (expecting 'r')"),
+    (b'u', "in literal true (expecting 'u')"),
+    (b'e', "in literal true (expecting 'e')"),
+];
+const FALSE: &[(u8, &str)] = &[
+    (b'a', "in literal false (expecting 'a')"),
+    (b'l', "in literal false (expecting 'l')"),
+    (b's', "in literal false (expecting 's')"),
+    (b'e', "in literal false (expecting 'e')"),
+];
+const NULL: &[(u8, &str)] = &[
+    (b'u', "in literal null (expecting 'u')"),
+    (b'l', "in literal null (expecting 'l')"),
+    (b'l', "in literal null (expecting 'l')"),
+];
 
 impl Reader<'_> {
     fn peek(&self) -> Option<u8> {
@@ -308,7 +322,7 @@ impl Reader<'_> {
     /// Reads a number whose first byte (`-` or a digit) was consumed. JSON's grammar, checked
     /// with Go's messages; the byte after the number is left for the caller to judge.
     fn number(&mut self) -> Result<Value, SyntaxError> {
-        let start = self.pos - 1;
+        let start = self.pos.saturating_sub(1);
         let mut first = self.input.get(start).copied().unwrap_or(b'-');
         if first == b'-' {
             first = self.bump().unwrap_or(b' ');
@@ -364,18 +378,11 @@ impl Reader<'_> {
     }
 
     /// Reads the rest of `true`, `false` or `null` (the first byte was consumed).
-    fn literal(
-        &mut self,
-        (name, bytes): (&'static str, &[u8]),
-        value: Value,
-    ) -> Result<Value, SyntaxError> {
-        for &expected in bytes.iter().skip(1) {
+    fn literal(&mut self, rest: &[(u8, &'static str)], value: Value) -> Result<Value, SyntaxError> {
+        for &(expected, context) in rest {
             let byte = self.bump().unwrap_or(b' ');
             if byte != expected {
-                return Err(SyntaxError::InvalidChar {
-                    byte,
-                    context: literal_context(name, expected),
-                });
+                return Err(invalid(byte, context));
             }
         }
         Ok(value)
@@ -384,21 +391,6 @@ impl Reader<'_> {
 
 fn invalid(byte: u8, context: &'static str) -> SyntaxError {
     SyntaxError::InvalidChar { byte, context }
-}
-
-/// Go's context text for a bad byte inside `true`/`false`/`null`.
-fn literal_context(name: &str, expected: u8) -> &'static str {
-    match (name, expected) {
-        ("true", b'r') => "in literal true (expecting 'r')",
-        ("true", b'u') => "in literal true (expecting 'u')",
-        ("true", _) => "in literal true (expecting 'e')",
-        ("false", b'a') => "in literal false (expecting 'a')",
-        ("false", b'l') => "in literal false (expecting 'l')",
-        ("false", b's') => "in literal false (expecting 's')",
-        ("false", _) => "in literal false (expecting 'e')",
-        (_, b'u') => "in literal null (expecting 'u')",
-        _ => "in literal null (expecting 'l')",
-    }
 }
 
 /// Appends raw string bytes, replacing each byte that does not start a valid UTF-8 sequence with
