@@ -169,7 +169,14 @@ pub(super) fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
                     }
                 },
                 _ => {
-                    index += 1;
+                    // Skip to the next byte that may need escaping.
+                    let rest = valid.get(index..).unwrap_or_default();
+                    index += rest
+                        .iter()
+                        .position(|&b| {
+                            b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2)
+                        })
+                        .unwrap_or(rest.len());
                     continue;
                 }
             };

@@ -301,7 +301,14 @@ impl Reader<'_> {
                     run_start = self.pos;
                 }
                 0x00..=0x1f => return Err(invalid(byte, "in string literal")),
-                _ => self.pos += 1,
+                _ => {
+                    // Skip the plain run up to the next byte that needs a decision.
+                    let rest = self.input.get(self.pos..).unwrap_or_default();
+                    self.pos += rest
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                        .unwrap_or(rest.len());
+                }
             }
         }
     }
