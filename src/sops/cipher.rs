@@ -5,8 +5,6 @@
 //! arbitrary-length nonce: for lengths other than 12 bytes the initial counter block is the
 //! GHASH of the IV, exactly as the GCM specification (NIST SP 800-38D) defines it.
 
-use std::sync::OnceLock;
-
 use aes::Aes256;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
 use base64::Engine as _;
@@ -95,21 +93,36 @@ struct Parsed<'a> {
     kind: &'a str,
 }
 
+/// Splits an `ENC[…]` value the way sops' pattern
+/// `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` does: every group is greedy and
+/// non-empty, `.` stops at a newline, and anything after the closing `]` is ignored. Because the
+/// groups are greedy, each takes the last delimiter that still leaves room for the rest, so the
+/// delimiters can be found right to left without backtracking.
 fn parse(text: &str) -> Option<Parsed<'_>> {
-    // The same (greedy, unanchored-at-end) pattern sops matches; anything after `]` is ignored.
-    static PATTERN: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    let pattern = PATTERN
-        .get_or_init(|| {
-            regex::Regex::new(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]").ok()
-        })
-        .as_ref()?;
-    let caps = pattern.captures(text)?;
+    let body = text.strip_prefix("ENC[AES256_GCM,data:")?;
+    let line = body.split('\n').next()?.as_bytes();
+    let end = rfind(line, b"]")?;
+    // Each delimiter must leave at least one byte for the group before it and after it.
+    let type_at = rfind(line.get(..end.checked_sub(1)?)?, b",type:")?;
+    let tag_at = rfind(line.get(..type_at.checked_sub(1)?)?, b",tag:")?;
+    let iv_at = rfind(line.get(..tag_at.checked_sub(1)?)?, b",iv:")?;
+    if iv_at == 0 {
+        return None;
+    }
+    // Every boundary is next to an ASCII delimiter, so these are character boundaries.
     Some(Parsed {
-        data: caps.get(1)?.as_str(),
-        iv: caps.get(2)?.as_str(),
-        tag: caps.get(3)?.as_str(),
-        kind: caps.get(4)?.as_str(),
+        data: body.get(..iv_at)?,
+        iv: body.get(iv_at + 4..tag_at)?,
+        tag: body.get(tag_at + 5..type_at)?,
+        kind: body.get(type_at + 6..end)?,
     })
+}
+
+/// The start of the last occurrence of `needle` in `haystack`.
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .rposition(|window| window == needle)
 }
 
 /// Whether a string looks like an `ENC[…]` value (used to tell encrypted list comments apart).
@@ -117,28 +130,50 @@ pub fn is_encrypted(text: &str) -> bool {
     parse(text).is_some()
 }
 
-/// Decrypts one `ENC[…]` value with the data key and the value's AAD, and converts the
-/// plaintext to its declared type.
-///
-/// An empty string decrypts to an empty string without error, as in sops: empty values are
-/// never encrypted.
-pub fn decrypt_value(text: &str, key: &DataKey, aad: &[u8]) -> Result<Value, CipherError> {
-    if text.is_empty() {
-        return Ok(Value::Str(Vec::new()));
-    }
-    let parsed = parse(text).ok_or(CipherError::Format)?;
-    let decode = |field: &'static str, b64: &str| {
-        GO_STD_BASE64
-            .decode(b64)
-            .map_err(|_| CipherError::Base64 { field })
-    };
-    let mut sealed = decode("data", parsed.data)?;
-    let iv = decode("iv", parsed.iv)?;
-    sealed.extend_from_slice(&decode("tag", parsed.tag)?);
-    let plaintext = gcm_open(key.as_bytes(), &iv, aad, &sealed)?;
-    convert(plaintext, parsed.kind)
+/// AES-256-GCM keyed with a file's data key. The key schedule and the GHASH key are derived
+/// once per file, not once per value.
+pub struct ValueCipher {
+    aes: Aes256,
+    hash_key: Zeroizing<[u8; 16]>,
 }
 
+impl ValueCipher {
+    /// Prepares the cipher for a data key.
+    pub fn new(key: &DataKey) -> Self {
+        let aes = Aes256::new(GenericArray::from_slice(key.as_bytes()));
+        let mut hash_key = GenericArray::default();
+        aes.encrypt_block(&mut hash_key);
+        let mut bytes = Zeroizing::new([0u8; 16]);
+        bytes.copy_from_slice(&hash_key);
+        hash_key.as_mut_slice().zeroize();
+        ValueCipher {
+            aes,
+            hash_key: bytes,
+        }
+    }
+
+    /// Decrypts one `ENC[…]` value with the value's AAD, and converts the plaintext to its
+    /// declared type.
+    ///
+    /// An empty string decrypts to an empty string without error, as in sops: empty values are
+    /// never encrypted.
+    pub fn decrypt_value(&self, text: &str, aad: &[u8]) -> Result<Value, CipherError> {
+        if text.is_empty() {
+            return Ok(Value::Str(Vec::new()));
+        }
+        let parsed = parse(text).ok_or(CipherError::Format)?;
+        let decode = |field: &'static str, b64: &str| {
+            GO_STD_BASE64
+                .decode(b64)
+                .map_err(|_| CipherError::Base64 { field })
+        };
+        let mut sealed = decode("data", parsed.data)?;
+        let iv = decode("iv", parsed.iv)?;
+        sealed.extend_from_slice(&decode("tag", parsed.tag)?);
+        let plaintext = self.open(&iv, aad, &sealed)?;
+        convert(plaintext, parsed.kind)
+    }
+}
 fn convert(plaintext: Zeroizing<Vec<u8>>, kind: &str) -> Result<Value, CipherError> {
     let text = || std::str::from_utf8(&plaintext).ok();
     let conversion = |kind| CipherError::Conversion { kind };
@@ -188,72 +223,73 @@ fn parse_go_float(text: &str) -> Option<f64> {
     (special || value.is_finite()).then_some(value)
 }
 
-/// AES-256-GCM decryption with a nonce of any non-zero length and a 16-byte tag at the end of
-/// `sealed`. Returns the plaintext only when the tag verifies.
-fn gcm_open(
-    key: &[u8; 32],
-    iv: &[u8],
-    aad: &[u8],
-    sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CipherError> {
-    if iv.is_empty() || sealed.len() < TAG_LEN {
-        return Err(CipherError::Authentication);
-    }
-    let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_LEN);
-    let aes = Aes256::new(GenericArray::from_slice(key));
-    let mut hash_key = GenericArray::default();
-    aes.encrypt_block(&mut hash_key);
+impl ValueCipher {
+    /// AES-256-GCM decryption with a nonce of any non-zero length and a 16-byte tag at the end
+    /// of `sealed`. Returns the plaintext only when the tag verifies.
+    fn open(
+        &self,
+        iv: &[u8],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CipherError> {
+        if iv.is_empty() || sealed.len() < TAG_LEN {
+            return Err(CipherError::Authentication);
+        }
+        let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_LEN);
+        let aes = &self.aes;
+        let hash_key = GenericArray::from_slice(self.hash_key.as_slice());
 
-    let mut counter = GenericArray::default();
-    if iv.len() == 12 {
-        counter[..12].copy_from_slice(iv);
-        counter[15] = 1;
-    } else {
-        let mut ghash = GHash::new(&hash_key);
-        ghash.update_padded(iv);
+        let mut counter = GenericArray::default();
+        if iv.len() == 12 {
+            counter[..12].copy_from_slice(iv);
+            counter[15] = 1;
+        } else {
+            let mut ghash = GHash::new(hash_key);
+            ghash.update_padded(iv);
+            let mut lengths = GenericArray::default();
+            lengths[8..].copy_from_slice(&bit_len(iv.len()).to_be_bytes());
+            ghash.update(&[lengths]);
+            counter = ghash.finalize();
+        }
+
+        let mut ghash = GHash::new(hash_key);
+        ghash.update_padded(aad);
+        ghash.update_padded(ciphertext);
         let mut lengths = GenericArray::default();
-        lengths[8..].copy_from_slice(&bit_len(iv.len()).to_be_bytes());
+        lengths[..8].copy_from_slice(&bit_len(aad.len()).to_be_bytes());
+        lengths[8..].copy_from_slice(&bit_len(ciphertext.len()).to_be_bytes());
         ghash.update(&[lengths]);
-        counter = ghash.finalize();
-    }
-
-    let mut ghash = GHash::new(&hash_key);
-    ghash.update_padded(aad);
-    ghash.update_padded(ciphertext);
-    let mut lengths = GenericArray::default();
-    lengths[..8].copy_from_slice(&bit_len(aad.len()).to_be_bytes());
-    lengths[8..].copy_from_slice(&bit_len(ciphertext.len()).to_be_bytes());
-    ghash.update(&[lengths]);
-    let mut expected = ghash.finalize();
-    let mut mask = counter;
-    aes.encrypt_block(&mut mask);
-    for (e, m) in expected.iter_mut().zip(mask.iter()) {
-        *e ^= m;
-    }
-    if !bool::from(expected.as_slice().ct_eq(tag)) {
-        return Err(CipherError::Authentication);
-    }
-
-    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
-    let mut keystream = [GenericArray::default(); 8];
-    for chunk in plaintext.chunks_mut(16 * keystream.len()) {
-        let blocks = chunk.len().div_ceil(16);
-        for block in keystream.iter_mut().take(blocks) {
-            increment_counter(&mut counter);
-            *block = counter;
+        let mut expected = ghash.finalize();
+        let mut mask = counter;
+        aes.encrypt_block(&mut mask);
+        for (e, m) in expected.iter_mut().zip(mask.iter()) {
+            *e ^= m;
         }
-        aes.encrypt_blocks(&mut keystream[..blocks]);
-        for (byte, k) in chunk
+        if !bool::from(expected.as_slice().ct_eq(tag)) {
+            return Err(CipherError::Authentication);
+        }
+
+        let mut plaintext = Zeroizing::new(ciphertext.to_vec());
+        let mut keystream = [GenericArray::default(); 8];
+        for chunk in plaintext.chunks_mut(16 * keystream.len()) {
+            let blocks = chunk.len().div_ceil(16);
+            for block in keystream.iter_mut().take(blocks) {
+                increment_counter(&mut counter);
+                *block = counter;
+            }
+            aes.encrypt_blocks(&mut keystream[..blocks]);
+            for (byte, k) in chunk
+                .iter_mut()
+                .zip(keystream.iter().flat_map(|b| b.iter()))
+            {
+                *byte ^= k;
+            }
+        }
+        keystream
             .iter_mut()
-            .zip(keystream.iter().flat_map(|b| b.iter()))
-        {
-            *byte ^= k;
-        }
+            .for_each(|b| b.as_mut_slice().zeroize());
+        Ok(plaintext)
     }
-    keystream
-        .iter_mut()
-        .for_each(|b| b.as_mut_slice().zeroize());
-    Ok(plaintext)
 }
 
 /// GCM's inc32: the last four bytes are a big-endian counter that wraps.
@@ -271,13 +307,13 @@ fn bit_len(bytes: usize) -> u64 {
 mod tests {
     use super::*;
 
-    fn tiny_key() -> DataKey {
+    fn tiny_key() -> ValueCipher {
         let mut key = [0u8; 32];
         let hex = "e95fa126f7426eae76ef9cf5211860926474361f603cfcaa0f624473edf4e779";
         for (i, byte) in key.iter_mut().enumerate() {
             *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
         }
-        DataKey::new(key)
+        ValueCipher::new(&DataKey::new(key))
     }
 
     const USER: &str = "ENC[AES256_GCM,data:76UAAQo=,iv:ICPH0pFU2Ui7onGvkP6Zzv21um3QHwbWsmKGlaYjLiY=,tag:R5MJJesksxiH7HYLTADXtg==,type:str]";
@@ -285,17 +321,17 @@ mod tests {
     #[test]
     fn decrypts_the_worked_example() {
         let key = tiny_key();
-        assert_eq!(decrypt_value(USER, &key, b"user:"), Ok(Value::str("alice")));
+        assert_eq!(key.decrypt_value(USER, b"user:"), Ok(Value::str("alice")));
         let port = "ENC[AES256_GCM,data:DuC5Ng==,iv:+Gi0ihC6vhyY+mK31Xd1RoWZh/3XcVd2FHvAZxUsyCM=,tag:p71h1pu7Wxf5AscryEKzYA==,type:int]";
-        assert_eq!(decrypt_value(port, &key, b"port:"), Ok(Value::Int(5432)));
+        assert_eq!(key.decrypt_value(port, b"port:"), Ok(Value::Int(5432)));
         let comment = "ENC[AES256_GCM,data:Ng4k03E=,iv:kulYCbBfwt6hwey5sn5HR5kFOQ3X9RTme5nRkbOfxZg=,tag:6kE2SMlrtIoLJc9saHQhkg==,type:comment]";
         assert_eq!(
-            decrypt_value(comment, &key, b":"),
+            key.decrypt_value(comment, b":"),
             Ok(Value::Comment(Comment(" note".into())))
         );
         let enabled = "ENC[AES256_GCM,data:IV3EYw==,iv:Ue8XntOeJsPzIjZIapcxUUpd7eVGCZ9HK0RgdZGJwEk=,tag:EJOnWSMAZ7I78wWD06bRIQ==,type:bool]";
         assert_eq!(
-            decrypt_value(enabled, &key, b"db:enabled:"),
+            key.decrypt_value(enabled, b"db:enabled:"),
             Ok(Value::Bool(true))
         );
     }
@@ -304,16 +340,16 @@ mod tests {
     fn refuses_wrong_aad_key_and_tampering() {
         let key = tiny_key();
         assert_eq!(
-            decrypt_value(USER, &key, b"other:"),
+            key.decrypt_value(USER, b"other:"),
             Err(CipherError::Authentication)
         );
         assert_eq!(
-            decrypt_value(USER, &DataKey::new([7; 32]), b"user:"),
+            ValueCipher::new(&DataKey::new([7; 32])).decrypt_value(USER, b"user:"),
             Err(CipherError::Authentication)
         );
         let flipped = USER.replace("76UAAQo=", "76UAAQs=");
         assert_eq!(
-            decrypt_value(&flipped, &key, b"user:"),
+            key.decrypt_value(&flipped, b"user:"),
             Err(CipherError::Authentication)
         );
     }
@@ -332,29 +368,26 @@ mod tests {
             GO_STD_BASE64.encode(d),
             GO_STD_BASE64.encode(t)
         );
-        assert_eq!(
-            decrypt_value(&moved, &key, b"user:"),
-            Ok(Value::str("alice"))
-        );
+        assert_eq!(key.decrypt_value(&moved, b"user:"), Ok(Value::str("alice")));
     }
 
     #[test]
     fn format_errors() {
         let key = tiny_key();
-        assert_eq!(decrypt_value("", &key, b"a:"), Ok(Value::Str(vec![])));
+        assert_eq!(key.decrypt_value("", b"a:"), Ok(Value::Str(vec![])));
         assert!(matches!(
-            decrypt_value("plain", &key, b"a:"),
+            key.decrypt_value("plain", b"a:"),
             Err(CipherError::Format)
         ));
         let unpadded = USER.replace("76UAAQo=", "76UAAQo");
         assert_eq!(
-            decrypt_value(&unpadded, &key, b"user:"),
+            key.decrypt_value(&unpadded, b"user:"),
             Err(CipherError::Base64 { field: "data" })
         );
         // Trailing text after the closing bracket is ignored, as in sops.
         let trailing = format!("{USER}trailing");
         assert_eq!(
-            decrypt_value(&trailing, &key, b"user:"),
+            key.decrypt_value(&trailing, b"user:"),
             Ok(Value::str("alice"))
         );
     }
@@ -392,10 +425,65 @@ mod tests {
             ),
         ];
         for (nonce, sealed) in cases {
-            let opened = gcm_open(&key, &nonce, aad, &sealed).unwrap();
+            let cipher = ValueCipher::new(&DataKey::new(key));
+            let opened = cipher.open(&nonce, aad, &sealed).unwrap();
             assert_eq!(opened.as_slice(), plaintext);
-            assert!(gcm_open(&key, &nonce, b"other:", &sealed).is_err());
+            assert!(cipher.open(&nonce, b"other:", &sealed).is_err());
         }
+    }
+
+    #[test]
+    fn parser_agrees_with_sops_pattern() {
+        // The pattern sops matches, as the reference for the hand-written splitter.
+        let pattern =
+            regex::Regex::new(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]").unwrap();
+        let pieces = [
+            "ENC[AES256_GCM,data:",
+            ",iv:",
+            ",tag:",
+            ",type:",
+            "]",
+            "a",
+            "é",
+            "\n",
+            ",",
+            ":",
+            "data:",
+            "iv:",
+            "[",
+            "x]",
+            ",iv:,tag:",
+        ];
+        // A deterministic walk over many concatenations of the pieces.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            // Mostly well-formed skeletons with random pieces (often delimiters) in every slot.
+            let mut text = String::from("ENC[AES256_GCM,data:");
+            for delimiter in [",iv:", ",tag:", ",type:", "]", ""] {
+                for _ in 0..(next() % 3) {
+                    text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+                }
+                if next() % 8 != 0 {
+                    text.push_str(delimiter);
+                }
+            }
+            state = state.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
+            let want = pattern
+                .captures(&text)
+                .map(|c| (1..=4).map(|i| c[i].to_owned()).collect::<Vec<_>>());
+            let got =
+                parse(&text).map(|p| [p.data, p.iv, p.tag, p.kind].map(str::to_owned).to_vec());
+            matched += usize::from(want.is_some());
+            assert_eq!(got, want, "{text:?}");
+        }
+        assert!(matched > 500, "only {matched} inputs matched");
     }
 
     #[test]

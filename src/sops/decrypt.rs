@@ -4,7 +4,7 @@ use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::sops::cipher::{self, CipherError, DataKey};
+use crate::sops::cipher::{CipherError, ValueCipher};
 use crate::sops::gonum;
 use crate::sops::keys::{DataKeyError, Keyring, recover_data_key};
 use crate::sops::metadata::{Metadata, MetadataError};
@@ -107,10 +107,11 @@ pub fn decrypt_documents(
     let tree = parsed.metadata.ok_or(MetadataError::NotFound)?;
     let metadata = Metadata::from_tree(&tree, parsed.metadata_style)?;
     let key = recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keyring)?;
+    let cipher = ValueCipher::new(&key);
     let mut documents = parsed.documents;
-    let computed = walk_documents(&mut documents, &metadata, &key)?;
+    let computed = walk_documents(&mut documents, &metadata, &cipher)?;
     if !ignore_mac {
-        verify_mac(&metadata, &key, &computed)?;
+        verify_mac(&metadata, &cipher, &computed)?;
     }
     Ok(Decrypted {
         documents,
@@ -130,12 +131,17 @@ pub fn decrypt(
         .map_err(DecryptError::Emit)
 }
 
-fn verify_mac(metadata: &Metadata, key: &DataKey, computed: &str) -> Result<(), DecryptError> {
+fn verify_mac(
+    metadata: &Metadata,
+    cipher: &ValueCipher,
+    computed: &str,
+) -> Result<(), DecryptError> {
     if metadata.mac.is_empty() {
         return Err(DecryptError::MacMissing);
     }
     let aad = metadata.last_modified.to_rfc3339();
-    let stored = cipher::decrypt_value(&metadata.mac, key, aad.as_bytes())
+    let stored = cipher
+        .decrypt_value(&metadata.mac, aad.as_bytes())
         .map_err(DecryptError::MacUndecryptable)?;
     match stored {
         Value::Str(stored) if bool::from(stored.as_slice().ct_eq(computed.as_bytes())) => Ok(()),
@@ -154,12 +160,12 @@ fn mac_only_encrypted_init() -> [u8; 32] {
 fn walk_documents(
     documents: &mut [Document],
     metadata: &Metadata,
-    key: &DataKey,
+    cipher: &ValueCipher,
 ) -> Result<String, DecryptError> {
     let mut walker = Walker {
         rule: &metadata.rule,
         mac_only_encrypted: metadata.mac_only_encrypted,
-        key,
+        cipher,
         hash: Sha512::new(),
         path: Vec::new(),
         comments: CommentStack::default(),
@@ -178,7 +184,7 @@ fn walk_documents(
 struct Walker<'a> {
     rule: &'a Rule,
     mac_only_encrypted: bool,
-    key: &'a DataKey,
+    cipher: &'a ValueCipher,
     hash: Sha512,
     /// Mapping keys from the document root to the current position.
     path: Vec<String>,
@@ -262,7 +268,7 @@ impl Walker<'_> {
                 // A comment that does not decrypt is kept as it is: files from old sops
                 // versions have clear comments at encrypted positions.
                 Value::Comment(comment) => {
-                    match cipher::decrypt_value(&comment.0, self.key, aad.as_bytes()) {
+                    match self.cipher.decrypt_value(&comment.0, aad.as_bytes()) {
                         Ok(decrypted) => decrypted,
                         Err(_) => Value::Comment(comment),
                     }
@@ -272,7 +278,8 @@ impl Walker<'_> {
                         path: aad.clone(),
                         source: CipherError::Format,
                     })?;
-                    cipher::decrypt_value(text, self.key, aad.as_bytes())
+                    self.cipher
+                        .decrypt_value(text, aad.as_bytes())
                         .map_err(|source| DecryptError::Value { path: aad, source })?
                 }
                 other => {
@@ -337,12 +344,12 @@ mod tests {
 
     #[test]
     fn aad_of_the_root_is_a_lone_colon() {
-        let key = DataKey::new([0; 32]);
+        let cipher = ValueCipher::new(&crate::sops::cipher::DataKey::new([0; 32]));
         let rule = Rule::UnencryptedSuffix("_unencrypted".into());
         let mut walker = Walker {
             rule: &rule,
             mac_only_encrypted: false,
-            key: &key,
+            cipher: &cipher,
             hash: Sha512::new(),
             path: vec![],
             comments: CommentStack::default(),
