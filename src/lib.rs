@@ -6,6 +6,7 @@
 //! - [`cli`]: command-line flags and commands built on the layers below; `main.rs` only
 //!   dispatches to it and maps errors to exit codes.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod sops;
