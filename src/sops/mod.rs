@@ -5,7 +5,7 @@
 //! - [`gonum`], [`gotime`]: Go-compatible number and time formatting that output and MAC depend on;
 //! - [`cipher`]: the `ENC[…]` value format; [`rules`]: which leaves are encrypted;
 //! - [`metadata`]: the `sops` section; [`keys`]: identities and the data key;
-//! - [`decrypt`]: the walk, the MAC and the `sops decrypt` pipeline.
+//! - [`decrypt`](mod@decrypt): the walk, the MAC and the `sops decrypt` pipeline.
 
 pub use decrypt::{DecryptError, DecryptOptions, Decrypted, decrypt, decrypt_documents};
 
