@@ -3,9 +3,12 @@
 //! The crate is layered; each layer knows nothing of the ones above it:
 //! - [`sops`]: the SOPS engine (stores, value cipher, MAC, data key, age identities). It is a
 //!   faithful reimplementation of `sops decrypt` 3.11 and knows nothing of Kubernetes.
+//! - [`generator`]: the KSOPS generator (config schema, dotenv parsing, Secret assembly), built
+//!   on [`sops`]; it knows nothing of kustomize's plugin protocols.
 //! - [`cli`]: command-line flags and commands built on the layers below; `main.rs` only
 //!   dispatches to it and maps errors to exit codes.
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod generator;
 pub mod sops;
