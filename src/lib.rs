@@ -3,8 +3,8 @@
 //! The crate is layered; each layer knows nothing of the ones above it:
 //! - [`sops`]: the SOPS engine (stores, value cipher, MAC, data key, age identities). It is a
 //!   faithful reimplementation of `sops decrypt` 3.11 and knows nothing of Kubernetes.
-//! - [`generator`]: the KSOPS generator (confined file access, …) built on the SOPS engine; it
-//!   knows nothing of the command line.
+//! - [`generator`]: the KSOPS generator (config schema, confined file access, dotenv parsing,
+//!   Secret assembly), built on [`sops`]; it knows nothing of the command line.
 //! - [`cli`]: command-line flags and commands built on the layers below; `main.rs` only
 //!   dispatches to it and maps errors to exit codes.
 #![forbid(unsafe_code)]

@@ -1,4 +1,12 @@
-//! The KSOPS generator: turns KSOPS generator configs into Kubernetes Secrets; it uses the SOPS
+//! The KSOPS generator: turns a `kind: ksops` config into Kubernetes manifests. It uses the SOPS
 //! engine and knows nothing of the command line.
+//!
+//! - [`schema`]: the generator config, parsed strictly (unknown or misplaced fields are errors).
+//! - [`confine`]: reading referenced files race-free beneath the kustomization root.
+//! - [`envfile`]: `secretFrom[].envs` files, parsed with godotenv v1.5.1's semantics.
+//! - [`secret`]: assembling one `secretFrom` entry into a Secret, with key validation.
 
 pub mod confine;
+pub mod envfile;
+pub mod schema;
+pub mod secret;
