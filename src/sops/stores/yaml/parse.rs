@@ -147,8 +147,8 @@ struct Builder {
     /// Char index up to which the source has been scanned for comments.
     cursor: usize,
     frames: Vec<Frame>,
-    /// Head comments waiting for the next node.
-    pending: Vec<String>,
+    /// Head comments waiting for the next node, with their source lines.
+    pending: Vec<(usize, String)>,
     /// Last node end line and where its same-line comment goes.
     last: Option<(usize, LinePlace)>,
     anchors: HashMap<usize, (Value, usize)>,
@@ -305,6 +305,7 @@ impl Builder {
                         .get(start)
                         .is_some_and(|c| matches!(c, '[' | '{'));
                     let is_key = self.expects_key();
+                    self.flush_pending_before_entry(start);
                     let body = if matches!(event, Event::MappingStart(..)) {
                         let check = self.doc_index == 0
                             && (self.frames.is_empty() || self.in_sops_subtree());
@@ -326,9 +327,9 @@ impl Builder {
                     if flow {
                         self.cursor = self.cursor.max(start + 1);
                     }
-                    // Pending head comments stay pending: go-yaml moves a collection's head
-                    // comment to its first entry, so they land in the innermost collection
-                    // starting here (a comment before `- k: v` is inside the item mapping).
+                    // Pending head comments after the item's `-` stay pending: they land in
+                    // the innermost collection whose first entry comes next (a comment between
+                    // `-` and `k: v` is inside the item mapping).
                     self.last = None;
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
@@ -510,16 +511,65 @@ impl Builder {
         Ok(())
     }
 
+    /// A collection starting as an item of a block sequence: the pending comments above the
+    /// item's `-` are go-yaml head comments of the item node, which sops keeps in the sequence
+    /// (so `# c` before `- k: v` or `- - x` is a sequence element, unlike one after the `-`).
+    fn flush_pending_before_entry(&mut self, start: usize) {
+        let Some(depth) = self.frames.len().checked_sub(1) else {
+            return;
+        };
+        let Some(frame) = self.frames.get(depth) else {
+            return;
+        };
+        if frame.flow || !matches!(frame.body, Body::Seq(_)) || self.pending.is_empty() {
+            return;
+        }
+        let dash_line = self.entry_line(frame.indent, start);
+        let split = self.pending.partition_point(|(line, _)| *line < dash_line);
+        let before: Vec<(usize, String)> = self.pending.drain(..split).collect();
+        for (_, text) in before {
+            self.push_comment(depth, text);
+        }
+    }
+
+    /// The line of the block sequence entry `-` (at column `indent`) that a node starting at
+    /// char `start` belongs to: the nearest line at or above the node's own whose first
+    /// non-blank character is a `-` in that column. Only the lines of the gap before the node
+    /// are visited (comment and blank lines), so the search stays linear overall.
+    fn entry_line(&self, indent: usize, start: usize) -> usize {
+        let mut line = self.line_of(start);
+        while line > 0 {
+            let begin = self.line_starts.get(line - 1).copied().unwrap_or(0);
+            let first = self.chars[begin..]
+                .iter()
+                .position(|c| *c != ' ')
+                .map(|off| begin + off);
+            if let Some(i) = first {
+                if i - begin == indent && self.chars.get(i) == Some(&'-') {
+                    return line;
+                }
+                if !matches!(self.chars.get(i), Some('#' | '\n' | '\r')) && i < start {
+                    // Some other token: the entry indicator is not above it.
+                    return line;
+                }
+            }
+            line -= 1;
+        }
+        0
+    }
+
     /// Pending head comments go into the innermost frame before the node about to be read.
     fn flush_pending_here(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         match self.frames.len().checked_sub(1) {
             Some(depth) => {
-                for text in pending {
+                for (_, text) in pending {
                     self.push_comment(depth, text);
                 }
             }
-            None => self.doc_comments.extend(pending),
+            None => self
+                .doc_comments
+                .extend(pending.into_iter().map(|(_, text)| text)),
         }
     }
 
@@ -532,7 +582,7 @@ impl Builder {
         }
     }
 
-    fn insert_comment(&mut self, place: LinePlace, text: String) {
+    fn insert_comment(&mut self, place: LinePlace, line: usize, text: String) {
         match place {
             LinePlace::Append { depth } => self.push_comment(depth, text),
             LinePlace::Before { depth, index } => {
@@ -563,7 +613,7 @@ impl Builder {
                 match target {
                     Some(Value::Mapping(m)) => m.items.insert(0, Item::Comment(Comment(text))),
                     Some(Value::Sequence(s)) => s.insert(0, Value::Comment(Comment(text))),
-                    _ => self.pending.push(text),
+                    _ => self.pending.push((line, text)),
                 }
             }
         }
@@ -580,7 +630,7 @@ impl Builder {
         for c in comments {
             match self.last {
                 Some((line, place)) if c.trailing && c.line == line && rest.is_empty() => {
-                    self.insert_comment(place, c.text);
+                    self.insert_comment(place, c.line, c.text);
                 }
                 _ => rest.push(c),
             }
@@ -595,7 +645,7 @@ impl Builder {
                     if closing > 0 {
                         self.push_comment(depth, c.text);
                     } else {
-                        self.pending.push(c.text);
+                        self.pending.push((c.line, c.text));
                     }
                 }
                 return;
@@ -608,12 +658,14 @@ impl Builder {
         };
         let last_line = self.last.map(|(line, _)| line);
         if closing == 0 || last_line.is_none() {
-            self.pending.extend(rest.into_iter().map(|c| c.text));
+            self.pending
+                .extend(rest.into_iter().map(|c| (c.line, c.text)));
             return;
         }
         let first = &rest[0];
         if first.col <= next_col && !(doc_ends && next_col > 0) {
-            self.pending.extend(rest.into_iter().map(|c| c.text));
+            self.pending
+                .extend(rest.into_iter().map(|c| (c.line, c.text)));
             return;
         }
         let immediate = last_line.is_some_and(|l| first.line == l + 1);
@@ -630,7 +682,7 @@ impl Builder {
             }
             prev_line = c.line;
             if heads {
-                self.pending.push(c.text);
+                self.pending.push((c.line, c.text));
                 continue;
             }
             let indent = target
@@ -642,7 +694,7 @@ impl Builder {
             }
             match target {
                 Some(depth) => self.push_comment(depth, c.text),
-                None => self.pending.push(c.text),
+                None => self.pending.push((c.line, c.text)),
             }
         }
     }
@@ -718,7 +770,7 @@ impl Builder {
         };
         let mut items: Vec<Item> = head.drain(..).map(|t| Item::Comment(Comment(t))).collect();
         items.append(&mut mapping.items);
-        items.extend(tail.drain(..).map(|t| Item::Comment(Comment(t))));
+        items.extend(tail.drain(..).map(|(_, t)| Item::Comment(Comment(t))));
         self.documents.push(Mapping { items });
         Ok(())
     }
@@ -931,7 +983,7 @@ mod tests {
         "b:\n    c:\n        e: 1\n      # six\n    # four\nd: 1\n",
         "b:\n    c: x\n\n# hd\nd: 1\n",
         "b:\n# weird\n    c: x\nd: 1\n",
-        "l:\n    - # c\n      k: v\n      j: w # lj\n    - k2: v2 # lk2\n      # foot in item\n    # foot of list\nm: 1\n",
+        "l:\n    # c\n    - k: v\n      j: w # lj\n    - k2: v2\n      k3: v3 # lk3\n      # foot in item\n    # foot of list\nm: 1\n",
         "--- # doc line\n# head\na: | # blk\n    text\nb: 2\n...\n# after end\n---\nc: 3\n",
         "b:\n    c:\n        e: 1\n\n    # rest after blank (col4)\nd: 1\n",
         "b:\n    c: x\n    # fc\n\n# hd0\nd: 1\n",
@@ -949,6 +1001,25 @@ mod tests {
                 .replace("  - #\n", "  - # lx\n")
                 .replacen("# lx\nb", "b", 1)
                 + "c: [\n  - # lc\n  - Int(1)\n]\n"
+        );
+    }
+
+    /// Where go-yaml (and so sops) puts a head comment near a block sequence entry: above the
+    /// `-` it is an element of that sequence; between the `-` and a key it is inside the item
+    /// mapping; between the `-` and a nested `-` it is an element of the nested sequence.
+    /// (Checked with sops 3.11 using empty comments, which decrypt to `""` in a sequence and
+    /// stay `#` in a mapping.)
+    #[test]
+    fn head_comments_around_sequence_entries() {
+        let got = skeleton(
+            &docs(
+                "c:\n    - a\n    #1\n    - k: b\n    -\n        #2\n        k: b\n    - #3\n      - b\n    - - #4\n        k: b\n    - #5\n      - k: b\n    #6\n    - - k: b\n",
+            ),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\nc: [\n  - Str([97])\n  - #1\n  - {\n    k: Str([98])\n  }\n  - {\n    #2\n    k: Str([98])\n  }\n  - [\n    - #3\n    - Str([98])\n  ]\n  - [\n    - {\n      #4\n      k: Str([98])\n    }\n  ]\n  - [\n    - #5\n    - {\n      k: Str([98])\n    }\n  ]\n  - #6\n  - [\n    - {\n      k: Str([98])\n    }\n  ]\n]\n"
         );
     }
 
