@@ -126,6 +126,8 @@ struct Frame {
     anchor: usize,
     /// Whether this collection is in key position of its parent mapping.
     is_key: bool,
+    /// Foot comments read while a child collection is still open: they follow that child.
+    deferred: Vec<String>,
 }
 
 /// Where a same-line comment after the last node goes.
@@ -323,6 +325,7 @@ impl Builder {
                         indent: span.start.col(),
                         anchor: *anchor,
                         is_key,
+                        deferred: Vec::new(),
                     });
                     if flow {
                         self.cursor = self.cursor.max(start + 1);
@@ -507,6 +510,17 @@ impl Builder {
                 };
             }
         }
+        if let Some(frame) = self.frames.last_mut() {
+            let deferred = std::mem::take(&mut frame.deferred);
+            match &mut frame.body {
+                Body::Map { items, .. } => {
+                    items.extend(deferred.into_iter().map(|t| Item::Comment(Comment(t))));
+                }
+                Body::Seq(items) => {
+                    items.extend(deferred.into_iter().map(|t| Value::Comment(Comment(t))));
+                }
+            }
+        }
         self.last = Some((end_line, place));
         Ok(())
     }
@@ -573,8 +587,14 @@ impl Builder {
         }
     }
 
+    /// Appends a comment to the frame at `depth`, after its child collection if one is open.
     fn push_comment(&mut self, depth: usize, text: String) {
+        let open_child = depth + 1 < self.frames.len();
         if let Some(frame) = self.frames.get_mut(depth) {
+            if open_child {
+                frame.deferred.push(text);
+                return;
+            }
             match &mut frame.body {
                 Body::Map { items, .. } => items.push(Item::Comment(Comment(text))),
                 Body::Seq(items) => items.push(Value::Comment(Comment(text))),
@@ -1020,6 +1040,19 @@ mod tests {
         assert_eq!(
             got,
             "---\nc: [\n  - Str([97])\n  - #1\n  - {\n    k: Str([98])\n  }\n  - {\n    #2\n    k: Str([98])\n  }\n  - [\n    - #3\n    - Str([98])\n  ]\n  - [\n    - {\n      #4\n      k: Str([98])\n    }\n  ]\n  - [\n    - #5\n    - {\n      k: Str([98])\n    }\n  ]\n  - #6\n  - [\n    - {\n      k: Str([98])\n    }\n  ]\n]\n"
+        );
+    }
+
+    /// Foot comments that dedent out of a nested mapping follow it in the outer mapping.
+    #[test]
+    fn dedented_foot_comments_follow_the_closed_child() {
+        let got = skeleton(
+            &docs("a:\n    t:\n        x: 1\n        # ab\n    # todo\n# enc\nv: 2\n"),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\na: {\n  t: {\n    x: Int(1)\n    # ab\n  }\n  # todo\n}\n# enc\nv: Int(2)\n"
         );
     }
 
