@@ -55,8 +55,10 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| {
         StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
     })?;
+    let (copy, flow_closes) = collapse_commented_flow(text).unzip();
+    let source = copy.as_deref().unwrap_or(text);
     let mut events = Vec::new();
-    for item in Parser::new_from_str(text) {
+    for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| {
             StoreError::Parse(format!(
                 "Error unmarshalling input yaml: yaml: line {}: {}",
@@ -67,8 +69,72 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
         events.push((event, span));
     }
     let mut builder = Builder::new(text);
+    builder.flow_closes = flow_closes.unwrap_or_default();
     builder.run(&events)?;
     Ok(builder.documents)
+}
+
+/// go-yaml writes a flow collection holding only comments as `{`, the comment lines, and a
+/// closing `}` (or `]`) at column 0. go-yaml reads that back as an empty collection and drops
+/// the comments, but saphyr rejects the under-indented closing bracket. This returns a copy of
+/// the text for saphyr where each such collection reads `{}` on its first line (the rest
+/// blanked, line breaks kept so positions and line numbers stay put), with the char indices
+/// of the fake and the real closing brackets; `None` when the text has no such collection.
+fn collapse_commented_flow(text: &str) -> Option<(String, HashMap<usize, usize>)> {
+    if !text.contains("\n}") && !text.contains("\n]") {
+        return None;
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut closes = HashMap::new();
+    // Lines as (start, end) char ranges, end excluding the line break.
+    let mut lines = Vec::new();
+    let mut begin = 0;
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '\n' {
+            lines.push((begin, i));
+            begin = i + 1;
+        }
+    }
+    lines.push((begin, chars.len()));
+    let first_non_blank =
+        |chars: &[char], (a, b): (usize, usize)| (a..b).find(|&i| !matches!(chars[i], ' ' | '\r'));
+    let mut l = 0;
+    while l < lines.len() {
+        let (a, b) = lines[l];
+        let open = (a..b).rev().find(|&i| !matches!(chars[i], ' ' | '\r'));
+        let close = match open.map(|i| chars[i]) {
+            Some('{') => '}',
+            Some('[') => ']',
+            _ => {
+                l += 1;
+                continue;
+            }
+        };
+        let mut m = l + 1;
+        while m < lines.len() && first_non_blank(&chars, lines[m]).is_some_and(|i| chars[i] == '#')
+        {
+            m += 1;
+        }
+        let closing_line = lines.get(m).copied().filter(|&(c, e)| {
+            m > l + 1
+                && chars.get(c) == Some(&close)
+                && (c + 1..e).all(|i| matches!(chars[i], ' ' | '\r'))
+        });
+        let (Some(open), Some((real, _))) = (open, closing_line) else {
+            l += 1;
+            continue;
+        };
+        let fake = open + 1;
+        for c in &mut chars[fake..=real] {
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+        chars[fake] = close;
+        closes.insert(fake, real);
+        l = m + 1;
+    }
+    (!closes.is_empty()).then(|| (chars.into_iter().collect(), closes))
 }
 
 fn not_found() -> StoreError {
@@ -160,6 +226,8 @@ struct Builder {
     doc_comments: Vec<String>,
     doc_index: usize,
     documents: Vec<Document>,
+    /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
+    flow_closes: HashMap<usize, usize>,
 }
 
 impl Builder {
@@ -186,6 +254,7 @@ impl Builder {
             doc_comments: Vec::new(),
             doc_index: 0,
             documents: Vec::new(),
+            flow_closes: HashMap::new(),
         }
     }
 
@@ -343,7 +412,9 @@ impl Builder {
                         continue;
                     };
                     let end_line = if frame.flow {
-                        self.cursor = self.cursor.max(start + 1);
+                        // The comments of a collapsed collection are dropped, as go-yaml does.
+                        let close = self.flow_closes.get(&start).copied().unwrap_or(start);
+                        self.cursor = self.cursor.max(close + 1);
                         Some(span.start.line())
                     } else {
                         None
@@ -1053,6 +1124,21 @@ mod tests {
         assert_eq!(
             got,
             "---\na: {\n  t: {\n    x: Int(1)\n    # ab\n  }\n  # todo\n}\n# enc\nv: Int(2)\n"
+        );
+    }
+
+    /// go-yaml's form of a flow collection holding only comments reads back empty.
+    #[test]
+    fn comment_only_flow_collections_read_back_empty() {
+        let got = skeleton(
+            &docs(
+                "a:\n    c: {\n        # x\n}\n    l:\n        - [\n            # y\n]\n        - 1\nd: 2\n",
+            ),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\na: {\n  c: {\n  }\n  l: [\n    - [\n    ]\n    - Int(1)\n  ]\n}\nd: Int(2)\n"
         );
     }
 
