@@ -137,6 +137,18 @@ fn collapse_commented_flow(text: &str) -> Option<(String, HashMap<usize, usize>)
     (!closes.is_empty()).then(|| (chars.into_iter().collect(), closes))
 }
 
+/// Whether go-yaml accepts `value` as what a merge key merges: a mapping or a sequence of
+/// mappings (aliases are already expanded here; comments are not nodes).
+fn merges_maps(value: &Value) -> bool {
+    match value {
+        Value::Mapping(_) => true,
+        Value::Sequence(items) => items
+            .iter()
+            .all(|v| matches!(v, Value::Mapping(_) | Value::Comment(_))),
+        _ => false,
+    }
+}
+
 fn not_found() -> StoreError {
     StoreError::Parse("sops metadata not found".into())
 }
@@ -226,6 +238,8 @@ struct Builder {
     doc_comments: Vec<String>,
     doc_index: usize,
     documents: Vec<Document>,
+    /// The key just read is a merge key of the first document's top-level mapping.
+    top_merge: bool,
     /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
     flow_closes: HashMap<usize, usize>,
 }
@@ -255,6 +269,7 @@ impl Builder {
             doc_index: 0,
             documents: Vec::new(),
             flow_closes: HashMap::new(),
+            top_merge: false,
         }
     }
 
@@ -341,6 +356,13 @@ impl Builder {
                         ))
                     })?;
                     if in_key {
+                        // sops first decodes the first document into its metadata struct, and
+                        // go-yaml applies the top-level merge keys there (`<<` plain, or any
+                        // `!!merge`-tagged `<<`), checking their values.
+                        self.top_merge = self.doc_index == 0
+                            && self.frames.len() == 1
+                            && value == "<<"
+                            && (short.as_deref() == Some("!!merge") || (plain && short.is_none()));
                         self.complete_key(resolved, value, span.start.line())?;
                         let depth = self.frames.len() - 1;
                         self.last = Some((end_line, LinePlace::Append { depth }));
@@ -541,6 +563,11 @@ impl Builder {
         end_line: usize,
     ) -> Result<(), StoreError> {
         let depth = self.frames.len().checked_sub(1);
+        if depth == Some(0) && std::mem::take(&mut self.top_merge) && !merges_maps(&value) {
+            return Err(StoreError::Parse(
+                "Error unmarshalling input yaml: yaml: map merge requires map or sequence of maps as the value".into(),
+            ));
+        }
         let place;
         match self.frames.last_mut() {
             None => {
@@ -1164,6 +1191,31 @@ mod tests {
         assert!(err("null: a\nsops: {}\n").contains("non-string key (type <nil>)"));
         assert!(err("a: 18446744073709551615\nsops: {}\n").contains("unknown type: uint64"));
         assert!(err("a: !!int abc\nsops: {}\n").contains("!!int"));
+        for merge in [
+            "!!merge <<: x",
+            "<<: x",
+            "!!merge '<<': x",
+            "!!merge <<:",
+            "!!merge <<:\n    - x",
+        ] {
+            assert!(
+                err(&format!("{merge}\nsops: {{}}\n")).contains("map merge requires map"),
+                "{merge}"
+            );
+        }
+        for fine in [
+            "a:\n    !!merge <<: x\n",
+            "\"<<\": x\n",
+            "!!merge <<: {}\n",
+            "!!merge <<: []\n",
+            "!!merge <<:\n    - a: 1\n",
+            "sops: {}\n---\n!!merge <<: x\n",
+        ] {
+            assert!(
+                parse(format!("{fine}sops: {{}}\n").as_bytes()).is_ok(),
+                "{fine}"
+            );
+        }
         let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nsops: {}\n";
         assert!(err(laughs).contains("excessive aliasing"));
         assert!(err(&"[".repeat(5000)).contains("yaml"));
