@@ -17,10 +17,12 @@
 //!
 //! [`resolve`]: super::resolve
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
+use super::breaks;
 use super::resolve::{Resolved, resolve};
 use crate::sops::stores::{MetadataStyle, ParsedFile, StoreError};
 use crate::sops::tree::{Comment, Document, Entry, Item, Mapping, Value};
@@ -55,8 +57,9 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| {
         StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
     })?;
-    let (copy, flow_closes) = collapse_commented_flow(text).unzip();
-    let source = copy.as_deref().unwrap_or(text);
+    let broken = breaks::for_saphyr(text);
+    let (copy, flow_closes) = collapse_commented_flow(&broken).unzip();
+    let source = copy.as_deref().unwrap_or(&broken);
     let mut events = Vec::new();
     for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| {
@@ -70,6 +73,7 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
     }
     let mut builder = Builder::new(text);
     builder.flow_closes = flow_closes.unwrap_or_default();
+    builder.unicode_breaks = breaks::has_unicode_breaks(text);
     builder.run(&events)?;
     Ok(builder.documents)
 }
@@ -238,6 +242,8 @@ struct Builder {
     doc_comments: Vec<String>,
     doc_index: usize,
     documents: Vec<Document>,
+    /// The source has line breaks saphyr does not know (see [`breaks`]).
+    unicode_breaks: bool,
     /// The key just read is a merge key of the first document's top-level mapping.
     top_merge: bool,
     /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
@@ -270,6 +276,7 @@ impl Builder {
             documents: Vec::new(),
             flow_closes: HashMap::new(),
             top_merge: false,
+            unicode_breaks: false,
         }
     }
 
@@ -348,6 +355,8 @@ impl Builder {
                     let short = tag.as_deref().map(short_tag);
                     let plain = *style == ScalarStyle::Plain;
                     let in_key = self.expects_key();
+                    let value = self.go_breaks(value, *style, start, end);
+                    let value = value.as_ref();
                     let resolved = resolve(value, plain, short.as_deref()).map_err(|e| {
                         StoreError::Parse(format!(
                             "Error unmarshalling input yaml: yaml: unmarshal errors:\n  line {}: cannot decode a scalar as a {}",
@@ -517,6 +526,48 @@ impl Builder {
             }
         }
         self.chars.len()
+    }
+
+    /// A scalar's value with go-yaml's reading of LS and PS breaks, where its source has any
+    /// (`start`..`end`: saphyr's span of it, in chars).
+    fn go_breaks<'v>(
+        &self,
+        value: &'v str,
+        style: ScalarStyle,
+        start: usize,
+        end: usize,
+    ) -> Cow<'v, str> {
+        if !self.unicode_breaks {
+            return Cow::Borrowed(value);
+        }
+        let has_ls = |from: usize| {
+            self.chars
+                .get(from..end)
+                .is_some_and(|s| s.iter().any(|c| matches!(c, '\u{2028}' | '\u{2029}')))
+        };
+        match style {
+            ScalarStyle::SingleQuoted if has_ls(start) => {
+                let open = (start..end)
+                    .find(|&i| self.chars[i] == '\'')
+                    .unwrap_or(start);
+                Cow::Owned(breaks::single_quoted(&self.chars, open))
+            }
+            // saphyr's span starts at the content, which may follow an LS: look from the header.
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                match breaks::block_header(&self.chars, start) {
+                    Some(header) if has_ls(header) => {
+                        let parent = self
+                            .frames
+                            .last()
+                            .and_then(|f| isize::try_from(f.indent).ok())
+                            .unwrap_or(-1);
+                        Cow::Owned(breaks::block(&self.chars, header, parent))
+                    }
+                    _ => Cow::Borrowed(value),
+                }
+            }
+            _ => Cow::Borrowed(value),
+        }
     }
 
     /// Records a key read in the innermost mapping.
@@ -1166,6 +1217,24 @@ mod tests {
         assert_eq!(
             got,
             "---\na: {\n  c: {\n  }\n  l: [\n    - [\n    ]\n    - Int(1)\n  ]\n}\nd: Int(2)\n"
+        );
+    }
+
+    /// go-yaml's raw LS in single-quoted and literal scalars (as sops writes "x\u{2028}y").
+    #[test]
+    fn ls_is_a_line_break_in_scalars() {
+        let got = skeleton(
+            &docs(
+                "a: 'x\u{2028}    y'\nb:\n    - '\u{2028}      $HOME'\nc: |\n    x\u{2028}    y\nd: |4\n\u{2028}    z\ne:\n    - k: 1\n      items: |4+\n\u{2028}\n      s: 2\n",
+            ),
+            true,
+        );
+        let ls = "226, 128, 168";
+        assert_eq!(
+            got,
+            format!(
+                "---\na: Str([120, {ls}, 121])\nb: [\n  - Str([{ls}, 36, 72, 79, 77, 69])\n]\nc: Str([120, {ls}, 121, 10])\nd: Str([{ls}, 122, 10])\ne: [\n  - {{\n    k: Int(1)\n    items: Str([{ls}, 10])\n    s: Int(2)\n  }}\n]\n"
+            )
         );
     }
 
