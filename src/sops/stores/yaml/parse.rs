@@ -368,10 +368,12 @@ impl Builder {
                         // sops first decodes the first document into its metadata struct, and
                         // go-yaml applies the top-level merge keys there (`<<` plain, or any
                         // `!!merge`-tagged `<<`), checking their values.
-                        self.top_merge = self.doc_index == 0
-                            && self.frames.len() == 1
-                            && value == "<<"
-                            && (short.as_deref() == Some("!!merge") || (plain && short.is_none()));
+                        if self.frames.len() == 1 {
+                            self.top_merge = self.doc_index == 0
+                                && value == "<<"
+                                && (short.as_deref() == Some("!!merge")
+                                    || (plain && short.is_none()));
+                        }
                         self.complete_key(resolved, value, span.start.line())?;
                         let depth = self.frames.len() - 1;
                         self.last = Some((end_line, LinePlace::Append { depth }));
@@ -1266,6 +1268,7 @@ mod tests {
             "!!merge '<<': x",
             "!!merge <<:",
             "!!merge <<:\n    - x",
+            "!!merge <<:\n    - a:\n        b: 1\n    - x",
         ] {
             assert!(
                 err(&format!("{merge}\nsops: {{}}\n")).contains("map merge requires map"),
