@@ -1,5 +1,6 @@
 //! The YAML store: go-yaml v3 parsing and emitting, as sops 3.11 uses it.
 
+mod breaks;
 mod emit;
 #[cfg(test)]
 mod emit_cases;

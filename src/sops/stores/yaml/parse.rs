@@ -17,10 +17,12 @@
 //!
 //! [`resolve`]: super::resolve
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
+use super::breaks;
 use super::resolve::{Resolved, resolve};
 use crate::sops::stores::{MetadataStyle, ParsedFile, StoreError};
 use crate::sops::tree::{Comment, Document, Entry, Item, Mapping, Value};
@@ -55,8 +57,11 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| {
         StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
     })?;
+    let broken = breaks::for_saphyr(text);
+    let (copy, flow_closes) = collapse_commented_flow(&broken).unzip();
+    let source = copy.as_deref().unwrap_or(&broken);
     let mut events = Vec::new();
-    for item in Parser::new_from_str(text) {
+    for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| {
             StoreError::Parse(format!(
                 "Error unmarshalling input yaml: yaml: line {}: {}",
@@ -67,8 +72,85 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
         events.push((event, span));
     }
     let mut builder = Builder::new(text);
+    builder.flow_closes = flow_closes.unwrap_or_default();
+    builder.unicode_breaks = breaks::has_unicode_breaks(text);
     builder.run(&events)?;
     Ok(builder.documents)
+}
+
+/// go-yaml writes a flow collection holding only comments as `{`, the comment lines, and a
+/// closing `}` (or `]`) at column 0. go-yaml reads that back as an empty collection and drops
+/// the comments, but saphyr rejects the under-indented closing bracket. This returns a copy of
+/// the text for saphyr where each such collection reads `{}` on its first line (the rest
+/// blanked, line breaks kept so positions and line numbers stay put), with the char indices
+/// of the fake and the real closing brackets; `None` when the text has no such collection.
+fn collapse_commented_flow(text: &str) -> Option<(String, HashMap<usize, usize>)> {
+    if !text.contains("\n}") && !text.contains("\n]") {
+        return None;
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut closes = HashMap::new();
+    // Lines as (start, end) char ranges, end excluding the line break.
+    let mut lines = Vec::new();
+    let mut begin = 0;
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '\n' {
+            lines.push((begin, i));
+            begin = i + 1;
+        }
+    }
+    lines.push((begin, chars.len()));
+    let first_non_blank =
+        |chars: &[char], (a, b): (usize, usize)| (a..b).find(|&i| !matches!(chars[i], ' ' | '\r'));
+    let mut l = 0;
+    while l < lines.len() {
+        let (a, b) = lines[l];
+        let open = (a..b).rev().find(|&i| !matches!(chars[i], ' ' | '\r'));
+        let close = match open.map(|i| chars[i]) {
+            Some('{') => '}',
+            Some('[') => ']',
+            _ => {
+                l += 1;
+                continue;
+            }
+        };
+        let mut m = l + 1;
+        while m < lines.len() && first_non_blank(&chars, lines[m]).is_some_and(|i| chars[i] == '#')
+        {
+            m += 1;
+        }
+        let closing_line = lines.get(m).copied().filter(|&(c, e)| {
+            m > l + 1
+                && chars.get(c) == Some(&close)
+                && (c + 1..e).all(|i| matches!(chars[i], ' ' | '\r'))
+        });
+        let (Some(open), Some((real, _))) = (open, closing_line) else {
+            l += 1;
+            continue;
+        };
+        let fake = open + 1;
+        for c in &mut chars[fake..=real] {
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+        chars[fake] = close;
+        closes.insert(fake, real);
+        l = m + 1;
+    }
+    (!closes.is_empty()).then(|| (chars.into_iter().collect(), closes))
+}
+
+/// Whether go-yaml accepts `value` as what a merge key merges: a mapping or a sequence of
+/// mappings (aliases are already expanded here; comments are not nodes).
+fn merges_maps(value: &Value) -> bool {
+    match value {
+        Value::Mapping(_) => true,
+        Value::Sequence(items) => items
+            .iter()
+            .all(|v| matches!(v, Value::Mapping(_) | Value::Comment(_))),
+        _ => false,
+    }
 }
 
 fn not_found() -> StoreError {
@@ -126,6 +208,8 @@ struct Frame {
     anchor: usize,
     /// Whether this collection is in key position of its parent mapping.
     is_key: bool,
+    /// Foot comments read while a child collection is still open: they follow that child.
+    deferred: Vec<String>,
 }
 
 /// Where a same-line comment after the last node goes.
@@ -147,8 +231,8 @@ struct Builder {
     /// Char index up to which the source has been scanned for comments.
     cursor: usize,
     frames: Vec<Frame>,
-    /// Head comments waiting for the next node.
-    pending: Vec<String>,
+    /// Head comments waiting for the next node, with their source lines.
+    pending: Vec<(usize, String)>,
     /// Last node end line and where its same-line comment goes.
     last: Option<(usize, LinePlace)>,
     anchors: HashMap<usize, (Value, usize)>,
@@ -158,6 +242,12 @@ struct Builder {
     doc_comments: Vec<String>,
     doc_index: usize,
     documents: Vec<Document>,
+    /// The source has line breaks saphyr does not know (see [`breaks`]).
+    unicode_breaks: bool,
+    /// The key just read is a merge key of the first document's top-level mapping.
+    top_merge: bool,
+    /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
+    flow_closes: HashMap<usize, usize>,
 }
 
 impl Builder {
@@ -184,6 +274,9 @@ impl Builder {
             doc_comments: Vec::new(),
             doc_index: 0,
             documents: Vec::new(),
+            flow_closes: HashMap::new(),
+            top_merge: false,
+            unicode_breaks: false,
         }
     }
 
@@ -262,6 +355,8 @@ impl Builder {
                     let short = tag.as_deref().map(short_tag);
                     let plain = *style == ScalarStyle::Plain;
                     let in_key = self.expects_key();
+                    let value = self.go_breaks(value, *style, start, end);
+                    let value = value.as_ref();
                     let resolved = resolve(value, plain, short.as_deref()).map_err(|e| {
                         StoreError::Parse(format!(
                             "Error unmarshalling input yaml: yaml: unmarshal errors:\n  line {}: cannot decode a scalar as a {}",
@@ -270,6 +365,15 @@ impl Builder {
                         ))
                     })?;
                     if in_key {
+                        // sops first decodes the first document into its metadata struct, and
+                        // go-yaml applies the top-level merge keys there (`<<` plain, or any
+                        // `!!merge`-tagged `<<`), checking their values.
+                        if self.frames.len() == 1 {
+                            self.top_merge = self.doc_index == 0
+                                && value == "<<"
+                                && (short.as_deref() == Some("!!merge")
+                                    || (plain && short.is_none()));
+                        }
                         self.complete_key(resolved, value, span.start.line())?;
                         let depth = self.frames.len() - 1;
                         self.last = Some((end_line, LinePlace::Append { depth }));
@@ -305,6 +409,7 @@ impl Builder {
                         .get(start)
                         .is_some_and(|c| matches!(c, '[' | '{'));
                     let is_key = self.expects_key();
+                    self.flush_pending_before_entry(start);
                     let body = if matches!(event, Event::MappingStart(..)) {
                         let check = self.doc_index == 0
                             && (self.frames.is_empty() || self.in_sops_subtree());
@@ -322,13 +427,14 @@ impl Builder {
                         indent: span.start.col(),
                         anchor: *anchor,
                         is_key,
+                        deferred: Vec::new(),
                     });
                     if flow {
                         self.cursor = self.cursor.max(start + 1);
                     }
-                    // Pending head comments stay pending: go-yaml moves a collection's head
-                    // comment to its first entry, so they land in the innermost collection
-                    // starting here (a comment before `- k: v` is inside the item mapping).
+                    // Pending head comments after the item's `-` stay pending: they land in
+                    // the innermost collection whose first entry comes next (a comment between
+                    // `-` and `k: v` is inside the item mapping).
                     self.last = None;
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
@@ -339,7 +445,9 @@ impl Builder {
                         continue;
                     };
                     let end_line = if frame.flow {
-                        self.cursor = self.cursor.max(start + 1);
+                        // The comments of a collapsed collection are dropped, as go-yaml does.
+                        let close = self.flow_closes.get(&start).copied().unwrap_or(start);
+                        self.cursor = self.cursor.max(close + 1);
                         Some(span.start.line())
                     } else {
                         None
@@ -422,6 +530,48 @@ impl Builder {
         self.chars.len()
     }
 
+    /// A scalar's value with go-yaml's reading of LS and PS breaks, where its source has any
+    /// (`start`..`end`: saphyr's span of it, in chars).
+    fn go_breaks<'v>(
+        &self,
+        value: &'v str,
+        style: ScalarStyle,
+        start: usize,
+        end: usize,
+    ) -> Cow<'v, str> {
+        if !self.unicode_breaks {
+            return Cow::Borrowed(value);
+        }
+        let has_ls = |from: usize| {
+            self.chars
+                .get(from..end)
+                .is_some_and(|s| s.iter().any(|c| matches!(c, '\u{2028}' | '\u{2029}')))
+        };
+        match style {
+            ScalarStyle::SingleQuoted if has_ls(start) => {
+                let open = (start..end)
+                    .find(|&i| self.chars[i] == '\'')
+                    .unwrap_or(start);
+                Cow::Owned(breaks::single_quoted(&self.chars, open))
+            }
+            // saphyr's span starts at the content, which may follow an LS: look from the header.
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                match breaks::block_header(&self.chars, start) {
+                    Some(header) if has_ls(header) => {
+                        let parent = self
+                            .frames
+                            .last()
+                            .and_then(|f| isize::try_from(f.indent).ok())
+                            .unwrap_or(-1);
+                        Cow::Owned(breaks::block(&self.chars, header, parent))
+                    }
+                    _ => Cow::Borrowed(value),
+                }
+            }
+            _ => Cow::Borrowed(value),
+        }
+    }
+
     /// Records a key read in the innermost mapping.
     fn complete_key(
         &mut self,
@@ -466,6 +616,11 @@ impl Builder {
         end_line: usize,
     ) -> Result<(), StoreError> {
         let depth = self.frames.len().checked_sub(1);
+        if depth == Some(0) && std::mem::take(&mut self.top_merge) && !merges_maps(&value) {
+            return Err(StoreError::Parse(
+                "Error unmarshalling input yaml: yaml: map merge requires map or sequence of maps as the value".into(),
+            ));
+        }
         let place;
         match self.frames.last_mut() {
             None => {
@@ -506,8 +661,66 @@ impl Builder {
                 };
             }
         }
+        if let Some(frame) = self.frames.last_mut() {
+            let deferred = std::mem::take(&mut frame.deferred);
+            match &mut frame.body {
+                Body::Map { items, .. } => {
+                    items.extend(deferred.into_iter().map(|t| Item::Comment(Comment(t))));
+                }
+                Body::Seq(items) => {
+                    items.extend(deferred.into_iter().map(|t| Value::Comment(Comment(t))));
+                }
+            }
+        }
         self.last = Some((end_line, place));
         Ok(())
+    }
+
+    /// A collection starting as an item of a block sequence: the pending comments above the
+    /// item's `-` are go-yaml head comments of the item node, which sops keeps in the sequence
+    /// (so `# c` before `- k: v` or `- - x` is a sequence element, unlike one after the `-`).
+    fn flush_pending_before_entry(&mut self, start: usize) {
+        let Some(depth) = self.frames.len().checked_sub(1) else {
+            return;
+        };
+        let Some(frame) = self.frames.get(depth) else {
+            return;
+        };
+        if frame.flow || !matches!(frame.body, Body::Seq(_)) || self.pending.is_empty() {
+            return;
+        }
+        let dash_line = self.entry_line(frame.indent, start);
+        let split = self.pending.partition_point(|(line, _)| *line < dash_line);
+        let before: Vec<(usize, String)> = self.pending.drain(..split).collect();
+        for (_, text) in before {
+            self.push_comment(depth, text);
+        }
+    }
+
+    /// The line of the block sequence entry `-` (at column `indent`) that a node starting at
+    /// char `start` belongs to: the nearest line at or above the node's own whose first
+    /// non-blank character is a `-` in that column. Only the lines of the gap before the node
+    /// are visited (comment and blank lines), so the search stays linear overall.
+    fn entry_line(&self, indent: usize, start: usize) -> usize {
+        let mut line = self.line_of(start);
+        while line > 0 {
+            let begin = self.line_starts.get(line - 1).copied().unwrap_or(0);
+            let first = self.chars[begin..]
+                .iter()
+                .position(|c| *c != ' ')
+                .map(|off| begin + off);
+            if let Some(i) = first {
+                if i - begin == indent && self.chars.get(i) == Some(&'-') {
+                    return line;
+                }
+                if !matches!(self.chars.get(i), Some('#' | '\n' | '\r')) && i < start {
+                    // Some other token: the entry indicator is not above it.
+                    return line;
+                }
+            }
+            line -= 1;
+        }
+        0
     }
 
     /// Pending head comments go into the innermost frame before the node about to be read.
@@ -515,16 +728,24 @@ impl Builder {
         let pending = std::mem::take(&mut self.pending);
         match self.frames.len().checked_sub(1) {
             Some(depth) => {
-                for text in pending {
+                for (_, text) in pending {
                     self.push_comment(depth, text);
                 }
             }
-            None => self.doc_comments.extend(pending),
+            None => self
+                .doc_comments
+                .extend(pending.into_iter().map(|(_, text)| text)),
         }
     }
 
+    /// Appends a comment to the frame at `depth`, after its child collection if one is open.
     fn push_comment(&mut self, depth: usize, text: String) {
+        let open_child = depth + 1 < self.frames.len();
         if let Some(frame) = self.frames.get_mut(depth) {
+            if open_child {
+                frame.deferred.push(text);
+                return;
+            }
             match &mut frame.body {
                 Body::Map { items, .. } => items.push(Item::Comment(Comment(text))),
                 Body::Seq(items) => items.push(Value::Comment(Comment(text))),
@@ -532,7 +753,7 @@ impl Builder {
         }
     }
 
-    fn insert_comment(&mut self, place: LinePlace, text: String) {
+    fn insert_comment(&mut self, place: LinePlace, line: usize, text: String) {
         match place {
             LinePlace::Append { depth } => self.push_comment(depth, text),
             LinePlace::Before { depth, index } => {
@@ -563,7 +784,7 @@ impl Builder {
                 match target {
                     Some(Value::Mapping(m)) => m.items.insert(0, Item::Comment(Comment(text))),
                     Some(Value::Sequence(s)) => s.insert(0, Value::Comment(Comment(text))),
-                    _ => self.pending.push(text),
+                    _ => self.pending.push((line, text)),
                 }
             }
         }
@@ -580,7 +801,7 @@ impl Builder {
         for c in comments {
             match self.last {
                 Some((line, place)) if c.trailing && c.line == line && rest.is_empty() => {
-                    self.insert_comment(place, c.text);
+                    self.insert_comment(place, c.line, c.text);
                 }
                 _ => rest.push(c),
             }
@@ -595,7 +816,7 @@ impl Builder {
                     if closing > 0 {
                         self.push_comment(depth, c.text);
                     } else {
-                        self.pending.push(c.text);
+                        self.pending.push((c.line, c.text));
                     }
                 }
                 return;
@@ -608,12 +829,14 @@ impl Builder {
         };
         let last_line = self.last.map(|(line, _)| line);
         if closing == 0 || last_line.is_none() {
-            self.pending.extend(rest.into_iter().map(|c| c.text));
+            self.pending
+                .extend(rest.into_iter().map(|c| (c.line, c.text)));
             return;
         }
         let first = &rest[0];
         if first.col <= next_col && !(doc_ends && next_col > 0) {
-            self.pending.extend(rest.into_iter().map(|c| c.text));
+            self.pending
+                .extend(rest.into_iter().map(|c| (c.line, c.text)));
             return;
         }
         let immediate = last_line.is_some_and(|l| first.line == l + 1);
@@ -630,7 +853,7 @@ impl Builder {
             }
             prev_line = c.line;
             if heads {
-                self.pending.push(c.text);
+                self.pending.push((c.line, c.text));
                 continue;
             }
             let indent = target
@@ -642,7 +865,7 @@ impl Builder {
             }
             match target {
                 Some(depth) => self.push_comment(depth, c.text),
-                None => self.pending.push(c.text),
+                None => self.pending.push((c.line, c.text)),
             }
         }
     }
@@ -718,7 +941,7 @@ impl Builder {
         };
         let mut items: Vec<Item> = head.drain(..).map(|t| Item::Comment(Comment(t))).collect();
         items.append(&mut mapping.items);
-        items.extend(tail.drain(..).map(|t| Item::Comment(Comment(t))));
+        items.extend(tail.drain(..).map(|(_, t)| Item::Comment(Comment(t))));
         self.documents.push(Mapping { items });
         Ok(())
     }
@@ -931,7 +1154,7 @@ mod tests {
         "b:\n    c:\n        e: 1\n      # six\n    # four\nd: 1\n",
         "b:\n    c: x\n\n# hd\nd: 1\n",
         "b:\n# weird\n    c: x\nd: 1\n",
-        "l:\n    - # c\n      k: v\n      j: w # lj\n    - k2: v2 # lk2\n      # foot in item\n    # foot of list\nm: 1\n",
+        "l:\n    # c\n    - k: v\n      j: w # lj\n    - k2: v2\n      k3: v3 # lk3\n      # foot in item\n    # foot of list\nm: 1\n",
         "--- # doc line\n# head\na: | # blk\n    text\nb: 2\n...\n# after end\n---\nc: 3\n",
         "b:\n    c:\n        e: 1\n\n    # rest after blank (col4)\nd: 1\n",
         "b:\n    c: x\n    # fc\n\n# hd0\nd: 1\n",
@@ -949,6 +1172,71 @@ mod tests {
                 .replace("  - #\n", "  - # lx\n")
                 .replacen("# lx\nb", "b", 1)
                 + "c: [\n  - # lc\n  - Int(1)\n]\n"
+        );
+    }
+
+    /// Where go-yaml (and so sops) puts a head comment near a block sequence entry: above the
+    /// `-` it is an element of that sequence; between the `-` and a key it is inside the item
+    /// mapping; between the `-` and a nested `-` it is an element of the nested sequence.
+    /// (Checked with sops 3.11 using empty comments, which decrypt to `""` in a sequence and
+    /// stay `#` in a mapping.)
+    #[test]
+    fn head_comments_around_sequence_entries() {
+        let got = skeleton(
+            &docs(
+                "c:\n    - a\n    #1\n    - k: b\n    -\n        #2\n        k: b\n    - #3\n      - b\n    - - #4\n        k: b\n    - #5\n      - k: b\n    #6\n    - - k: b\n",
+            ),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\nc: [\n  - Str([97])\n  - #1\n  - {\n    k: Str([98])\n  }\n  - {\n    #2\n    k: Str([98])\n  }\n  - [\n    - #3\n    - Str([98])\n  ]\n  - [\n    - {\n      #4\n      k: Str([98])\n    }\n  ]\n  - [\n    - #5\n    - {\n      k: Str([98])\n    }\n  ]\n  - #6\n  - [\n    - {\n      k: Str([98])\n    }\n  ]\n]\n"
+        );
+    }
+
+    /// Foot comments that dedent out of a nested mapping follow it in the outer mapping.
+    #[test]
+    fn dedented_foot_comments_follow_the_closed_child() {
+        let got = skeleton(
+            &docs("a:\n    t:\n        x: 1\n        # ab\n    # todo\n# enc\nv: 2\n"),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\na: {\n  t: {\n    x: Int(1)\n    # ab\n  }\n  # todo\n}\n# enc\nv: Int(2)\n"
+        );
+    }
+
+    /// go-yaml's form of a flow collection holding only comments reads back empty.
+    #[test]
+    fn comment_only_flow_collections_read_back_empty() {
+        let got = skeleton(
+            &docs(
+                "a:\n    c: {\n        # x\n}\n    l:\n        - [\n            # y\n]\n        - 1\nd: 2\n",
+            ),
+            true,
+        );
+        assert_eq!(
+            got,
+            "---\na: {\n  c: {\n  }\n  l: [\n    - [\n    ]\n    - Int(1)\n  ]\n}\nd: Int(2)\n"
+        );
+    }
+
+    /// go-yaml's raw LS in single-quoted and literal scalars (as sops writes "x\u{2028}y").
+    #[test]
+    fn ls_is_a_line_break_in_scalars() {
+        let got = skeleton(
+            &docs(
+                "a: 'x\u{2028}    y'\nb:\n    - '\u{2028}      $HOME'\nc: |\n    x\u{2028}    y\nd: |4\n\u{2028}    z\ne:\n    - k: 1\n      items: |4+\n\u{2028}\n      s: 2\n",
+            ),
+            true,
+        );
+        let ls = "226, 128, 168";
+        assert_eq!(
+            got,
+            format!(
+                "---\na: Str([120, {ls}, 121])\nb: [\n  - Str([{ls}, 36, 72, 79, 77, 69])\n]\nc: Str([120, {ls}, 121, 10])\nd: Str([{ls}, 122, 10])\ne: [\n  - {{\n    k: Int(1)\n    items: Str([{ls}, 10])\n    s: Int(2)\n  }}\n]\n"
+            )
         );
     }
 
@@ -974,6 +1262,32 @@ mod tests {
         assert!(err("null: a\nsops: {}\n").contains("non-string key (type <nil>)"));
         assert!(err("a: 18446744073709551615\nsops: {}\n").contains("unknown type: uint64"));
         assert!(err("a: !!int abc\nsops: {}\n").contains("!!int"));
+        for merge in [
+            "!!merge <<: x",
+            "<<: x",
+            "!!merge '<<': x",
+            "!!merge <<:",
+            "!!merge <<:\n    - x",
+            "!!merge <<:\n    - a:\n        b: 1\n    - x",
+        ] {
+            assert!(
+                err(&format!("{merge}\nsops: {{}}\n")).contains("map merge requires map"),
+                "{merge}"
+            );
+        }
+        for fine in [
+            "a:\n    !!merge <<: x\n",
+            "\"<<\": x\n",
+            "!!merge <<: {}\n",
+            "!!merge <<: []\n",
+            "!!merge <<:\n    - a: 1\n",
+            "sops: {}\n---\n!!merge <<: x\n",
+        ] {
+            assert!(
+                parse(format!("{fine}sops: {{}}\n").as_bytes()).is_ok(),
+                "{fine}"
+            );
+        }
         let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nsops: {}\n";
         assert!(err(laughs).contains("excessive aliasing"));
         assert!(err(&"[".repeat(5000)).contains("yaml"));
