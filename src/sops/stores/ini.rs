@@ -495,7 +495,7 @@ pub fn emit(documents: &[Document]) -> Result<Vec<u8>, StoreError> {
             sections.push(build_section(&entry.key, mapping)?);
         }
     }
-    Ok(write_sections(&sections))
+    write_sections(&sections)
 }
 
 /// Mirrors sops' `encodeTree` for one section.
@@ -550,11 +550,11 @@ fn build_section(name: &str, mapping: &Mapping) -> Result<OutSection, StoreError
 
 /// ini.v1's `writeToBuffer` with `PrettyFormat` and `PrettySection`, minus the final line
 /// break sops' output lacks.
-fn write_sections(sections: &[OutSection]) -> Vec<u8> {
+fn write_sections(sections: &[OutSection]) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::new();
     for (i, section) in sections.iter().enumerate() {
         if !section.comment.is_empty() {
-            write_comment(&mut out, &section.comment, false);
+            write_comment(&mut out, &section.comment, false)?;
         }
         if i > 0 || section.name.to_uppercase() != DEFAULT_SECTION {
             out.push(b'[');
@@ -567,7 +567,7 @@ fn write_sections(sections: &[OutSection]) -> Vec<u8> {
         let align = names.iter().map(String::len).max().unwrap_or(0);
         for (key, name) in section.keys.iter().zip(&names) {
             if !key.comment.is_empty() {
-                write_comment(&mut out, &key.comment, true);
+                write_comment(&mut out, &key.comment, true)?;
             }
             out.extend_from_slice(name.as_bytes());
             out.resize(out.len() + (align - name.len()), b' ');
@@ -581,21 +581,27 @@ fn write_sections(sections: &[OutSection]) -> Vec<u8> {
     if out.last() == Some(&b'\n') {
         out.pop();
     }
-    out
+    Ok(out)
 }
 
 /// Writes a (possibly multi-line) comment as ini.v1 does. Lines starting with `#`/`;` keep
 /// that character followed by one space; other lines get `; ` (key comments are also
-/// trimmed, section comments are not). ini.v1 panics on an empty line; it gets `; ` here.
-fn write_comment(out: &mut Vec<u8>, comment: &str, trim_plain: bool) {
+/// trimmed, section comments are not). ini.v1 crashes on an empty line inside a multi-line
+/// comment (sops exits with a panic), so that is refused: decryption fails where sops fails.
+fn write_comment(out: &mut Vec<u8>, comment: &str, trim_plain: bool) -> Result<(), StoreError> {
     for line in comment.split('\n') {
         match line.as_bytes().first() {
+            None => {
+                return Err(marshal_error(
+                    "a multi-line comment has an empty line, which sops 3.11 cannot write (it crashes)",
+                ));
+            }
             Some(&marker @ (b'#' | b';')) => {
                 out.push(marker);
                 out.push(b' ');
                 out.extend_from_slice(trim_space(line.get(1..).unwrap_or_default().as_bytes()));
             }
-            _ => {
+            Some(_) => {
                 out.extend_from_slice(b"; ");
                 let text = if trim_plain {
                     trim_space(line.as_bytes())
@@ -607,6 +613,7 @@ fn write_comment(out: &mut Vec<u8>, comment: &str, trim_plain: bool) {
         }
         out.push(b'\n');
     }
+    Ok(())
 }
 
 /// Wraps a key name that would not read back: in backticks if it holds `"` or a delimiter,
@@ -1048,7 +1055,7 @@ mod tests {
     #[test]
     fn emit_comment_rules() {
         let mut sec = Mapping::new();
-        sec.push_comment("c1\r\n; c2\n#  c3\n");
+        sec.push_comment("c1\r\n; c2\n#  c3");
         sec.push_comment("dropped: no key before it");
         sec.push("k", Value::str("v"));
         sec.push_comment("  k1\n;k2");
@@ -1056,8 +1063,15 @@ mod tests {
         doc.push("s", Value::Mapping(sec));
         assert_eq!(
             String::from_utf8(emit(&[doc]).unwrap()).unwrap(),
-            "; c1\r\n; c2\n# c3\n; \n[s]\n; k1\n; k2\nk = v\n"
+            "; c1\r\n; c2\n# c3\n[s]\n; k1\n; k2\nk = v\n"
         );
+        // ini.v1 crashes on an empty comment line (sops exits 2): refuse, never print.
+        let mut sec = Mapping::new();
+        sec.push("k", Value::str("v"));
+        sec.push_comment("\n#start");
+        let mut doc = Mapping::new();
+        doc.push("s", Value::Mapping(sec));
+        assert!(matches!(emit(&[doc]), Err(StoreError::Emit(_))));
     }
 
     #[test]
