@@ -248,6 +248,12 @@ struct Builder {
     top_merge: bool,
     /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
     flow_closes: HashMap<usize, usize>,
+    /// Comment blocks go-yaml scans as foot comments but hands to the next node event (see
+    /// [`Builder::carry_or_head`]).
+    carried: Vec<String>,
+    /// Comments that follow the node completed at this frame depth (a carried foot that
+    /// landed on a first key or a sequence item: sops prints it after that entry or item).
+    after_node: Option<(usize, Vec<String>)>,
 }
 
 impl Builder {
@@ -275,6 +281,8 @@ impl Builder {
             doc_index: 0,
             documents: Vec::new(),
             flow_closes: HashMap::new(),
+            carried: Vec::new(),
+            after_node: None,
             top_merge: false,
             unicode_breaks: false,
         }
@@ -334,6 +342,7 @@ impl Builder {
                 }
                 Event::Alias(id) => {
                     self.flush_pending_here();
+                    self.place_carried(false);
                     let (value, count) = self.anchors.get(id).cloned().ok_or_else(|| {
                         StoreError::Parse(
                             "Error unmarshalling input yaml: yaml: unknown anchor".into(),
@@ -355,6 +364,7 @@ impl Builder {
                     let short = tag.as_deref().map(short_tag);
                     let plain = *style == ScalarStyle::Plain;
                     let in_key = self.expects_key();
+                    self.place_carried(in_key);
                     let value = self.go_breaks(value, *style, start, end);
                     let value = value.as_ref();
                     let resolved = resolve(value, plain, short.as_deref()).map_err(|e| {
@@ -409,6 +419,11 @@ impl Builder {
                         .get(start)
                         .is_some_and(|c| matches!(c, '[' | '{'));
                     let is_key = self.expects_key();
+                    if flow {
+                        // go-yaml gives the carried foot to the flow collection's node, where
+                        // sops does not read it.
+                        self.carried.clear();
+                    }
                     self.flush_pending_before_entry(start);
                     let body = if matches!(event, Event::MappingStart(..)) {
                         let check = self.doc_index == 0
@@ -661,8 +676,16 @@ impl Builder {
                 };
             }
         }
+        let after = match self.after_node.take() {
+            Some((d, texts)) if Some(d) == depth => texts,
+            other => {
+                self.after_node = other;
+                Vec::new()
+            }
+        };
         if let Some(frame) = self.frames.last_mut() {
-            let deferred = std::mem::take(&mut frame.deferred);
+            let mut deferred = std::mem::take(&mut frame.deferred);
+            deferred.extend(after);
             match &mut frame.body {
                 Body::Map { items, .. } => {
                     items.extend(deferred.into_iter().map(|t| Item::Comment(Comment(t))));
@@ -846,6 +869,7 @@ impl Builder {
         let mut block_col = first.col;
         let mut prev_line = first.line;
         let mut heads = false;
+        let mut after_blank = Vec::new();
         for c in rest {
             if immediate && c.line > prev_line + 1 {
                 // A blank line after the foot block: the remaining blocks head the next key.
@@ -853,7 +877,7 @@ impl Builder {
             }
             prev_line = c.line;
             if heads {
-                self.pending.push((c.line, c.text));
+                after_blank.push(c);
                 continue;
             }
             let indent = target
@@ -867,6 +891,81 @@ impl Builder {
                 Some(depth) => self.push_comment(depth, c.text),
                 None => self.pending.push((c.line, c.text)),
             }
+        }
+        if !after_blank.is_empty() {
+            let next_indent = self.frames.last().map_or(0, |f| f.indent);
+            self.carry_or_head(after_blank, next_indent);
+        }
+    }
+
+    /// Places the comment blocks that follow a foot block and a blank line, as go-yaml's
+    /// scanner splits them once it has emitted that foot: a block ends where a later comment
+    /// line or the next token starts left of the innermost block's indentation
+    /// (`next_indent`) in another column than the block's first line. Such a block is a foot
+    /// comment, but its position is past the closing collections, so go-yaml gives it to the
+    /// next node event; the last block, when not ended that way, heads the next node.
+    fn carry_or_head(&mut self, comments: Vec<SrcComment>, next_indent: usize) {
+        let mut block: Vec<(usize, String)> = Vec::new();
+        let mut block_col = 0;
+        let mut last_line = 0;
+        for c in comments {
+            if !block.is_empty() && c.col < next_indent && c.col != block_col {
+                self.carried
+                    .extend(std::mem::take(&mut block).into_iter().map(|(_, t)| t));
+            }
+            if block.is_empty() {
+                block_col = c.col;
+            }
+            last_line = c.line;
+            block.push((c.line, c.text));
+        }
+        let ends_block = self
+            .next_token_col(last_line)
+            .is_some_and(|col| col < next_indent && col != block_col);
+        if ends_block {
+            self.carried.extend(block.into_iter().map(|(_, t)| t));
+        } else {
+            self.pending.extend(block);
+        }
+    }
+
+    /// Column of the first line after `line` (1-based) that holds something other than
+    /// blanks and a comment, if any.
+    fn next_token_col(&self, line: usize) -> Option<usize> {
+        let mut l = line;
+        while let Some(&begin) = self.line_starts.get(l) {
+            let rest = self.chars.get(begin..)?;
+            let off = rest.iter().position(|c| !matches!(c, ' ' | '\t'))?;
+            if !matches!(rest.get(off), Some('#' | '\n' | '\r')) {
+                return Some(off);
+            }
+            l += 1;
+        }
+        None
+    }
+
+    /// Hands the carried foot comments to the node event being read, as go-yaml's decoder
+    /// and sops place them: on a key after other entries they are the previous entry's foot
+    /// (so before this key); on a first key or any other node they follow that entry or item.
+    fn place_carried(&mut self, in_key: bool) {
+        if self.carried.is_empty() {
+            return;
+        }
+        let carried = std::mem::take(&mut self.carried);
+        let Some(depth) = self.frames.len().checked_sub(1) else {
+            self.doc_comments.extend(carried);
+            return;
+        };
+        let has_entries = self.frames.get(depth).is_some_and(|f| match &f.body {
+            Body::Map { items, .. } => items.iter().any(|i| matches!(i, Item::Entry(_))),
+            Body::Seq(_) => false,
+        });
+        if in_key && has_entries {
+            for text in carried {
+                self.push_comment(depth, text);
+            }
+        } else {
+            self.after_node = Some((depth, carried));
         }
     }
 
@@ -922,6 +1021,11 @@ impl Builder {
     /// Finishes the current document.
     fn end_document(&mut self) -> Result<(), StoreError> {
         // Comments still waiting (document foot) go to the end of the top-level mapping.
+        // A carried foot with no node left to take it (a document marker came next).
+        let carried = std::mem::take(&mut self.carried);
+        self.after_node = None;
+        self.pending
+            .extend(carried.into_iter().map(|t| (usize::MAX, t)));
         let mut tail = std::mem::take(&mut self.pending);
         let mut head = std::mem::take(&mut self.doc_comments);
         self.frames.clear();
@@ -1195,6 +1299,35 @@ mod tests {
     }
 
     /// Foot comments that dedent out of a nested mapping follow it in the outer mapping.
+    #[test]
+    fn foot_after_blank_goes_to_the_next_node() {
+        // sops 3.11 output for each input: go-yaml hands the block after `# foot` and a blank
+        // line to the next node, which sops prints after the item or first entry.
+        let cases = [
+            (
+                "a:\n  - x: {}\n    # foot\n\n    # c2\n  - |-\n",
+                "a:\n    - x: {}\n      # foot\n    - \"\"\n    # c2\n",
+            ),
+            (
+                "a:\n  - x: {}\n    # foot\n\n    # c2\n  - k: v\n",
+                "a:\n    - x: {}\n      # foot\n    - k: v\n      # c2\n",
+            ),
+            (
+                "a:\n  - x: {}\n    # foot\n\n    # c2\n  - - k\n",
+                "a:\n    - x: {}\n      # foot\n    - - k\n      # c2\n",
+            ),
+            (
+                "a:\n  - x: {}\n    # foot\n\n    # c2\n  - [k]\n",
+                "a:\n    - x: {}\n      # foot\n    - - k\n",
+            ),
+        ];
+        for (input, want) in cases {
+            let docs = docs(input);
+            let got = crate::sops::stores::yaml::emit::emit(&docs, 4).unwrap_or_default();
+            assert_eq!(String::from_utf8_lossy(&got), want, "input {input:?}");
+        }
+    }
+
     #[test]
     fn dedented_foot_comments_follow_the_closed_child() {
         let got = skeleton(
