@@ -11,8 +11,19 @@ pub const HELP: &str = "\
 ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)
 
 USAGE:
+    ksops GENERATOR_CONFIG          (run by kustomize as a legacy exec plugin)
     ksops decrypt [OPTIONS] FILE
     ksops --help | --version
+
+GENERATOR (legacy exec plugin):
+    kustomize runs `ksops <config>` in the kustomization root; every file the config names is
+    decrypted (in parallel) and the resulting manifests and Secrets are printed as one YAML stream.
+    Files must stay inside the kustomization root.
+
+    KSOPS_CONCURRENCY_LIMIT   at most this many files are decrypted at once (default 20)
+    KSOPS_ROOT                how far file references may reach: `kustomization` (default),
+                              `git-worktree` (the enclosing git work tree), or
+                              `unconfined-unsafe` (anything readable; for local use only)
 
 COMMANDS:
     decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
@@ -44,6 +55,8 @@ pub enum Command {
     Version,
     /// `ksops decrypt`.
     Decrypt(DecryptArgs),
+    /// `ksops CONFIG`: the legacy exec-plugin generator.
+    Generate(PathBuf),
 }
 
 /// The flags of `ksops decrypt`.
@@ -71,10 +84,16 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
         Some("--help" | "-h" | "help") => Ok(Command::Help),
         Some("--version" | "-V" | "version") => Ok(Command::Version),
         Some("decrypt") => parse_decrypt(args).map(Command::Decrypt),
-        _ => Err(CliError::Usage(format!(
-            "unknown command {:?}",
-            first.to_string_lossy()
-        ))),
+        Some(flag) if flag.starts_with('-') => {
+            Err(CliError::Usage(format!("unknown option {flag:?}")))
+        }
+        // kustomize runs legacy exec plugins with exactly one argument: the config file.
+        _ => match args.next() {
+            None => Ok(Command::Generate(PathBuf::from(first))),
+            Some(_) => Err(CliError::Usage(
+                "a generator takes exactly one argument, the config file".into(),
+            )),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod decrypt;
+mod generate;
 
 use std::ffi::OsString;
 
@@ -35,6 +36,24 @@ pub enum CliError {
     /// `.sops.yaml` could not be used.
     #[error("{0}")]
     Config(#[from] crate::sops::config::ConfigError),
+    /// A generator failed.
+    #[error("{0}")]
+    Generate(#[from] crate::generator::generate::GenerateError),
+    /// The generator config is invalid.
+    #[error("generator config {file}: {source}")]
+    Schema {
+        /// The config file as named on the command line.
+        file: String,
+        /// What is wrong with it.
+        #[source]
+        source: crate::generator::schema::SchemaError,
+    },
+    /// The kustomization root could not be opened.
+    #[error("{0}")]
+    Root(#[from] crate::generator::confine::ConfineError),
+    /// A setting from the environment is invalid.
+    #[error("{0}")]
+    Setting(String),
     /// Standard output could not be written.
     #[error("writing output: {0}")]
     Write(#[source] std::io::Error),
@@ -48,6 +67,11 @@ impl CliError {
             CliError::Decrypt { source, .. } => source.exit_code(),
             CliError::Read { .. } => 2,
             CliError::Config(_) => 5,
+            // KSOPS exits 1 for every generator failure.
+            CliError::Generate(_)
+            | CliError::Schema { .. }
+            | CliError::Root(_)
+            | CliError::Setting(_) => 1,
             CliError::Write(_) => 3,
         }
     }
@@ -65,5 +89,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
             Ok(())
         }
         Command::Decrypt(decrypt_args) => decrypt::run(&decrypt_args),
+        Command::Generate(config) => generate::run_legacy(&config),
     }
 }

@@ -5,8 +5,10 @@
 //! - [`confine`]: reading referenced files race-free beneath the kustomization root.
 //! - [`envfile`]: `secretFrom[].envs` files, parsed with godotenv v1.5.1's semantics.
 //! - [`secret`]: assembling one `secretFrom` entry into a Secret, with key validation.
+//! - [`generate`]: running a config: parallel decryption, Secrets, KSOPS's output framing.
 
 pub mod confine;
 pub mod envfile;
+pub mod generate;
 pub mod schema;
 pub mod secret;

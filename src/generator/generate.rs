@@ -1,0 +1,300 @@
+//! Running one generator config: decrypt every referenced file (in parallel, bounded), assemble
+//! the Secrets, and frame the output exactly as KSOPS does.
+//!
+//! All or nothing: any failure in any file fails the whole generator and nothing is returned,
+//! so kustomize never receives a partial set of Secrets.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use zeroize::Zeroizing;
+
+use crate::generator::confine::{ConfineError, Root};
+use crate::generator::envfile::{EnvError, parse_env};
+use crate::generator::schema::{GeneratorConfig, GeneratorId};
+use crate::generator::secret::{SecretBuilder, SecretError, render};
+use crate::sops::keys::Keyring;
+use crate::sops::stores::{EmitOptions, Format, StoreError};
+use crate::sops::{DecryptError, DecryptOptions, decrypt};
+
+/// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
+pub const DEFAULT_CONCURRENCY_LIMIT: usize = 20;
+
+/// A generator failed. The message names the generator, the config entry and file, the step and
+/// the cause; it never contains decrypted data.
+#[derive(Debug, thiserror::Error)]
+#[error("generator `{generator}`: {origin}: {failure}")]
+pub struct GenerateError {
+    /// The generator whose config referenced the file.
+    pub generator: GeneratorId,
+    /// The config entry, e.g. ``secretFrom[0].files[1] (`db=db.yaml`)``.
+    pub origin: String,
+    /// What failed.
+    pub failure: Failure,
+}
+
+/// The step that failed for one entry.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The file could not be read (missing, outside the root, not a regular file, too large).
+    #[error("reading the file: {0}")]
+    Read(#[source] ConfineError),
+    /// The file could not be decrypted.
+    #[error("decrypting the file: {0}")]
+    Decrypt(#[source] DecryptError),
+    /// A decrypted `envs` file is not valid UTF-8.
+    #[error("the decrypted env file is not UTF-8 text")]
+    EnvNotUtf8,
+    /// A decrypted `envs` file could not be parsed.
+    #[error("parsing the decrypted env file: {0}")]
+    Env(#[source] EnvError),
+    /// A Secret key is invalid or produced twice.
+    #[error("{0}")]
+    Secret(#[source] SecretError),
+    /// A Secret could not be written as YAML.
+    #[error("writing the Secret: {0}")]
+    Emit(#[source] StoreError),
+    /// A decryption worker thread stopped without a result.
+    #[error("a decryption worker stopped unexpectedly")]
+    Worker,
+}
+
+/// Where a decrypted file goes.
+#[derive(Clone, Copy)]
+enum Use {
+    /// A top-level `files` entry: the decrypted document is emitted as it is.
+    Manifest,
+    /// `secretFrom[s].files[i]`: `stringData`.
+    Text { secret: usize, entry: usize },
+    /// `secretFrom[s].binaryFiles[i]`: `data`, base64.
+    Binary { secret: usize, entry: usize },
+    /// `secretFrom[s].envs[i]`: one `stringData` key per variable.
+    Env { secret: usize },
+}
+
+/// One file to decrypt.
+struct Job<'c> {
+    path: &'c str,
+    origin: String,
+    usage: Use,
+}
+
+/// Runs a generator: returns the YAML stream KSOPS would print.
+///
+/// `concurrency` bounds how many files are decrypted at once (KSOPS's `KSOPS_CONCURRENCY_LIMIT`).
+pub fn generate(
+    config: &GeneratorConfig,
+    root: &Root,
+    keyring: &Keyring,
+    concurrency: usize,
+) -> Result<Zeroizing<Vec<u8>>, GenerateError> {
+    let jobs = jobs(config);
+    let plaintexts = decrypt_all(&jobs, root, keyring, concurrency)
+        .map_err(|(origin, failure)| fail(config, origin, failure))?;
+
+    let mut manifests: Vec<&[u8]> = Vec::new();
+    let mut builders: Vec<SecretBuilder> = config
+        .secret_from
+        .iter()
+        .map(SecretBuilder::for_spec)
+        .collect();
+    for (job, plaintext) in jobs.iter().zip(&plaintexts) {
+        let built = match job.usage {
+            Use::Manifest => {
+                manifests.push(plaintext);
+                Ok(())
+            }
+            Use::Text { secret, entry } => with_builder(&mut builders, secret, |b| {
+                let file = &config.secret_from[secret].files[entry];
+                b.add_string(&file.key, plaintext, &job.origin)
+                    .map_err(Failure::Secret)
+            }),
+            Use::Binary { secret, entry } => with_builder(&mut builders, secret, |b| {
+                let file = &config.secret_from[secret].binary_files[entry];
+                b.add_binary(&file.key, plaintext, &job.origin)
+                    .map_err(Failure::Secret)
+            }),
+            Use::Env { secret, .. } => with_builder(&mut builders, secret, |b| {
+                let text = std::str::from_utf8(plaintext).map_err(|_| Failure::EnvNotUtf8)?;
+                let pairs = Zeroizing::new(parse_env(text).map_err(Failure::Env)?);
+                b.add_env(&pairs, &job.origin).map_err(Failure::Secret)
+            }),
+        };
+        built.map_err(|failure| fail(config, job.origin.clone(), failure))?;
+    }
+
+    let mut out = Zeroizing::new(Vec::new());
+    let secrets = builders
+        .into_iter()
+        .zip(&config.secret_from)
+        .map(|(builder, spec)| {
+            render(&[builder.build_document()]).map_err(|e| {
+                let origin = format!("secretFrom[{}] (`{}`)", spec.index, spec.metadata.name);
+                fail(config, origin, Failure::Emit(e))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let secrets: Vec<Zeroizing<Vec<u8>>> = secrets.into_iter().map(Zeroizing::new).collect();
+    frame(&mut out, &manifests, &secrets);
+    Ok(out)
+}
+
+/// KSOPS's framing: every decrypted manifest as it is, followed by `\n---\n` unless it is the
+/// last document overall; then every Secret followed by `---\n` unless it is the last one.
+fn frame(out: &mut Vec<u8>, manifests: &[&[u8]], secrets: &[Zeroizing<Vec<u8>>]) {
+    for (i, manifest) in manifests.iter().enumerate() {
+        out.extend_from_slice(manifest);
+        if i + 1 < manifests.len() || !secrets.is_empty() {
+            out.extend_from_slice(b"\n---\n");
+        }
+    }
+    for (i, secret) in secrets.iter().enumerate() {
+        out.extend_from_slice(secret);
+        if i + 1 < secrets.len() {
+            out.extend_from_slice(b"---\n");
+        }
+    }
+}
+
+fn with_builder(
+    builders: &mut [SecretBuilder],
+    index: usize,
+    add: impl FnOnce(&mut SecretBuilder) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    match builders.get_mut(index) {
+        Some(builder) => add(builder),
+        None => Ok(()),
+    }
+}
+
+fn fail(config: &GeneratorConfig, origin: String, failure: Failure) -> GenerateError {
+    GenerateError {
+        generator: config.id.clone(),
+        origin,
+        failure,
+    }
+}
+
+/// Every file of the config, in KSOPS's order: `files`, then each `secretFrom` entry's
+/// `files`, `binaryFiles` and `envs`.
+fn jobs(config: &GeneratorConfig) -> Vec<Job<'_>> {
+    let mut jobs: Vec<Job<'_>> = config
+        .files
+        .iter()
+        .map(|f| Job {
+            path: &f.path,
+            origin: f.origin(),
+            usage: Use::Manifest,
+        })
+        .collect();
+    for (secret, spec) in config.secret_from.iter().enumerate() {
+        for (entry, f) in spec.files.iter().enumerate() {
+            jobs.push(Job {
+                path: &f.path,
+                origin: f.origin(),
+                usage: Use::Text { secret, entry },
+            });
+        }
+        for (entry, f) in spec.binary_files.iter().enumerate() {
+            jobs.push(Job {
+                path: &f.path,
+                origin: f.origin(),
+                usage: Use::Binary { secret, entry },
+            });
+        }
+        for f in &spec.envs {
+            jobs.push(Job {
+                path: &f.path,
+                origin: f.origin(),
+                usage: Use::Env { secret },
+            });
+        }
+    }
+    jobs
+}
+
+type JobResult = Result<Zeroizing<Vec<u8>>, Failure>;
+
+/// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
+/// runs, so the error reported is always the first one in config order.
+fn decrypt_all(
+    jobs: &[Job<'_>],
+    root: &Root,
+    keyring: &Keyring,
+    concurrency: usize,
+) -> Result<Vec<Zeroizing<Vec<u8>>>, (String, Failure)> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
+    let results: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(index) else { break };
+            let result = decrypt_one(job.path, root, keyring);
+            if let Some(slot) = results.get(index)
+                && let Ok(mut slot) = slot.lock()
+            {
+                *slot = Some(result);
+            }
+        }
+    };
+    if workers <= 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(work);
+            }
+        });
+    }
+    let mut plaintexts = Vec::with_capacity(jobs.len());
+    for (job, slot) in jobs.iter().zip(results) {
+        let result = slot
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or(Err(Failure::Worker));
+        match result {
+            Ok(plaintext) => plaintexts.push(plaintext),
+            Err(failure) => return Err((job.origin.clone(), failure)),
+        }
+    }
+    Ok(plaintexts)
+}
+
+/// Reads and decrypts one file the way KSOPS does: the format follows the file name, the output
+/// is what `sops decrypt` prints with default settings, and the MAC is always verified.
+fn decrypt_one(path: &str, root: &Root, keyring: &Keyring) -> JobResult {
+    let input = root.read(path).map_err(Failure::Read)?;
+    let format = Format::from_path(std::path::Path::new(path));
+    let options = DecryptOptions {
+        input: format,
+        output: format,
+        ignore_mac: false,
+        emit: EmitOptions::default(),
+    };
+    decrypt(&input, &options, keyring).map_err(Failure::Decrypt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(manifests: &[&[u8]], secrets: &[&[u8]]) -> String {
+        let secrets: Vec<Zeroizing<Vec<u8>>> =
+            secrets.iter().map(|s| Zeroizing::new(s.to_vec())).collect();
+        let mut out = Vec::new();
+        frame(&mut out, manifests, &secrets);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn frames_output_like_ksops() {
+        assert_eq!(framed(&[b"a: 1\n"], &[]), "a: 1\n");
+        assert_eq!(framed(&[b"a: 1\n", b"b: 2\n"], &[]), "a: 1\n\n---\nb: 2\n");
+        assert_eq!(framed(&[b"a: 1\n"], &[b"s: 1\n"]), "a: 1\n\n---\ns: 1\n");
+        assert_eq!(framed(&[], &[b"s: 1\n", b"t: 2\n"]), "s: 1\n---\nt: 2\n");
+        assert_eq!(framed(&[], &[]), "");
+    }
+}
