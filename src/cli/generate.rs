@@ -72,7 +72,8 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
     let settings = GeneratorSettings::from_env()?;
     let root = Root::open(Path::new("."), settings.root_policy, Limits::default())?;
     let keyring = Keyring::load(&IdentitySources::from_env());
-    let output = generate(&config, &root, &keyring, settings.concurrency)?;
+    let output = generate(&config, &root, &keyring, settings.concurrency)
+        .map_err(|e| CliError::Generate(Box::new(e)))?;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&output)

@@ -38,7 +38,7 @@ pub enum CliError {
     Config(#[from] crate::sops::config::ConfigError),
     /// A generator failed.
     #[error("{0}")]
-    Generate(#[from] crate::generator::generate::GenerateError),
+    Generate(Box<crate::generator::generate::GenerateError>),
     /// The generator config is invalid.
     #[error("generator config {file}: {source}")]
     Schema {

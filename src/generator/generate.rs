@@ -30,7 +30,7 @@ pub struct GenerateError {
     /// The config entry, e.g. ``secretFrom[0].files[1] (`db=db.yaml`)``.
     pub origin: String,
     /// What failed.
-    pub failure: Failure,
+    pub failure: Box<Failure>,
 }
 
 /// The step that failed for one entry.
@@ -90,7 +90,7 @@ pub fn generate(
 ) -> Result<Zeroizing<Vec<u8>>, GenerateError> {
     let jobs = jobs(config);
     let plaintexts = decrypt_all(&jobs, root, keyring, concurrency)
-        .map_err(|(origin, failure)| fail(config, origin, failure))?;
+        .map_err(|(origin, failure)| fail(config, origin, *failure))?;
 
     let mut manifests: Vec<&[u8]> = Vec::new();
     let mut builders: Vec<SecretBuilder> = config
@@ -171,7 +171,7 @@ fn fail(config: &GeneratorConfig, origin: String, failure: Failure) -> GenerateE
     GenerateError {
         generator: config.id.clone(),
         origin,
-        failure,
+        failure: Box::new(failure),
     }
 }
 
@@ -215,6 +215,9 @@ fn jobs(config: &GeneratorConfig) -> Vec<Job<'_>> {
 
 type JobResult = Result<Zeroizing<Vec<u8>>, Failure>;
 
+/// The first failing entry in config order: its origin and what failed.
+type FirstFailure = (String, Box<Failure>);
+
 /// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
 /// runs, so the error reported is always the first one in config order.
 fn decrypt_all(
@@ -222,7 +225,7 @@ fn decrypt_all(
     root: &Root,
     keyring: &Keyring,
     concurrency: usize,
-) -> Result<Vec<Zeroizing<Vec<u8>>>, (String, Failure)> {
+) -> Result<Vec<Zeroizing<Vec<u8>>>, FirstFailure> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
     let results: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
@@ -257,7 +260,7 @@ fn decrypt_all(
             .unwrap_or(Err(Failure::Worker));
         match result {
             Ok(plaintext) => plaintexts.push(plaintext),
-            Err(failure) => return Err((job.origin.clone(), failure)),
+            Err(failure) => return Err((job.origin.clone(), Box::new(failure))),
         }
     }
     Ok(plaintexts)
