@@ -13,6 +13,7 @@ ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for K
 USAGE:
     ksops GENERATOR_CONFIG          (run by kustomize as a legacy exec plugin)
     ksops decrypt [OPTIONS] FILE
+    ksops install [--with-kustomize] DIR
     ksops --help | --version
 
 GENERATOR (legacy exec plugin):
@@ -27,6 +28,8 @@ GENERATOR (legacy exec plugin):
 
 COMMANDS:
     decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
+    install     Copy this binary (and, with --with-kustomize, the kustomize on PATH) into DIR,
+                for init containers of images without a shell.
 
 DECRYPT OPTIONS:
     --input-type TYPE     Read FILE as yaml, json, dotenv, ini or binary
@@ -57,6 +60,8 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// `ksops CONFIG`: the legacy exec-plugin generator.
     Generate(PathBuf),
+    /// `ksops install`.
+    Install(crate::cli::InstallArgs),
 }
 
 /// The flags of `ksops decrypt`.
@@ -84,6 +89,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
         Some("--help" | "-h" | "help") => Ok(Command::Help),
         Some("--version" | "-V" | "version") => Ok(Command::Version),
         Some("decrypt") => parse_decrypt(args).map(Command::Decrypt),
+        Some("install") => parse_install(args).map(Command::Install),
         Some(flag) if flag.starts_with('-') => {
             Err(CliError::Usage(format!("unknown option {flag:?}")))
         }
@@ -142,6 +148,34 @@ fn parse_decrypt(mut args: impl Iterator<Item = OsString>) -> Result<DecryptArgs
         output_type,
         ignore_mac,
         config,
+    })
+}
+
+fn parse_install(
+    args: impl Iterator<Item = OsString>,
+) -> Result<crate::cli::InstallArgs, CliError> {
+    let mut destination = None;
+    let mut with_kustomize = false;
+    for arg in args {
+        match arg.to_str() {
+            Some("--with-kustomize") => with_kustomize = true,
+            Some(flag) if flag.starts_with('-') => {
+                return Err(CliError::Usage(format!("install: unknown option {flag}")));
+            }
+            _ => {
+                if destination.replace(PathBuf::from(&arg)).is_some() {
+                    return Err(CliError::Usage(
+                        "install takes exactly one destination directory".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let destination = destination
+        .ok_or_else(|| CliError::Usage("install requires a destination directory".into()))?;
+    Ok(crate::cli::InstallArgs {
+        destination,
+        with_kustomize,
     })
 }
 

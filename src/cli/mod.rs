@@ -4,10 +4,12 @@
 mod args;
 mod decrypt;
 mod generate;
+mod install;
 
 use std::ffi::OsString;
 
 pub use args::{Command, DecryptArgs, parse_args};
+pub use install::InstallArgs;
 
 /// A command failed. The `Display` text is what is printed on stderr.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,15 @@ pub enum CliError {
     /// The kustomization root could not be opened.
     #[error("{0}")]
     Root(#[from] crate::generator::confine::ConfineError),
+    /// `ksops install` could not write a file.
+    #[error("install: writing {file}: {source}")]
+    Install {
+        /// The file being written.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A setting from the environment is invalid.
     #[error("{0}")]
     Setting(String),
@@ -71,7 +82,8 @@ impl CliError {
             CliError::Generate(_)
             | CliError::Schema { .. }
             | CliError::Root(_)
-            | CliError::Setting(_) => 1,
+            | CliError::Setting(_)
+            | CliError::Install { .. } => 1,
             CliError::Write(_) => 3,
         }
     }
@@ -90,5 +102,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         }
         Command::Decrypt(decrypt_args) => decrypt::run(&decrypt_args),
         Command::Generate(config) => generate::run_legacy(&config),
+        Command::Install(install_args) => install::run(&install_args),
     }
 }
