@@ -11,15 +11,17 @@ pub const HELP: &str = "\
 ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)
 
 USAGE:
+    ksops < RESOURCE_LIST           (run by kustomize or kpt as a KRM exec function)
     ksops GENERATOR_CONFIG          (run by kustomize as a legacy exec plugin)
     ksops decrypt [OPTIONS] FILE
     ksops install [--with-kustomize] DIR
     ksops --help | --version
 
-GENERATOR (legacy exec plugin):
-    kustomize runs `ksops <config>` in the kustomization root; every file the config names is
-    decrypted (in parallel) and the resulting manifests and Secrets are printed as one YAML stream.
-    Files must stay inside the kustomization root.
+GENERATOR:
+    As a KRM function, ksops reads a ResourceList on standard input (the config in functionConfig)
+    and writes one back with the generated objects appended. As a legacy exec plugin, kustomize
+    runs `ksops <config>`. Either way the working directory is the kustomization root, every file
+    the config names is decrypted (in parallel), and files must stay inside that root.
 
     KSOPS_CONCURRENCY_LIMIT   at most this many files are decrypted at once (default 20)
     KSOPS_ROOT                how far file references may reach: `kustomization` (default),
@@ -60,6 +62,8 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// `ksops CONFIG`: the legacy exec-plugin generator.
     Generate(PathBuf),
+    /// No arguments: a KRM function reading a ResourceList from standard input.
+    Krm,
     /// `ksops install`.
     Install(crate::cli::InstallArgs),
 }
@@ -83,7 +87,7 @@ pub struct DecryptArgs {
 pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliError> {
     let mut args = args.into_iter();
     let Some(first) = args.next() else {
-        return Ok(Command::Help);
+        return Ok(Command::Krm);
     };
     match first.to_str() {
         Some("--help" | "-h" | "help") => Ok(Command::Help),

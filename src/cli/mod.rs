@@ -41,6 +41,15 @@ pub enum CliError {
     /// A generator failed.
     #[error("{0}")]
     Generate(Box<crate::generator::generate::GenerateError>),
+    /// Run without arguments from a terminal, where no ResourceList can arrive.
+    #[error(
+        "no arguments and standard input is a terminal: ksops reads a ResourceList on standard input when kustomize or kpt runs it as a KRM function, or takes a generator config path as a legacy plugin\n\n{}",
+        args::HELP
+    )]
+    Terminal,
+    /// The KRM function failed; the ResourceList with the error result is already on stdout.
+    #[error("{0}")]
+    Krm(String),
     /// The generator config is invalid.
     #[error("generator config {file}: {source}")]
     Schema {
@@ -83,7 +92,9 @@ impl CliError {
             | CliError::Schema { .. }
             | CliError::Root(_)
             | CliError::Setting(_)
-            | CliError::Install { .. } => 1,
+            | CliError::Install { .. }
+            | CliError::Terminal
+            | CliError::Krm(_) => 1,
             CliError::Write(_) => 3,
         }
     }
@@ -102,6 +113,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         }
         Command::Decrypt(decrypt_args) => decrypt::run(&decrypt_args),
         Command::Generate(config) => generate::run_legacy(&config),
+        Command::Krm => generate::run_krm(),
         Command::Install(install_args) => install::run(&install_args),
     }
 }

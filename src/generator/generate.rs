@@ -29,6 +29,8 @@ pub struct GenerateError {
     pub generator: GeneratorId,
     /// The config entry, e.g. ``secretFrom[0].files[1] (`db=db.yaml`)``.
     pub origin: String,
+    /// The file involved, relative to the kustomization root, when there is one.
+    pub path: Option<String>,
     /// What failed.
     pub failure: Box<Failure>,
 }
@@ -87,10 +89,10 @@ pub fn generate(
     root: &Root,
     keyring: &Keyring,
     concurrency: usize,
-) -> Result<Zeroizing<Vec<u8>>, GenerateError> {
+) -> Result<Zeroizing<Vec<u8>>, Box<GenerateError>> {
     let jobs = jobs(config);
     let plaintexts = decrypt_all(&jobs, root, keyring, concurrency)
-        .map_err(|(origin, failure)| fail(config, origin, *failure))?;
+        .map_err(|(job, failure)| fail(config, job.origin.clone(), Some(job.path), *failure))?;
 
     let mut manifests: Vec<&[u8]> = Vec::new();
     let mut builders: Vec<SecretBuilder> = config
@@ -120,7 +122,7 @@ pub fn generate(
                 b.add_env(&pairs, &job.origin).map_err(Failure::Secret)
             }),
         };
-        built.map_err(|failure| fail(config, job.origin.clone(), failure))?;
+        built.map_err(|failure| fail(config, job.origin.clone(), Some(job.path), failure))?;
     }
 
     let mut out = Zeroizing::new(Vec::new());
@@ -130,7 +132,7 @@ pub fn generate(
         .map(|(builder, spec)| {
             render(&[builder.build_document()]).map_err(|e| {
                 let origin = format!("secretFrom[{}] (`{}`)", spec.index, spec.metadata.name);
-                fail(config, origin, Failure::Emit(e))
+                fail(config, origin, None, Failure::Emit(e))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -167,12 +169,18 @@ fn with_builder(
     }
 }
 
-fn fail(config: &GeneratorConfig, origin: String, failure: Failure) -> GenerateError {
-    GenerateError {
+fn fail(
+    config: &GeneratorConfig,
+    origin: String,
+    path: Option<&str>,
+    failure: Failure,
+) -> Box<GenerateError> {
+    Box::new(GenerateError {
         generator: config.id.clone(),
         origin,
+        path: path.map(str::to_owned),
         failure: Box::new(failure),
-    }
+    })
 }
 
 /// Every file of the config, in KSOPS's order: `files`, then each `secretFrom` entry's
@@ -215,17 +223,17 @@ fn jobs(config: &GeneratorConfig) -> Vec<Job<'_>> {
 
 type JobResult = Result<Zeroizing<Vec<u8>>, Failure>;
 
-/// The first failing entry in config order: its origin and what failed.
-type FirstFailure = (String, Box<Failure>);
+/// The first failing job in config order, and what failed.
+type FirstFailure<'j, 'c> = (&'j Job<'c>, Box<Failure>);
 
 /// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
 /// runs, so the error reported is always the first one in config order.
-fn decrypt_all(
-    jobs: &[Job<'_>],
+fn decrypt_all<'j, 'c>(
+    jobs: &'j [Job<'c>],
     root: &Root,
     keyring: &Keyring,
     concurrency: usize,
-) -> Result<Vec<Zeroizing<Vec<u8>>>, FirstFailure> {
+) -> Result<Vec<Zeroizing<Vec<u8>>>, FirstFailure<'j, 'c>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
     let results: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
@@ -260,7 +268,7 @@ fn decrypt_all(
             .unwrap_or(Err(Failure::Worker));
         match result {
             Ok(plaintext) => plaintexts.push(plaintext),
-            Err(failure) => return Err((job.origin.clone(), Box::new(failure))),
+            Err(failure) => return Err((job, Box::new(failure))),
         }
     }
     Ok(plaintexts)

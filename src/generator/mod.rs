@@ -6,9 +6,11 @@
 //! - [`envfile`]: `secretFrom[].envs` files, parsed with godotenv v1.5.1's semantics.
 //! - [`secret`]: assembling one `secretFrom` entry into a Secret, with key validation.
 //! - [`generate`]: running a config: parallel decryption, Secrets, KSOPS's output framing.
+//! - [`krm`]: the KRM function contract (`ResourceList` in and out).
 
 pub mod confine;
 pub mod envfile;
 pub mod generate;
+pub mod krm;
 pub mod schema;
 pub mod secret;

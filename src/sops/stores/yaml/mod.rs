@@ -10,4 +10,4 @@ mod parse;
 mod resolve;
 
 pub use emit::emit;
-pub use parse::{parse, parse_documents};
+pub use parse::{parse, parse_documents, parse_manifests};

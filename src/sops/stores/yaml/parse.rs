@@ -54,6 +54,17 @@ pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
 
 /// Parses every document, keeping any `sops` entries in place (also used for `.sops.yaml`).
 pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
+    parse_with(input, false)
+}
+
+/// Parses Kubernetes manifests that are passed through rather than decrypted: plain timestamps
+/// stay the text they were written as (Kubernetes has no timestamp type, so to a Kubernetes
+/// tool `2024-01-02` is that string; re-printing it as `2024-01-02T00:00:00Z` would change it).
+pub fn parse_manifests(input: &[u8]) -> Result<Vec<Document>, StoreError> {
+    parse_with(input, true)
+}
+
+fn parse_with(input: &[u8], timestamps_as_text: bool) -> Result<Vec<Document>, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| {
         StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
     })?;
@@ -72,6 +83,7 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
         events.push((event, span));
     }
     let mut builder = Builder::new(text);
+    builder.timestamps_as_text = timestamps_as_text;
     builder.flow_closes = flow_closes.unwrap_or_default();
     builder.unicode_breaks = breaks::has_unicode_breaks(text);
     builder.run(&events)?;
@@ -225,6 +237,8 @@ enum LinePlace {
 }
 
 struct Builder {
+    /// Keep plain timestamps as their text (see [`parse_manifests`]).
+    timestamps_as_text: bool,
     chars: Vec<char>,
     /// Source line of each char index is computed from these starts (char indices).
     line_starts: Vec<usize>,
@@ -268,6 +282,7 @@ impl Builder {
                 .map(|(i, _)| i + 1),
         );
         Builder {
+            timestamps_as_text: false,
             chars,
             line_starts,
             cursor: 0,
@@ -401,6 +416,9 @@ impl Builder {
                         }
                         Resolved::Float(f) => Value::Float(f),
                         Resolved::Str(s) => Value::Str(s),
+                        Resolved::Time(_) if self.timestamps_as_text => {
+                            Value::Str(value.as_bytes().to_vec())
+                        }
                         Resolved::Time(t) => Value::Time(t),
                     };
                     if *anchor != 0 {

@@ -1,0 +1,197 @@
+//! The generator as a KRM exec function: ResourceLists exactly as kustomize sends them, and a
+//! real KRM host (`kpt fn eval --exec`). Encrypted inputs are made at test time with the real
+//! sops and the TEST ONLY vector identity.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::TempDir;
+
+fn identity() -> std::path::PathBuf {
+    common::vectors_dir().join("age-test-identity.txt")
+}
+
+/// Writes an encrypted `db.secret.yaml` (only `stringData` encrypted) into `dir`.
+fn encrypted_secret(sops: &Path, dir: &Path) {
+    let plain = dir.join("plain.yaml");
+    fs::write(
+        &plain,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-krm\n",
+    )
+    .expect("write plaintext");
+    let out = Command::new(sops)
+        .args(["encrypt", "--age", &common::age_recipient(&identity())])
+        .args(["--encrypted-regex", "^stringData$"])
+        .args(["--filename-override", "db.secret.yaml"])
+        .arg(&plain)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .output()
+        .expect("run sops");
+    assert!(out.status.success(), "sops encrypt failed");
+    fs::write(dir.join("db.secret.yaml"), out.stdout).expect("write encrypted");
+    fs::remove_file(plain).expect("remove plaintext");
+}
+
+/// What kustomize sends: the config as functionConfig and, annotated, as the only item.
+const FROM_KUSTOMIZE: &str = "\
+apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: viaduct.ai/v1
+  kind: ksops
+  metadata:
+    name: gen
+    annotations:
+      config.kubernetes.io/function: |
+        exec:
+          path: ksops
+      config.kubernetes.io/local-config: 'true'
+      config.kubernetes.io/index: '0'
+      internal.config.kubernetes.io/index: '0'
+      internal.config.kubernetes.io/id: '1'
+  files:
+  - FILE
+functionConfig:
+  apiVersion: viaduct.ai/v1
+  kind: ksops
+  metadata:
+    name: gen
+    annotations:
+      config.kubernetes.io/function: |
+        exec:
+          path: ksops
+  files:
+  - FILE
+";
+
+fn run_krm(dir: &Path, input: &str, with_key: bool) -> common::RunOutput {
+    let home = TempDir::new("krm-home");
+    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    cmd.current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if with_key {
+        cmd.env("SOPS_AGE_KEY_FILE", identity());
+    }
+    let mut child = cmd.spawn().expect("spawn ksops");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write ResourceList");
+    let out = child.wait_with_output().expect("wait for ksops");
+    common::RunOutput {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+#[test]
+fn answers_kustomize_with_the_generated_objects() {
+    let Some(sops) = common::tool_or_skip("sops", "answers_kustomize_with_the_generated_objects")
+    else {
+        return;
+    };
+    let dir = TempDir::new("krm");
+    encrypted_secret(&sops, dir.path());
+    let out = run_krm(
+        dir.path(),
+        &FROM_KUSTOMIZE.replace("FILE", "db.secret.yaml"),
+        true,
+    );
+    assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert!(text.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"));
+    assert!(text.contains("password: hunter2-krm"));
+    assert!(
+        !text.contains("local-config"),
+        "the config copy was passed through"
+    );
+    assert!(!text.contains("results:"));
+}
+
+#[test]
+fn failures_are_results_without_secrets() {
+    let Some(sops) = common::tool_or_skip("sops", "failures_are_results_without_secrets") else {
+        return;
+    };
+    let dir = TempDir::new("krm-fail");
+    encrypted_secret(&sops, dir.path());
+    for (name, file, with_key, needle) in [
+        ("no key", "db.secret.yaml", false, "db.secret.yaml"),
+        ("escape", "../db.secret.yaml", true, "../db.secret.yaml"),
+        ("missing", "nope.yaml", true, "nope.yaml"),
+    ] {
+        let out = run_krm(dir.path(), &FROM_KUSTOMIZE.replace("FILE", file), with_key);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.code, Some(1), "{name}: {stderr}");
+        assert!(
+            stdout.contains("results:") && stdout.contains("severity: error"),
+            "{name}"
+        );
+        assert!(
+            !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+            "{name}: leaked"
+        );
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+    }
+    let out = run_krm(dir.path(), "kind: ksops\nfiles: []\n", true);
+    assert_eq!(out.code, Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a ResourceList"));
+}
+
+#[test]
+fn works_under_kpt_and_keeps_other_resources() {
+    let Some(sops) = common::tool_or_skip("sops", "works_under_kpt_and_keeps_other_resources")
+    else {
+        return;
+    };
+    let Some(kpt) = common::tool_or_skip("kpt", "works_under_kpt_and_keeps_other_resources") else {
+        return;
+    };
+    let dir = TempDir::new("krm-kpt");
+    let package = dir.path().join("package");
+    fs::create_dir_all(&package).expect("mkdir package");
+    encrypted_secret(&sops, &package);
+    // kpt reads every YAML file of a package; the encrypted input is not a resource of it.
+    fs::write(package.join(".krmignore"), "db.secret.yaml\n").expect("write .krmignore");
+    fs::write(
+        package.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  when: 2024-01-02\n",
+    )
+    .expect("write ConfigMap");
+    let config = dir.path().join("fn.yaml");
+    fs::write(
+        &config,
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: gen\nfiles:\n  - db.secret.yaml\n",
+    )
+    .expect("write fn config");
+    let home = TempDir::new("kpt-home");
+    let mut cmd = common::controlled_command(&kpt, home.path());
+    cmd.current_dir(&package)
+        .args(["fn", "eval", ".", "--exec"])
+        .arg(common::ksops_bin())
+        .arg("--fn-config")
+        .arg(&config)
+        .args(["-o", "stdout"])
+        .env("SOPS_AGE_KEY_FILE", identity());
+    let out = common::run(&mut cmd).expect("run kpt");
+    assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert!(text.contains("password: hunter2-krm"), "{text}");
+    assert!(text.contains("name: keep"), "pass-through item lost");
+    assert!(
+        text.contains("when: \"2024-01-02\""),
+        "pass-through value changed: {text}"
+    );
+}
