@@ -15,6 +15,7 @@ USAGE:
     ksops GENERATOR_CONFIG          (run by kustomize as a legacy exec plugin)
     ksops decrypt [OPTIONS] FILE
     ksops install [--with-kustomize] DIR
+    ksops render DIR
     ksops --help | --version
 
 GENERATOR:
@@ -30,6 +31,10 @@ GENERATOR:
 
 COMMANDS:
     decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
+    render      Build the kustomization DIR with this binary as its ksops plugin (a temporary
+                plugin home; nothing is installed). Uses `kustomize build --enable-alpha-plugins
+                --enable-exec` when kustomize is on PATH, else `kubectl kustomize
+                --enable-alpha-plugins` (and refuses generators kubectl would silently skip).
     install     Copy this binary (and, with --with-kustomize, the kustomize on PATH) into DIR,
                 for init containers of images without a shell.
 
@@ -66,6 +71,8 @@ pub enum Command {
     Krm,
     /// `ksops install`.
     Install(crate::cli::InstallArgs),
+    /// `ksops render DIR`.
+    Render(PathBuf),
 }
 
 /// The flags of `ksops decrypt`.
@@ -94,6 +101,10 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
         Some("--version" | "-V" | "version") => Ok(Command::Version),
         Some("decrypt") => parse_decrypt(args).map(Command::Decrypt),
         Some("install") => parse_install(args).map(Command::Install),
+        Some("render") => match (args.next(), args.next()) {
+            (Some(dir), None) => Ok(Command::Render(PathBuf::from(dir))),
+            _ => Err(CliError::Usage("render takes exactly one directory".into())),
+        },
         Some(flag) if flag.starts_with('-') => {
             Err(CliError::Usage(format!("unknown option {flag:?}")))
         }

@@ -5,6 +5,7 @@ mod args;
 mod decrypt;
 mod generate;
 mod install;
+mod render;
 
 use std::ffi::OsString;
 
@@ -71,6 +72,9 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// `ksops render` could not render.
+    #[error("render: {0}")]
+    Render(String),
     /// A setting from the environment is invalid.
     #[error("{0}")]
     Setting(String),
@@ -94,7 +98,8 @@ impl CliError {
             | CliError::Setting(_)
             | CliError::Install { .. }
             | CliError::Terminal
-            | CliError::Krm(_) => 1,
+            | CliError::Krm(_)
+            | CliError::Render(_) => 1,
             CliError::Write(_) => 3,
         }
     }
@@ -115,5 +120,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         Command::Generate(config) => generate::run_legacy(&config),
         Command::Krm => generate::run_krm(),
         Command::Install(install_args) => install::run(&install_args),
+        Command::Render(dir) => render::run(&dir),
     }
 }
