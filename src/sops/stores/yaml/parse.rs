@@ -71,9 +71,13 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
         })?;
         events.push((event, span));
     }
-    let mut builder = Builder::new(text);
+    // The builder lays out lines and comments on the copy saphyr read, where every go-yaml
+    // line break is a `\n`, and reads LS and PS scalars again from the original.
+    let mut builder = Builder::new(&broken);
     builder.flow_closes = flow_closes.unwrap_or_default();
-    builder.unicode_breaks = breaks::has_unicode_breaks(text);
+    if breaks::has_unicode_breaks(text) {
+        builder.raw = Some(text.chars().collect());
+    }
     builder.run(&events)?;
     Ok(builder.documents)
 }
@@ -225,6 +229,7 @@ enum LinePlace {
 }
 
 struct Builder {
+    /// The source as saphyr read it: go-yaml's line breaks are all `\n` (see [`breaks`]).
     chars: Vec<char>,
     /// Source line of each char index is computed from these starts (char indices).
     line_starts: Vec<usize>,
@@ -242,8 +247,9 @@ struct Builder {
     doc_comments: Vec<String>,
     doc_index: usize,
     documents: Vec<Document>,
-    /// The source has line breaks saphyr does not know (see [`breaks`]).
-    unicode_breaks: bool,
+    /// The original source when it has line breaks saphyr does not know (see [`breaks`]),
+    /// char for char with `chars`.
+    raw: Option<Vec<char>>,
     /// The key just read is a merge key of the first document's top-level mapping.
     top_merge: bool,
     /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
@@ -284,7 +290,7 @@ impl Builder {
             carried: Vec::new(),
             after_node: None,
             top_merge: false,
-            unicode_breaks: false,
+            raw: None,
         }
     }
 
@@ -554,35 +560,46 @@ impl Builder {
         start: usize,
         end: usize,
     ) -> Cow<'v, str> {
-        if !self.unicode_breaks {
+        let Some(raw) = self.raw.as_deref() else {
             return Cow::Borrowed(value);
-        }
-        let has_ls = |from: usize| {
-            self.chars
-                .get(from..end)
-                .is_some_and(|s| s.iter().any(|c| matches!(c, '\u{2028}' | '\u{2029}')))
+        };
+        // saphyr's span may stop short of the last line breaks of a block scalar, and go-yaml
+        // keeps an LS or PS there too: look on through the blanks and breaks after the span.
+        let end = end.min(raw.len());
+        let end = end
+            + raw[end..]
+                .iter()
+                .take_while(|c| {
+                    matches!(
+                        c,
+                        ' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+                    )
+                })
+                .count();
+        let has = |from: usize, nel: bool| {
+            raw.get(from..end).is_some_and(|s| {
+                s.iter()
+                    .any(|c| matches!(c, '\u{2028}' | '\u{2029}') || (nel && *c == '\u{85}'))
+            })
         };
         match style {
-            ScalarStyle::SingleQuoted if has_ls(start) => {
-                let open = (start..end)
-                    .find(|&i| self.chars[i] == '\'')
-                    .unwrap_or(start);
-                Cow::Owned(breaks::single_quoted(&self.chars, open))
+            // A NEL may have been read as a space (see `breaks::for_saphyr`), so it counts here.
+            ScalarStyle::SingleQuoted if has(start, true) => {
+                let open = (start..end).find(|&i| raw[i] == '\'').unwrap_or(start);
+                Cow::Owned(breaks::single_quoted(raw, open))
             }
             // saphyr's span starts at the content, which may follow an LS: look from the header.
-            ScalarStyle::Literal | ScalarStyle::Folded => {
-                match breaks::block_header(&self.chars, start) {
-                    Some(header) if has_ls(header) => {
-                        let parent = self
-                            .frames
-                            .last()
-                            .and_then(|f| isize::try_from(f.indent).ok())
-                            .unwrap_or(-1);
-                        Cow::Owned(breaks::block(&self.chars, header, parent))
-                    }
-                    _ => Cow::Borrowed(value),
+            ScalarStyle::Literal | ScalarStyle::Folded => match breaks::block_header(raw, start) {
+                Some(header) if has(header, false) => {
+                    let parent = self
+                        .frames
+                        .last()
+                        .and_then(|f| isize::try_from(f.indent).ok())
+                        .unwrap_or(-1);
+                    Cow::Owned(breaks::block(raw, header, parent))
                 }
-            }
+                _ => Cow::Borrowed(value),
+            },
             _ => Cow::Borrowed(value),
         }
     }
@@ -1370,6 +1387,26 @@ mod tests {
             format!(
                 "---\na: Str([120, {ls}, 121])\nb: [\n  - Str([{ls}, 36, 72, 79, 77, 69])\n]\nc: Str([120, {ls}, 121, 10])\nd: Str([{ls}, 122, 10])\ne: [\n  - {{\n    k: Int(1)\n    items: Str([{ls}, 10])\n    s: Int(2)\n  }}\n]\n"
             )
+        );
+    }
+
+    /// A block scalar whose last line break is an LS ends there when the next line is less
+    /// indented: go-yaml writes the next key or comment right after the LS (sops 3.11's exact
+    /// output, which reads back and prints unchanged).
+    #[test]
+    fn block_scalars_end_at_a_trailing_ls() {
+        for sops in [
+            "a:\n    - x\n    - |4+\n\n\u{2028}    - \"y\"\nb:\n    \"n\": |\n        p\n        q\u{2028}    m: r\n    # c\n    o: 's\u{2028}\u{2028}'\n    # d\n    z: 1\n",
+            "b:\n    \"n\": |\n        p\n        q\u{2028}    # c\n    m: r\n    k:\n        - |\n          p\n          q\u{2029}        # e\n    j: |\n        t\n        u\u{2028}# f\nz: |\n    t\n    u\u{2028}",
+        ] {
+            let out = super::super::emit::emit(&docs(sops), 4).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), sops);
+        }
+        let got = skeleton(&docs("a: |\n    x\n    y\u{2028}b: 1\n"), true);
+        let ls = "226, 128, 168";
+        assert_eq!(
+            got,
+            format!("---\na: Str([120, 10, 121, {ls}])\nb: Int(1)\n")
         );
     }
 
