@@ -214,6 +214,12 @@ struct Frame {
     is_key: bool,
     /// Foot comments read while a child collection is still open: they follow that child.
     deferred: Vec<String>,
+    /// The mapping key just read is a go-yaml merge key (`<<` plain, or tagged `!!merge`).
+    merge_key: bool,
+    /// Decoding this collection into a struct fails with go-yaml's merge error: one of its
+    /// merge keys (a mapping's, or an item mapping's) merges something other than mappings,
+    /// or mappings that fail so themselves.
+    bad_merge: bool,
 }
 
 /// Where a same-line comment after the last node goes.
@@ -240,7 +246,8 @@ struct Builder {
     pending: Vec<(usize, String)>,
     /// Last node end line and where its same-line comment goes.
     last: Option<(usize, LinePlace)>,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with their node counts and whether they fail a merge (`bad_merge`).
+    anchors: HashMap<usize, (Value, usize, bool)>,
     expanded: usize,
     doc_root: Option<Value>,
     /// Comments for the document when it has no mapping yet.
@@ -250,8 +257,6 @@ struct Builder {
     /// The original source when it has line breaks saphyr does not know (see [`breaks`]),
     /// char for char with `chars`.
     raw: Option<Vec<char>>,
-    /// The key just read is a merge key of the first document's top-level mapping.
-    top_merge: bool,
     /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
     flow_closes: HashMap<usize, usize>,
     /// Comment blocks go-yaml scans as foot comments but hands to the next node event (see
@@ -289,7 +294,6 @@ impl Builder {
             flow_closes: HashMap::new(),
             carried: Vec::new(),
             after_node: None,
-            top_merge: false,
             raw: None,
         }
     }
@@ -349,7 +353,7 @@ impl Builder {
                 Event::Alias(id) => {
                     self.flush_pending_here();
                     self.place_carried(false);
-                    let (value, count) = self.anchors.get(id).cloned().ok_or_else(|| {
+                    let (value, count, bad) = self.anchors.get(id).cloned().ok_or_else(|| {
                         StoreError::Parse(
                             "Error unmarshalling input yaml: yaml: unknown anchor".into(),
                         )
@@ -360,7 +364,7 @@ impl Builder {
                     }
                     let end_line = self.line_of(span.end.index().saturating_sub(1).max(start));
                     self.cursor = self.cursor.max(start);
-                    self.complete(value, false, end_line)?;
+                    self.complete(value, bad, false, end_line)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     self.flush_pending_here();
@@ -383,12 +387,11 @@ impl Builder {
                     if in_key {
                         // sops first decodes the first document into its metadata struct, and
                         // go-yaml applies the top-level merge keys there (`<<` plain, or any
-                        // `!!merge`-tagged `<<`), checking their values.
-                        if self.frames.len() == 1 {
-                            self.top_merge = self.doc_index == 0
-                                && value == "<<"
-                                && (short.as_deref() == Some("!!merge")
-                                    || (plain && short.is_none()));
+                        // `!!merge`-tagged `<<`), checking their values (see `complete`).
+                        let merge_key = value == "<<"
+                            && (short.as_deref() == Some("!!merge") || (plain && short.is_none()));
+                        if let Some(frame) = self.frames.last_mut() {
+                            frame.merge_key = merge_key;
                         }
                         self.complete_key(resolved, value, span.start.line())?;
                         let depth = self.frames.len() - 1;
@@ -410,9 +413,9 @@ impl Builder {
                         Resolved::Time(t) => Value::Time(t),
                     };
                     if *anchor != 0 {
-                        self.anchors.insert(*anchor, (tree.clone(), 1));
+                        self.anchors.insert(*anchor, (tree.clone(), 1, false));
                     }
-                    self.complete(tree, false, end_line)?;
+                    self.complete(tree, false, false, end_line)?;
                 }
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                     if self.frames.len() >= MAX_DEPTH {
@@ -449,6 +452,8 @@ impl Builder {
                         anchor: *anchor,
                         is_key,
                         deferred: Vec::new(),
+                        merge_key: false,
+                        bad_merge: false,
                     });
                     if flow {
                         self.cursor = self.cursor.max(start + 1);
@@ -491,12 +496,13 @@ impl Builder {
                         if self.expanded > MAX_EXPANDED_NODES {
                             return Err(too_many());
                         }
-                        self.anchors.insert(frame.anchor, (value.clone(), count));
+                        self.anchors
+                            .insert(frame.anchor, (value.clone(), count, frame.bad_merge));
                     }
                     match end_line {
-                        Some(line) => self.complete(value, true, line)?,
+                        Some(line) => self.complete(value, frame.bad_merge, true, line)?,
                         None => {
-                            self.complete(value, false, 0)?;
+                            self.complete(value, frame.bad_merge, false, 0)?;
                             self.last = None;
                         }
                     }
@@ -640,18 +646,35 @@ impl Builder {
         Ok(())
     }
 
-    /// Attaches a finished value to its parent (or makes it the document root).
+    /// Attaches a finished value to its parent (or makes it the document root). `bad_merge`:
+    /// the value is a collection that fails go-yaml's merge when merged (see [`Frame`]).
     fn complete(
         &mut self,
         value: Value,
+        bad_merge: bool,
         is_flow_collection: bool,
         end_line: usize,
     ) -> Result<(), StoreError> {
         let depth = self.frames.len().checked_sub(1);
-        if depth == Some(0) && std::mem::take(&mut self.top_merge) && !merges_maps(&value) {
-            return Err(StoreError::Parse(
-                "Error unmarshalling input yaml: yaml: map merge requires map or sequence of maps as the value".into(),
-            ));
+        let doc_index = self.doc_index;
+        if let Some(frame) = self.frames.last_mut() {
+            let fails = match frame.body {
+                Body::Map { .. } => {
+                    std::mem::take(&mut frame.merge_key) && (bad_merge || !merges_maps(&value))
+                }
+                // An item of a merged sequence is merged itself.
+                Body::Seq(_) => bad_merge,
+            };
+            // go-yaml merges into sops' metadata struct what the first document's top-level
+            // merge keys name, and goes on into the merge keys of the mappings merged so.
+            let top_map =
+                depth == Some(0) && doc_index == 0 && matches!(frame.body, Body::Map { .. });
+            if fails && top_map {
+                return Err(StoreError::Parse(
+                    "Error unmarshalling input yaml: yaml: map merge requires map or sequence of maps as the value".into(),
+                ));
+            }
+            frame.bad_merge |= fails;
         }
         let place;
         match self.frames.last_mut() {
@@ -1445,8 +1468,22 @@ mod tests {
                 "{merge}"
             );
         }
+        for merge in [
+            "!!merge <<:\n    a: 1\n    <<: x",
+            "<<:\n    - a: 1\n    - !!merge <<: [{b: 1}, x]",
+            "a: &a\n    <<: 3\n<<: *a",
+            "<<:\n    <<:\n        <<: true",
+        ] {
+            assert!(
+                err(&format!("{merge}\nsops: {{}}\n")).contains("map merge requires map"),
+                "{merge}"
+            );
+        }
         for fine in [
             "a:\n    !!merge <<: x\n",
+            "<<:\n    a:\n        <<: x\n",
+            "<<:\n    '<<': x\n",
+            "a: &a\n    <<: 3\n<<: {b: *a}\n",
             "\"<<\": x\n",
             "!!merge <<: {}\n",
             "!!merge <<: []\n",
