@@ -3,8 +3,10 @@
 //! go-yaml (YAML 1.1) treats NEL (U+0085), LS (U+2028) and PS (U+2029) as line breaks, and
 //! its emitter writes LS and PS raw inside single-quoted and literal scalars, followed by the
 //! indentation of the next line (`'x<LS>    y'`). saphyr (YAML 1.2) does not, so the parser
-//! hands saphyr an adjusted copy (see [`for_saphyr`]), then reads the affected scalars again the
-//! way go-yaml reads them: NEL reads as `\n`, while LS and PS are kept and never folded.
+//! hands saphyr a copy where each of them is a `\n` (see [`for_saphyr`]), which gives saphyr
+//! go-yaml's structure (a block scalar ending in an LS ends there when the next line is less
+//! indented), then reads the affected scalars again the way go-yaml reads them: NEL reads as
+//! `\n`, while LS and PS are kept and never folded.
 
 use std::borrow::Cow;
 
@@ -18,24 +20,49 @@ pub fn has_unicode_breaks(text: &str) -> bool {
     text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
 }
 
-/// The text for saphyr, one char for one so char indices stay put: NEL (which go-yaml reads
-/// as `\n`) becomes `\n`; LS and PS become spaces, which keeps saphyr's structure where
-/// go-yaml writes them (inside single-quoted and block scalars, whose values are then read
-/// again from the source by [`single_quoted`] and [`block`]).
+/// Whether go-yaml reads `c` as a line break that saphyr does not know.
+fn is_go_only_break(c: char) -> bool {
+    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// The text for saphyr, one char for one so char indices stay put: NEL, LS and PS become
+/// `\n`, so lines and indentation are go-yaml's (a block scalar whose content ends in an LS
+/// ends there when go-yaml writes the next key right after it). saphyr then reads the values
+/// of single-quoted and block scalars holding LS or PS wrongly (folded, or as `\n`); the
+/// parser reads those again from the original by [`single_quoted`] and [`block`].
+///
+/// One exception: go-yaml writes a single-quoted scalar that ends in line breaks with its
+/// closing quote right after them, at column 0, which saphyr rejects as under-indented. A run
+/// of these breaks followed by a quote that ends its line (blanks or a comment after it) is
+/// such a closing quote, so the run becomes spaces and the scalar stays on one line for saphyr.
 pub fn for_saphyr(text: &str) -> Cow<'_, str> {
-    if has_unicode_breaks(text) {
-        Cow::Owned(
-            text.chars()
-                .map(|c| match c {
-                    '\u{85}' => '\n',
-                    '\u{2028}' | '\u{2029}' => ' ',
-                    c => c,
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(text)
+    if !has_unicode_breaks(text) {
+        return Cow::Borrowed(text);
     }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_go_only_break(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let run = i;
+        while i < chars.len() && is_go_only_break(chars[i]) {
+            i += 1;
+        }
+        let closes_quote = chars.get(i) == Some(&'\'') && {
+            let rest = chars[i + 1..]
+                .iter()
+                .take_while(|c| !is_break(**c))
+                .find(|c| !matches!(c, ' ' | '\t'));
+            matches!(rest, None | Some('#'))
+        };
+        let with = if closes_quote { ' ' } else { '\n' };
+        out.extend(std::iter::repeat_n(with, i - run));
+    }
+    Cow::Owned(out)
 }
 
 /// Reads the line break at `chars[*i]` like go-yaml's `read_line`: CRLF, CR and NEL become
@@ -248,6 +275,25 @@ mod tests {
             "a\u{2029}\nb'c"
         );
         assert_eq!(single_quoted(&chars("'a\u{85} b'"), 0), "a b");
+    }
+
+    /// go-yaml's breaks are `\n` for saphyr, except a run right before a closing quote.
+    #[test]
+    fn for_saphyr_keeps_closing_quotes_on_their_line() {
+        assert_eq!(
+            for_saphyr("a: |\n    q\u{2028}  m: 'r'\n"),
+            "a: |\n    q\n  m: 'r'\n"
+        );
+        assert_eq!(
+            for_saphyr("o: 's\u{2028}\u{2029}' # c\n- 'x\u{2028}'\n"),
+            "o: 's  ' # c\n- 'x '\n"
+        );
+        // A top-level single-quoted key after a block scalar ending in LS opens a scalar.
+        assert_eq!(
+            for_saphyr("z: |\n    u\u{2028}'k': v\n"),
+            "z: |\n    u\n'k': v\n"
+        );
+        assert_eq!(for_saphyr("a\u{85}b"), "a\nb");
     }
 
     #[test]

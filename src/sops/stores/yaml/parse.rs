@@ -82,10 +82,14 @@ fn parse_with(input: &[u8], timestamps_as_text: bool) -> Result<Vec<Document>, S
         })?;
         events.push((event, span));
     }
-    let mut builder = Builder::new(text);
+    // The builder lays out lines and comments on the copy saphyr read, where every go-yaml
+    // line break is a `\n`, and reads LS and PS scalars again from the original.
+    let mut builder = Builder::new(&broken);
     builder.timestamps_as_text = timestamps_as_text;
     builder.flow_closes = flow_closes.unwrap_or_default();
-    builder.unicode_breaks = breaks::has_unicode_breaks(text);
+    if breaks::has_unicode_breaks(text) {
+        builder.raw = Some(text.chars().collect());
+    }
     builder.run(&events)?;
     Ok(builder.documents)
 }
@@ -222,6 +226,12 @@ struct Frame {
     is_key: bool,
     /// Foot comments read while a child collection is still open: they follow that child.
     deferred: Vec<String>,
+    /// The mapping key just read is a go-yaml merge key (`<<` plain, or tagged `!!merge`).
+    merge_key: bool,
+    /// Decoding this collection into a struct fails with go-yaml's merge error: one of its
+    /// merge keys (a mapping's, or an item mapping's) merges something other than mappings,
+    /// or mappings that fail so themselves.
+    bad_merge: bool,
 }
 
 /// Where a same-line comment after the last node goes.
@@ -239,6 +249,7 @@ enum LinePlace {
 struct Builder {
     /// Keep plain timestamps as their text (see [`parse_manifests`]).
     timestamps_as_text: bool,
+    /// The source as saphyr read it: go-yaml's line breaks are all `\n` (see [`breaks`]).
     chars: Vec<char>,
     /// Source line of each char index is computed from these starts (char indices).
     line_starts: Vec<usize>,
@@ -249,17 +260,17 @@ struct Builder {
     pending: Vec<(usize, String)>,
     /// Last node end line and where its same-line comment goes.
     last: Option<(usize, LinePlace)>,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with their node counts and whether they fail a merge (`bad_merge`).
+    anchors: HashMap<usize, (Value, usize, bool)>,
     expanded: usize,
     doc_root: Option<Value>,
     /// Comments for the document when it has no mapping yet.
     doc_comments: Vec<String>,
     doc_index: usize,
     documents: Vec<Document>,
-    /// The source has line breaks saphyr does not know (see [`breaks`]).
-    unicode_breaks: bool,
-    /// The key just read is a merge key of the first document's top-level mapping.
-    top_merge: bool,
+    /// The original source when it has line breaks saphyr does not know (see [`breaks`]),
+    /// char for char with `chars`.
+    raw: Option<Vec<char>>,
     /// Collapsed comment-only flow collections: fake closing bracket → real one (char indices).
     flow_closes: HashMap<usize, usize>,
     /// Comment blocks go-yaml scans as foot comments but hands to the next node event (see
@@ -298,8 +309,7 @@ impl Builder {
             flow_closes: HashMap::new(),
             carried: Vec::new(),
             after_node: None,
-            top_merge: false,
-            unicode_breaks: false,
+            raw: None,
         }
     }
 
@@ -358,7 +368,7 @@ impl Builder {
                 Event::Alias(id) => {
                     self.flush_pending_here();
                     self.place_carried(false);
-                    let (value, count) = self.anchors.get(id).cloned().ok_or_else(|| {
+                    let (value, count, bad) = self.anchors.get(id).cloned().ok_or_else(|| {
                         StoreError::Parse(
                             "Error unmarshalling input yaml: yaml: unknown anchor".into(),
                         )
@@ -369,7 +379,7 @@ impl Builder {
                     }
                     let end_line = self.line_of(span.end.index().saturating_sub(1).max(start));
                     self.cursor = self.cursor.max(start);
-                    self.complete(value, false, end_line)?;
+                    self.complete(value, bad, false, end_line)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     self.flush_pending_here();
@@ -392,12 +402,11 @@ impl Builder {
                     if in_key {
                         // sops first decodes the first document into its metadata struct, and
                         // go-yaml applies the top-level merge keys there (`<<` plain, or any
-                        // `!!merge`-tagged `<<`), checking their values.
-                        if self.frames.len() == 1 {
-                            self.top_merge = self.doc_index == 0
-                                && value == "<<"
-                                && (short.as_deref() == Some("!!merge")
-                                    || (plain && short.is_none()));
+                        // `!!merge`-tagged `<<`), checking their values (see `complete`).
+                        let merge_key = value == "<<"
+                            && (short.as_deref() == Some("!!merge") || (plain && short.is_none()));
+                        if let Some(frame) = self.frames.last_mut() {
+                            frame.merge_key = merge_key;
                         }
                         self.complete_key(resolved, value, span.start.line())?;
                         let depth = self.frames.len() - 1;
@@ -422,9 +431,9 @@ impl Builder {
                         Resolved::Time(t) => Value::Time(t),
                     };
                     if *anchor != 0 {
-                        self.anchors.insert(*anchor, (tree.clone(), 1));
+                        self.anchors.insert(*anchor, (tree.clone(), 1, false));
                     }
-                    self.complete(tree, false, end_line)?;
+                    self.complete(tree, false, false, end_line)?;
                 }
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                     if self.frames.len() >= MAX_DEPTH {
@@ -461,6 +470,8 @@ impl Builder {
                         anchor: *anchor,
                         is_key,
                         deferred: Vec::new(),
+                        merge_key: false,
+                        bad_merge: false,
                     });
                     if flow {
                         self.cursor = self.cursor.max(start + 1);
@@ -503,12 +514,13 @@ impl Builder {
                         if self.expanded > MAX_EXPANDED_NODES {
                             return Err(too_many());
                         }
-                        self.anchors.insert(frame.anchor, (value.clone(), count));
+                        self.anchors
+                            .insert(frame.anchor, (value.clone(), count, frame.bad_merge));
                     }
                     match end_line {
-                        Some(line) => self.complete(value, true, line)?,
+                        Some(line) => self.complete(value, frame.bad_merge, true, line)?,
                         None => {
-                            self.complete(value, false, 0)?;
+                            self.complete(value, frame.bad_merge, false, 0)?;
                             self.last = None;
                         }
                     }
@@ -572,35 +584,46 @@ impl Builder {
         start: usize,
         end: usize,
     ) -> Cow<'v, str> {
-        if !self.unicode_breaks {
+        let Some(raw) = self.raw.as_deref() else {
             return Cow::Borrowed(value);
-        }
-        let has_ls = |from: usize| {
-            self.chars
-                .get(from..end)
-                .is_some_and(|s| s.iter().any(|c| matches!(c, '\u{2028}' | '\u{2029}')))
+        };
+        // saphyr's span may stop short of the last line breaks of a block scalar, and go-yaml
+        // keeps an LS or PS there too: look on through the blanks and breaks after the span.
+        let end = end.min(raw.len());
+        let end = end
+            + raw[end..]
+                .iter()
+                .take_while(|c| {
+                    matches!(
+                        c,
+                        ' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+                    )
+                })
+                .count();
+        let has = |from: usize, nel: bool| {
+            raw.get(from..end).is_some_and(|s| {
+                s.iter()
+                    .any(|c| matches!(c, '\u{2028}' | '\u{2029}') || (nel && *c == '\u{85}'))
+            })
         };
         match style {
-            ScalarStyle::SingleQuoted if has_ls(start) => {
-                let open = (start..end)
-                    .find(|&i| self.chars[i] == '\'')
-                    .unwrap_or(start);
-                Cow::Owned(breaks::single_quoted(&self.chars, open))
+            // A NEL may have been read as a space (see `breaks::for_saphyr`), so it counts here.
+            ScalarStyle::SingleQuoted if has(start, true) => {
+                let open = (start..end).find(|&i| raw[i] == '\'').unwrap_or(start);
+                Cow::Owned(breaks::single_quoted(raw, open))
             }
             // saphyr's span starts at the content, which may follow an LS: look from the header.
-            ScalarStyle::Literal | ScalarStyle::Folded => {
-                match breaks::block_header(&self.chars, start) {
-                    Some(header) if has_ls(header) => {
-                        let parent = self
-                            .frames
-                            .last()
-                            .and_then(|f| isize::try_from(f.indent).ok())
-                            .unwrap_or(-1);
-                        Cow::Owned(breaks::block(&self.chars, header, parent))
-                    }
-                    _ => Cow::Borrowed(value),
+            ScalarStyle::Literal | ScalarStyle::Folded => match breaks::block_header(raw, start) {
+                Some(header) if has(header, false) => {
+                    let parent = self
+                        .frames
+                        .last()
+                        .and_then(|f| isize::try_from(f.indent).ok())
+                        .unwrap_or(-1);
+                    Cow::Owned(breaks::block(raw, header, parent))
                 }
-            }
+                _ => Cow::Borrowed(value),
+            },
             _ => Cow::Borrowed(value),
         }
     }
@@ -641,18 +664,35 @@ impl Builder {
         Ok(())
     }
 
-    /// Attaches a finished value to its parent (or makes it the document root).
+    /// Attaches a finished value to its parent (or makes it the document root). `bad_merge`:
+    /// the value is a collection that fails go-yaml's merge when merged (see [`Frame`]).
     fn complete(
         &mut self,
         value: Value,
+        bad_merge: bool,
         is_flow_collection: bool,
         end_line: usize,
     ) -> Result<(), StoreError> {
         let depth = self.frames.len().checked_sub(1);
-        if depth == Some(0) && std::mem::take(&mut self.top_merge) && !merges_maps(&value) {
-            return Err(StoreError::Parse(
-                "Error unmarshalling input yaml: yaml: map merge requires map or sequence of maps as the value".into(),
-            ));
+        let doc_index = self.doc_index;
+        if let Some(frame) = self.frames.last_mut() {
+            let fails = match frame.body {
+                Body::Map { .. } => {
+                    std::mem::take(&mut frame.merge_key) && (bad_merge || !merges_maps(&value))
+                }
+                // An item of a merged sequence is merged itself.
+                Body::Seq(_) => bad_merge,
+            };
+            // go-yaml merges into sops' metadata struct what the first document's top-level
+            // merge keys name, and goes on into the merge keys of the mappings merged so.
+            let top_map =
+                depth == Some(0) && doc_index == 0 && matches!(frame.body, Body::Map { .. });
+            if fails && top_map {
+                return Err(StoreError::Parse(
+                    "Error unmarshalling input yaml: yaml: map merge requires map or sequence of maps as the value".into(),
+                ));
+            }
+            frame.bad_merge |= fails;
         }
         let place;
         match self.frames.last_mut() {
@@ -1391,6 +1431,26 @@ mod tests {
         );
     }
 
+    /// A block scalar whose last line break is an LS ends there when the next line is less
+    /// indented: go-yaml writes the next key or comment right after the LS (sops 3.11's exact
+    /// output, which reads back and prints unchanged).
+    #[test]
+    fn block_scalars_end_at_a_trailing_ls() {
+        for sops in [
+            "a:\n    - x\n    - |4+\n\n\u{2028}    - \"y\"\nb:\n    \"n\": |\n        p\n        q\u{2028}    m: r\n    # c\n    o: 's\u{2028}\u{2028}'\n    # d\n    z: 1\n",
+            "b:\n    \"n\": |\n        p\n        q\u{2028}    # c\n    m: r\n    k:\n        - |\n          p\n          q\u{2029}        # e\n    j: |\n        t\n        u\u{2028}# f\nz: |\n    t\n    u\u{2028}",
+        ] {
+            let out = super::super::emit::emit(&docs(sops), 4).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), sops);
+        }
+        let got = skeleton(&docs("a: |\n    x\n    y\u{2028}b: 1\n"), true);
+        let ls = "226, 128, 168";
+        assert_eq!(
+            got,
+            format!("---\na: Str([120, 10, 121, {ls}])\nb: Int(1)\n")
+        );
+    }
+
     fn err(text: &str) -> String {
         match parse(text.as_bytes()) {
             Err(e) => e.to_string(),
@@ -1426,8 +1486,22 @@ mod tests {
                 "{merge}"
             );
         }
+        for merge in [
+            "!!merge <<:\n    a: 1\n    <<: x",
+            "<<:\n    - a: 1\n    - !!merge <<: [{b: 1}, x]",
+            "a: &a\n    <<: 3\n<<: *a",
+            "<<:\n    <<:\n        <<: true",
+        ] {
+            assert!(
+                err(&format!("{merge}\nsops: {{}}\n")).contains("map merge requires map"),
+                "{merge}"
+            );
+        }
         for fine in [
             "a:\n    !!merge <<: x\n",
+            "<<:\n    a:\n        <<: x\n",
+            "<<:\n    '<<': x\n",
+            "a: &a\n    <<: 3\n<<: {b: *a}\n",
             "\"<<\": x\n",
             "!!merge <<: {}\n",
             "!!merge <<: []\n",
