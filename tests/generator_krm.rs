@@ -39,36 +39,7 @@ fn encrypted_secret(sops: &Path, dir: &Path) {
 }
 
 /// What kustomize sends: the config as functionConfig and, annotated, as the only item.
-const FROM_KUSTOMIZE: &str = "\
-apiVersion: config.kubernetes.io/v1
-kind: ResourceList
-items:
-- apiVersion: viaduct.ai/v1
-  kind: ksops
-  metadata:
-    name: gen
-    annotations:
-      config.kubernetes.io/function: |
-        exec:
-          path: ksops
-      config.kubernetes.io/local-config: 'true'
-      config.kubernetes.io/index: '0'
-      internal.config.kubernetes.io/index: '0'
-      internal.config.kubernetes.io/id: '1'
-  files:
-  - FILE
-functionConfig:
-  apiVersion: viaduct.ai/v1
-  kind: ksops
-  metadata:
-    name: gen
-    annotations:
-      config.kubernetes.io/function: |
-        exec:
-          path: ksops
-  files:
-  - FILE
-";
+const FROM_KUSTOMIZE: &str = include_str!("fixtures/krm/from-kustomize.yaml");
 
 fn run_krm(dir: &Path, input: &str, with_key: bool) -> common::RunOutput {
     let home = TempDir::new("krm-home");

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::CliError;
+use crate::cli::{CliError, find_on_path};
 
 /// The flags of `ksops install`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,14 +50,4 @@ fn copy_executable(from: &Path, to: &Path) -> Result<(), CliError> {
     fs::set_permissions(to, fs::Permissions::from_mode(0o755)).map_err(write_error)?;
     eprintln!("installed {}", to.display());
     Ok(())
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }

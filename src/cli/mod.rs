@@ -105,6 +105,18 @@ impl CliError {
     }
 }
 
+/// The first executable file called `name` in a `PATH` directory.
+fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// Parses the arguments (without the program name) and runs the command.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
     match parse_args(args)? {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::CliError;
+use crate::cli::{CliError, find_on_path};
 use crate::sops::stores::yaml::parse_documents;
 use crate::sops::tree::Value;
 
@@ -151,11 +151,4 @@ fn annotated_generator(file: &Path) -> Option<String> {
             file.display()
         ))
     })
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }

@@ -157,41 +157,14 @@ pub fn write(
 mod tests {
     use super::*;
 
-    /// What kustomize sends: the config as functionConfig and, annotated, as the only item.
-    const FROM_KUSTOMIZE: &str = "\
-apiVersion: config.kubernetes.io/v1
-kind: ResourceList
-items:
-- apiVersion: viaduct.ai/v1
-  kind: ksops
-  metadata:
-    name: gen
-    annotations:
-      config.kubernetes.io/function: |
-        exec:
-          path: ksops
-      config.kubernetes.io/local-config: 'true'
-      config.kubernetes.io/index: '0'
-      internal.config.kubernetes.io/index: '0'
-      internal.config.kubernetes.io/id: '1'
-  files:
-  - a.yaml
-functionConfig:
-  apiVersion: viaduct.ai/v1
-  kind: ksops
-  metadata:
-    name: gen
-    annotations:
-      config.kubernetes.io/function: |
-        exec:
-          path: ksops
-  files:
-  - a.yaml
-";
+    /// What kustomize sends (shared with the end-to-end tests), with `a.yaml` as the file.
+    fn from_kustomize() -> String {
+        include_str!("../../tests/fixtures/krm/from-kustomize.yaml").replace("FILE", "a.yaml")
+    }
 
     #[test]
     fn drops_kustomizes_config_copy() {
-        let list = read(FROM_KUSTOMIZE.as_bytes()).unwrap();
+        let list = read(from_kustomize().as_bytes()).unwrap();
         assert_eq!(list.configs.len(), 1);
         assert!(list.passthrough.is_empty());
         assert!(list.function_config.is_some());
@@ -199,7 +172,7 @@ functionConfig:
 
     #[test]
     fn passes_other_items_through() {
-        let input = FROM_KUSTOMIZE.replace(
+        let input = from_kustomize().replace(
             "items:\n",
             "items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: keep\n  data:\n    k: v\n",
         );
@@ -216,7 +189,7 @@ functionConfig:
 
     #[test]
     fn passed_through_timestamps_keep_their_text() {
-        let input = FROM_KUSTOMIZE.replace(
+        let input = from_kustomize().replace(
             "items:\n",
             "items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: keep\n  data:\n    when: 2024-01-02\n",
         );
