@@ -20,7 +20,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use super::breaks;
 use super::resolve::{Resolved, resolve};
@@ -71,17 +71,14 @@ fn parse_with(input: &[u8], timestamps_as_text: bool) -> Result<Vec<Document>, S
     let broken = breaks::for_saphyr(text);
     let (copy, flow_closes) = collapse_commented_flow(&broken).unzip();
     let source = copy.as_deref().unwrap_or(&broken);
-    let mut events = Vec::new();
-    for item in Parser::new_from_str(source) {
-        let (event, span) = item.map_err(|e| {
-            StoreError::Parse(format!(
-                "Error unmarshalling input yaml: yaml: line {}: {}",
-                e.marker().line(),
-                e.info()
-            ))
-        })?;
-        events.push((event, span));
-    }
+    let repaired: String;
+    let events = match saphyr_events(source) {
+        Ok(events) => events,
+        Err(e) => {
+            repaired = comments_ending_block_scalars(source, e).map_err(scan_error)?;
+            saphyr_events(&repaired).map_err(scan_error)?
+        }
+    };
     // The builder lays out lines and comments on the copy saphyr read, where every go-yaml
     // line break is a `\n`, and reads LS and PS scalars again from the original.
     let mut builder = Builder::new(&broken);
@@ -92,6 +89,64 @@ fn parse_with(input: &[u8], timestamps_as_text: bool) -> Result<Vec<Document>, S
     }
     builder.run(&events)?;
     Ok(builder.documents)
+}
+
+type Events<'a> = Vec<(Event<'a>, Span)>;
+
+/// All of saphyr's events for `source`, or its first error.
+fn saphyr_events(source: &str) -> Result<Events<'_>, ScanError> {
+    Parser::new_from_str(source).collect()
+}
+
+fn scan_error(e: ScanError) -> StoreError {
+    StoreError::Parse(format!(
+        "Error unmarshalling input yaml: yaml: line {}: {}",
+        e.marker().line(),
+        e.info()
+    ))
+}
+
+/// Each comment moved by [`comments_ending_block_scalars`] costs a parse of the whole text,
+/// so the moves stop once they would parse this many chars in all (sops writes such a comment
+/// only in rare documents; hostile ones must not make the parse quadratic without bound).
+const MOVED_COMMENTS_BUDGET: usize = 64 << 20;
+
+/// A block scalar with an indentation indicator (`|4-`) ends at the first line indented less
+/// than the indicator says, and go-yaml reads a comment there as a comment (sops writes one
+/// when a value such as `"\n#x"` held in a nested sequence makes go-yaml's emitter pick an
+/// indicator that its own indentation does not match). saphyr instead rejects a first
+/// non-empty line indented left of the scalar but right of its parent ("wrongly indented line
+/// in block scalar"). Any other token there is an error for go-yaml too, so only comments are
+/// repaired: this moves each such `#` to column 0 in a copy for saphyr, which ends the scalar
+/// just as go-yaml does (the builder reads comments from the unmoved text). Lines and char
+/// indices stay put.
+fn comments_ending_block_scalars(source: &str, first: ScanError) -> Result<String, ScanError> {
+    const WRONG_INDENT: &str = "wrongly indented line in block scalar";
+    let mut chars: Vec<char> = source.chars().collect();
+    let mut error = first;
+    let moves = (MOVED_COMMENTS_BUDGET / chars.len().max(1)).max(16);
+    for _ in 0..moves {
+        let at = error.marker().index();
+        let col = error.marker().col();
+        let Some(line_start) = at.checked_sub(col) else {
+            return Err(error);
+        };
+        let movable = error.info() == WRONG_INDENT
+            && col > 0
+            && chars.get(at) == Some(&'#')
+            && chars[line_start..at].iter().all(|c| *c == ' ');
+        if !movable {
+            return Err(error);
+        }
+        chars[line_start] = '#';
+        chars[at] = ' ';
+        let text: String = chars.iter().collect();
+        match saphyr_events(&text) {
+            Ok(_) => return Ok(text),
+            Err(e) => error = e,
+        }
+    }
+    Err(error)
 }
 
 /// go-yaml writes a flow collection holding only comments as `{`, the comment lines, and a
@@ -1449,6 +1504,20 @@ mod tests {
             got,
             format!("---\na: Str([120, 10, 121, {ls}])\nb: Int(1)\n")
         );
+    }
+
+    /// A first line left of a block scalar's indentation indicator but right of its parent
+    /// ends the scalar, and a comment there stays a comment (sops 3.11 writes `"\n#start.inf"`
+    /// in a nested sequence as `|4-` whose comment-like line is indented too little; this is
+    /// sops' exact decrypted output). saphyr alone rejects it as wrongly indented.
+    #[test]
+    fn comments_left_of_a_block_indicator_end_the_scalar() {
+        let text = "a:\n    - {}\n    - - <<No-\n      - |4-\n\n        #start.inf\n      - 0.1\n    - b\nc: |4+\n\n  # d\n   # f\ne: |2\n # g\nh:\n    i: >3\n\n\n      # j\n    k: 1\n";
+        let sops = "a:\n    - {}\n    - - <<No-\n      - \"\"\n      #start.inf\n      - 0.1\n    - b\nc: |4+\n\n# d\n# f\ne: \"\"\n# g\nh:\n    i: \"\"\n    # j\n    k: 1\n";
+        let out = super::super::emit::emit(&docs(text), 4).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), sops);
+        // Content there is an error for go-yaml too.
+        assert!(parse(b"a: |4\n  x\nsops: {}\n").is_err());
     }
 
     fn err(text: &str) -> String {
