@@ -16,6 +16,7 @@ USAGE:
     ksops decrypt [OPTIONS] FILE
     ksops install [--with-kustomize] DIR
     ksops render DIR
+    ksops argocd generate           (Argo CD Config Management Plugin `generate` command)
     ksops --help | --version
 
 GENERATOR:
@@ -28,6 +29,10 @@ GENERATOR:
     KSOPS_ROOT                how far file references may reach: `kustomization` (default),
                               `git-worktree` (the enclosing git work tree), or
                               `unconfined-unsafe` (anything readable; for local use only)
+    KSOPS_BIND_NAMESPACE=1    every decrypted `files` manifest must carry the authenticated
+                              namespace $ARGOCD_APP_NAMESPACE (mac_only_encrypted files are
+                              refused); secretFrom Secrets are put in it
+    KSOPS_PROJECT_KEYS_DIR    identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt
 
 COMMANDS:
     decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
@@ -35,6 +40,10 @@ COMMANDS:
                 plugin home; nothing is installed). Uses `kustomize build --enable-alpha-plugins
                 --enable-exec` when kustomize is on PATH, else `kubectl kustomize
                 --enable-alpha-plugins` (and refuses generators kubectl would silently skip).
+    argocd generate
+                Run in <checkout>/$ARGOCD_APP_SOURCE_PATH by an Argo CD CMP sidecar: build the
+                app like `render`, with every generator confined to the checkout and the
+                Application's ARGOCD_ENV_* variables dropped. Prints only the objects.
     install     Copy this binary (and, with --with-kustomize, the kustomize on PATH) into DIR,
                 for init containers of images without a shell.
 
@@ -73,6 +82,8 @@ pub enum Command {
     Install(crate::cli::InstallArgs),
     /// `ksops render DIR`.
     Render(PathBuf),
+    /// `ksops argocd generate`: the Argo CD CMP v2 `generate` command.
+    ArgocdGenerate,
 }
 
 /// The flags of `ksops decrypt`.
@@ -101,6 +112,10 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
         Some("--version" | "-V" | "version") => Ok(Command::Version),
         Some("decrypt") => parse_decrypt(args).map(Command::Decrypt),
         Some("install") => parse_install(args).map(Command::Install),
+        Some("argocd") => match (args.next(), args.next()) {
+            (Some(sub), None) if sub == "generate" => Ok(Command::ArgocdGenerate),
+            _ => Err(CliError::Usage("usage: ksops argocd generate".into())),
+        },
         Some("render") => match (args.next(), args.next()) {
             (Some(dir), None) => Ok(Command::Render(PathBuf::from(dir))),
             _ => Err(CliError::Usage("render takes exactly one directory".into())),

@@ -2,10 +2,11 @@
 //! ResourceList on standard input as a KRM exec function.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cli::CliError;
-use crate::generator::confine::{Limits, Root, RootPolicy};
+use crate::generator::binding::Binding;
+use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
 use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, generate};
 use crate::generator::krm;
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
@@ -13,24 +14,55 @@ use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::tree::Value;
 
 /// Generator settings read once from the environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GeneratorSettings {
     /// `KSOPS_CONCURRENCY_LIMIT`.
     pub concurrency: usize,
     /// `KSOPS_ROOT`.
     pub root_policy: RootPolicy,
+    /// `KSOPS_CONFINE_TO`: an absolute outer bound (the checkout) set by `ksops argocd generate`
+    /// for the generators it runs. When present it replaces `KSOPS_ROOT`, so no other setting
+    /// can widen the root beyond it.
+    pub confine_to: Option<PathBuf>,
+    /// `KSOPS_BIND_NAMESPACE=1` with `ARGOCD_APP_NAMESPACE`: the tenant binding.
+    pub binding: Binding,
+    /// `KSOPS_PROJECT_KEYS_DIR/<ARGOCD_APP_PROJECT_NAME>/keys.txt`: when set, the only identity
+    /// source.
+    pub project_keys: Option<PathBuf>,
 }
 
+/// The variables [`GeneratorSettings`] reads (documented in `ksops --help`).
+const SETTINGS_VARS: &[&str] = &[
+    "KSOPS_CONCURRENCY_LIMIT",
+    "KSOPS_ROOT",
+    KSOPS_CONFINE_TO,
+    "KSOPS_BIND_NAMESPACE",
+    "ARGOCD_APP_NAMESPACE",
+    "KSOPS_PROJECT_KEYS_DIR",
+    "ARGOCD_APP_PROJECT_NAME",
+];
+
+/// The variable through which `ksops argocd generate` hands the checkout root to generators.
+pub(crate) const KSOPS_CONFINE_TO: &str = "KSOPS_CONFINE_TO";
+
 impl GeneratorSettings {
-    /// Reads `KSOPS_CONCURRENCY_LIMIT` (KSOPS semantics: empty means the default, otherwise a
-    /// whole number of at least 1) and `KSOPS_ROOT`. Values are never echoed in errors.
+    /// Reads the settings (KSOPS semantics for `KSOPS_CONCURRENCY_LIMIT`: empty means the
+    /// default, otherwise a whole number of at least 1). Values are never echoed in errors.
     pub fn from_env() -> Result<Self, CliError> {
-        let var = |name| std::env::var(name).unwrap_or_default();
-        Self::parse(&var("KSOPS_CONCURRENCY_LIMIT"), &var("KSOPS_ROOT"))
+        let vars = SETTINGS_VARS
+            .iter()
+            .filter_map(|name| Some((*name, std::env::var(name).ok()?)))
+            .collect::<Vec<_>>();
+        Self::parse(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        })
     }
 
-    fn parse(concurrency: &str, root: &str) -> Result<Self, CliError> {
-        let concurrency = match concurrency.trim() {
+    fn parse<'a>(var: impl Fn(&str) -> &'a str) -> Result<Self, CliError> {
+        let concurrency = match var("KSOPS_CONCURRENCY_LIMIT").trim() {
             "" => DEFAULT_CONCURRENCY_LIMIT,
             text => text
                 .parse::<usize>()
@@ -42,7 +74,7 @@ impl GeneratorSettings {
                     )
                 })?,
         };
-        let root_policy = match root {
+        let root_policy = match var("KSOPS_ROOT") {
             "" | "kustomization" => RootPolicy::Kustomization,
             "git-worktree" => RootPolicy::GitWorkTree,
             "unconfined-unsafe" => RootPolicy::Unconfined,
@@ -53,11 +85,90 @@ impl GeneratorSettings {
                 ));
             }
         };
+        let confine_to = match var(KSOPS_CONFINE_TO) {
+            "" => None,
+            path if Path::new(path).is_absolute() => Some(PathBuf::from(path)),
+            _ => {
+                return Err(CliError::Setting(
+                    "KSOPS_CONFINE_TO must be an absolute path".into(),
+                ));
+            }
+        };
+        let binding = match var("KSOPS_BIND_NAMESPACE") {
+            "" | "0" | "false" => Binding::default(),
+            "1" | "true" => match var("ARGOCD_APP_NAMESPACE") {
+                "" => {
+                    return Err(CliError::Setting(
+                        "KSOPS_BIND_NAMESPACE is on but ARGOCD_APP_NAMESPACE is not set: \
+                         the application needs a destination namespace"
+                            .into(),
+                    ));
+                }
+                namespace => Binding {
+                    namespace: Some(namespace.to_owned()),
+                },
+            },
+            _ => {
+                return Err(CliError::Setting(
+                    "KSOPS_BIND_NAMESPACE must be 1 or 0".into(),
+                ));
+            }
+        };
+        let project_keys = match var("KSOPS_PROJECT_KEYS_DIR") {
+            "" => None,
+            dir => {
+                let project = var("ARGOCD_APP_PROJECT_NAME");
+                if !is_safe_component(project) {
+                    return Err(CliError::Setting(
+                        "KSOPS_PROJECT_KEYS_DIR is set but ARGOCD_APP_PROJECT_NAME is missing or \
+                         not a plain name (letters, digits, `-`, `_`, `.`; not `.` or `..`)"
+                            .into(),
+                    ));
+                }
+                Some(Path::new(dir).join(project).join("keys.txt"))
+            }
+        };
         Ok(GeneratorSettings {
             concurrency,
             root_policy,
+            confine_to,
+            binding,
+            project_keys,
         })
     }
+
+    /// Opens the root the generators read through: the checkout bound when one was handed down,
+    /// else `KSOPS_ROOT`'s policy.
+    fn open_root(&self) -> Result<Root, ConfineError> {
+        match &self.confine_to {
+            Some(bound) => Root::open_within(Path::new("."), bound, Limits::default()),
+            None => Root::open(Path::new("."), self.root_policy, Limits::default()),
+        }
+    }
+
+    /// Loads the identities: only the project's key file when project keys are on (nothing else
+    /// is read, not even `$HOME`), else every source sops reads.
+    fn keyring(&self) -> Keyring {
+        let sources = match &self.project_keys {
+            Some(file) => IdentitySources {
+                age_key_file: Some(file.clone()),
+                ..IdentitySources::default()
+            },
+            None => IdentitySources::from_env(),
+        };
+        Keyring::load(&sources)
+    }
+}
+
+/// A single path component safe to join under a directory: an Argo CD project name.
+fn is_safe_component(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Runs the generator config at `config` with the working directory as the kustomization
@@ -73,10 +184,16 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
         source,
     })?;
     let settings = GeneratorSettings::from_env()?;
-    let root = Root::open(Path::new("."), settings.root_policy, Limits::default())?;
-    let keyring = Keyring::load(&IdentitySources::from_env());
-    let output =
-        generate(&config, &root, &keyring, settings.concurrency).map_err(CliError::Generate)?;
+    let root = settings.open_root()?;
+    let keyring = settings.keyring();
+    let output = generate(
+        &config,
+        &root,
+        &keyring,
+        settings.concurrency,
+        &settings.binding,
+    )
+    .map_err(CliError::Generate)?;
     write_stdout(&output)
 }
 
@@ -125,9 +242,8 @@ pub fn run_krm() -> Result<(), CliError> {
 /// Runs every config; the first failure is returned as its message and file.
 fn krm_generate(configs: &[Value]) -> Result<Vec<Value>, (String, Option<String>)> {
     let settings = GeneratorSettings::from_env().map_err(|e| (e.to_string(), None))?;
-    let root = Root::open(Path::new("."), settings.root_policy, Limits::default())
-        .map_err(|e| (e.to_string(), None))?;
-    let keyring = Keyring::load(&IdentitySources::from_env());
+    let root = settings.open_root().map_err(|e| (e.to_string(), None))?;
+    let keyring = settings.keyring();
     let mut generated = Vec::new();
     for value in configs {
         let config = GeneratorConfig::from_value(value).map_err(|e| {
@@ -136,8 +252,14 @@ fn krm_generate(configs: &[Value]) -> Result<Vec<Value>, (String, Option<String>
                 None,
             )
         })?;
-        let stream = generate(&config, &root, &keyring, settings.concurrency)
-            .map_err(|e| (e.to_string(), e.path.clone()))?;
+        let stream = generate(
+            &config,
+            &root,
+            &keyring,
+            settings.concurrency,
+            &settings.binding,
+        )
+        .map_err(|e| (e.to_string(), e.path.clone()))?;
         generated.extend(krm::objects(&stream).map_err(|e| (e.to_string(), None))?);
     }
     Ok(generated)
@@ -161,20 +283,58 @@ fn krm_failure(
 mod tests {
     use super::*;
 
+    fn parse(vars: &[(&str, &'static str)]) -> Result<GeneratorSettings, CliError> {
+        let vars = vars.to_vec();
+        GeneratorSettings::parse(move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, v)| *v)
+        })
+    }
+
     #[test]
     fn settings_follow_ksops() {
-        let ok = GeneratorSettings::parse("", "").unwrap();
+        let ok = parse(&[]).unwrap();
         assert_eq!(ok.concurrency, 20);
         assert_eq!(ok.root_policy, RootPolicy::Kustomization);
-        assert_eq!(
-            GeneratorSettings::parse("3", "git-worktree")
-                .unwrap()
-                .concurrency,
-            3
-        );
+        assert_eq!(ok.binding, Binding::default());
+        assert!(ok.confine_to.is_none() && ok.project_keys.is_none());
+        let three = parse(&[
+            ("KSOPS_CONCURRENCY_LIMIT", "3"),
+            ("KSOPS_ROOT", "git-worktree"),
+        ]);
+        assert_eq!(three.unwrap().concurrency, 3);
         for bad in ["0", "-1", "abc", "1.5"] {
-            assert!(GeneratorSettings::parse(bad, "").is_err(), "{bad}");
+            assert!(parse(&[("KSOPS_CONCURRENCY_LIMIT", bad)]).is_err(), "{bad}");
         }
-        assert!(GeneratorSettings::parse("", "everything").is_err());
+        assert!(parse(&[("KSOPS_ROOT", "everything")]).is_err());
+        assert!(parse(&[(KSOPS_CONFINE_TO, "relative/dir")]).is_err());
+    }
+
+    #[test]
+    fn tenant_settings_are_checked() {
+        assert!(parse(&[("KSOPS_BIND_NAMESPACE", "1")]).is_err());
+        let bound = parse(&[
+            ("KSOPS_BIND_NAMESPACE", "1"),
+            ("ARGOCD_APP_NAMESPACE", "team-a"),
+        ])
+        .unwrap();
+        assert_eq!(bound.binding.namespace.as_deref(), Some("team-a"));
+        for project in ["", ".", "..", "a/b", "../x", "a b"] {
+            let settings = parse(&[
+                ("KSOPS_PROJECT_KEYS_DIR", "/keys"),
+                ("ARGOCD_APP_PROJECT_NAME", project),
+            ]);
+            assert!(settings.is_err(), "{project:?}");
+        }
+        let keys = parse(&[
+            ("KSOPS_PROJECT_KEYS_DIR", "/keys"),
+            ("ARGOCD_APP_PROJECT_NAME", "team-a"),
+        ])
+        .unwrap();
+        assert_eq!(
+            keys.project_keys,
+            Some(PathBuf::from("/keys/team-a/keys.txt"))
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line commands. Flags are parsed once into a plain [`Command`]; each command lives in
 //! its own module and returns a typed [`CliError`] that `main.rs` maps to an exit code.
 
+mod argocd;
 mod args;
 mod decrypt;
 mod generate;
@@ -75,6 +76,9 @@ pub enum CliError {
     /// `ksops render` could not render.
     #[error("render: {0}")]
     Render(String),
+    /// `ksops argocd generate` failed (the message names no absolute checkout path).
+    #[error("argocd generate: {0}")]
+    Argocd(String),
     /// A setting from the environment is invalid.
     #[error("{0}")]
     Setting(String),
@@ -99,7 +103,8 @@ impl CliError {
             | CliError::Install { .. }
             | CliError::Terminal
             | CliError::Krm(_)
-            | CliError::Render(_) => 1,
+            | CliError::Render(_)
+            | CliError::Argocd(_) => 1,
             CliError::Write(_) => 3,
         }
     }
@@ -133,5 +138,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         Command::Krm => generate::run_krm(),
         Command::Install(install_args) => install::run(&install_args),
         Command::Render(dir) => render::run(&dir),
+        Command::ArgocdGenerate => argocd::run_generate(),
     }
 }

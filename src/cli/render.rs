@@ -18,26 +18,7 @@ pub fn run(dir: &Path) -> Result<(), CliError> {
         source,
     })?;
     let home = TempPluginHome::create(&me)?;
-    let (program, args): (PathBuf, Vec<&str>) = match find_on_path("kustomize") {
-        Some(kustomize) => (
-            kustomize,
-            vec!["build", "--enable-alpha-plugins", "--enable-exec"],
-        ),
-        None => {
-            let kubectl = find_on_path("kubectl").ok_or_else(|| {
-                CliError::Render("neither `kustomize` nor `kubectl` is on PATH".into())
-            })?;
-            if let Some(generator) = krm_generator(dir) {
-                return Err(CliError::Render(format!(
-                    "{generator} is declared as a KRM function (config.kubernetes.io/function), \
-                     which `kubectl kustomize` silently skips: its Secrets would be missing. \
-                     Install a standalone `kustomize`, or remove the annotation to use the \
-                     legacy plugin layout"
-                )));
-            }
-            (kubectl, vec!["kustomize", "--enable-alpha-plugins"])
-        }
-    };
+    let (program, args) = kustomize_program(dir)?;
     let mut command = Command::new(&program);
     command
         .args(&args)
@@ -67,13 +48,41 @@ pub fn run(dir: &Path) -> Result<(), CliError> {
     }
 }
 
+/// The kustomize build to run on `dir`: standalone `kustomize build --enable-alpha-plugins
+/// --enable-exec` when on PATH, else `kubectl kustomize --enable-alpha-plugins`, which is refused
+/// when a generator under `dir` is declared as a KRM function (kubectl would silently skip it).
+pub(crate) fn kustomize_program(dir: &Path) -> Result<(PathBuf, Vec<&'static str>), CliError> {
+    Ok(match find_on_path("kustomize") {
+        Some(kustomize) => (
+            kustomize,
+            vec!["build", "--enable-alpha-plugins", "--enable-exec"],
+        ),
+        None => {
+            let kubectl = find_on_path("kubectl").ok_or_else(|| {
+                CliError::Render("neither `kustomize` nor `kubectl` is on PATH".into())
+            })?;
+            if let Some(generator) = krm_generator(dir) {
+                return Err(CliError::Render(format!(
+                    "{generator} is declared as a KRM function (config.kubernetes.io/function), \
+                     which `kubectl kustomize` silently skips: its Secrets would be missing. \
+                     Install a standalone `kustomize`, or remove the annotation to use the \
+                     legacy plugin layout"
+                )));
+            }
+            (kubectl, vec!["kustomize", "--enable-alpha-plugins"])
+        }
+    })
+}
+
 /// A plugin home holding `viaduct.ai/v1/ksops/ksops` → this binary, removed on drop.
-struct TempPluginHome {
-    path: PathBuf,
+pub(crate) struct TempPluginHome {
+    /// The plugin home directory.
+    pub(crate) path: PathBuf,
 }
 
 impl TempPluginHome {
-    fn create(me: &Path) -> Result<Self, CliError> {
+    /// Creates the plugin home under the temporary directory, linking `me` as the plugin.
+    pub(crate) fn create(me: &Path) -> Result<Self, CliError> {
         let path = std::env::temp_dir().join(format!(
             "ksops-render-{}-{}",
             std::process::id(),

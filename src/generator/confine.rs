@@ -42,6 +42,10 @@ pub enum RootPolicy {
     /// Opt-out for local use only: any path the process can read (absolute and `..` allowed).
     /// Regular files only and the size cap still apply.
     Unconfined,
+    /// An explicit outer bound handed down by `ksops argocd generate` (the whole checkout): the
+    /// kustomization directory must lie inside it and files may be anywhere inside it. Opened with
+    /// [`Root::open_within`], which takes the bound; [`Root::open`] refuses this policy.
+    Checkout,
 }
 
 impl RootPolicy {
@@ -51,6 +55,7 @@ impl RootPolicy {
             RootPolicy::Kustomization => "the kustomization directory",
             RootPolicy::GitWorkTree => "the enclosing git work tree",
             RootPolicy::Unconfined => "the file system",
+            RootPolicy::Checkout => "the checkout",
         }
     }
 }
@@ -105,6 +110,15 @@ pub enum ConfineError {
         /// The underlying error (it names no path).
         #[source]
         source: io::Error,
+    },
+    /// [`RootPolicy::Checkout`] was passed to [`Root::open`], which has no bound to open.
+    #[error("the checkout policy needs its bound (internal error)")]
+    NoBound,
+    /// The outer bound could not be opened, or the kustomization directory is not inside it.
+    #[error("cannot confine to the checkout: {reason}")]
+    Bound {
+        /// Why (names no path).
+        reason: String,
     },
     /// The reference is empty.
     #[error("empty file reference")]
@@ -211,6 +225,7 @@ impl Root {
                 let (dir, prefix) = open_git_work_tree(kustomization_dir, &kustomization)?;
                 Access::Confined { dir, prefix }
             }
+            RootPolicy::Checkout => return Err(ConfineError::NoBound),
             RootPolicy::Unconfined => Access::Unconfined {
                 // Absolute so that later changes of the process's cwd do not move the base.
                 base: std::path::absolute(kustomization_dir)
@@ -220,6 +235,56 @@ impl Root {
         Ok(Root {
             access,
             policy,
+            limits,
+        })
+    }
+
+    /// Opens `bound` (an absolute directory, e.g. the Argo CD checkout) as the root, with
+    /// references resolved from `kustomization_dir`, which must lie inside it (after resolving
+    /// symlinks). This is [`RootPolicy::Checkout`]: no setting can widen it.
+    pub fn open_within(
+        kustomization_dir: &Path,
+        bound: &Path,
+        limits: Limits,
+    ) -> Result<Root, ConfineError> {
+        let bound_error = |reason: &str| ConfineError::Bound {
+            reason: reason.to_owned(),
+        };
+        if !bound.is_absolute() {
+            return Err(bound_error("the bound is not an absolute path"));
+        }
+        let kustomization = Dir::open_ambient_dir(kustomization_dir, ambient_authority())
+            .map_err(|source| ConfineError::KustomizationDir { source })?;
+        let canonical = std::fs::canonicalize(kustomization_dir)
+            .map_err(|source| ConfineError::KustomizationDir { source })?;
+        let bound = std::fs::canonicalize(bound)
+            .map_err(|_| bound_error("the checkout directory cannot be opened"))?;
+        let prefix = canonical
+            .strip_prefix(&bound)
+            .map_err(|_| bound_error("the kustomization directory is not inside the checkout"))?
+            .to_path_buf();
+        let dir = Dir::open_ambient_dir(&bound, ambient_authority())
+            .map_err(|_| bound_error("the checkout directory cannot be opened"))?;
+        // As for the git work tree: make sure the prefix, through the bound's handle, still names
+        // the directory we were started in (a rename between the steps would otherwise shift
+        // what "relative to the kustomization directory" means; containment holds regardless).
+        let through = if prefix.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            prefix.as_path()
+        };
+        let same = dir
+            .open_dir(through)
+            .and_then(|via| same_dir(&via, &kustomization))
+            .map_err(|_| bound_error("the kustomization directory is not inside the checkout"))?;
+        if !same {
+            return Err(bound_error(
+                "the kustomization directory moved while it was being opened",
+            ));
+        }
+        Ok(Root {
+            access: Access::Confined { dir, prefix },
+            policy: RootPolicy::Checkout,
             limits,
         })
     }

@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zeroize::Zeroizing;
 
+use crate::generator::binding::{Binding, BindingError};
 use crate::generator::confine::{ConfineError, Root};
 use crate::generator::envfile::{EnvError, parse_env};
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::generator::secret::{SecretBuilder, SecretError, render};
 use crate::sops::keys::Keyring;
 use crate::sops::stores::{EmitOptions, Format, StoreError};
-use crate::sops::{DecryptError, DecryptOptions, decrypt};
+use crate::sops::{DecryptError, decrypt_documents, stores};
 
 /// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 20;
@@ -44,6 +45,9 @@ pub enum Failure {
     /// The file could not be decrypted.
     #[error("decrypting the file: {0}")]
     Decrypt(#[source] DecryptError),
+    /// The file or Secret does not satisfy the tenant binding.
+    #[error("tenant binding: {0}")]
+    Binding(#[source] BindingError),
     /// A decrypted `envs` file is not valid UTF-8.
     #[error("the decrypted env file is not UTF-8 text")]
     EnvNotUtf8,
@@ -84,22 +88,33 @@ struct Job<'c> {
 /// Runs a generator: returns the YAML stream KSOPS would print.
 ///
 /// `concurrency` bounds how many files are decrypted at once (KSOPS's `KSOPS_CONCURRENCY_LIMIT`).
+/// `binding` (off by default) ties manifests and Secrets to the destination namespace.
 pub fn generate(
     config: &GeneratorConfig,
     root: &Root,
     keyring: &Keyring,
     concurrency: usize,
+    binding: &Binding,
 ) -> Result<Zeroizing<Vec<u8>>, Box<GenerateError>> {
+    // Checked before decrypting anything: a Secret config for another namespace needs no key.
+    let mut builders = Vec::with_capacity(config.secret_from.len());
+    for spec in &config.secret_from {
+        let namespace = binding
+            .secret_namespace(spec.metadata.namespace.as_deref())
+            .map_err(|e| {
+                let origin = format!("secretFrom[{}] (`{}`)", spec.index, spec.metadata.name);
+                fail(config, origin, None, Failure::Binding(e))
+            })?;
+        let mut metadata = spec.metadata.clone();
+        metadata.namespace = namespace;
+        builders.push(SecretBuilder::new(&metadata, spec.type_.as_deref()));
+    }
+
     let jobs = jobs(config);
-    let plaintexts = decrypt_all(&jobs, root, keyring, concurrency)
+    let plaintexts = decrypt_all(&jobs, root, keyring, concurrency, binding)
         .map_err(|(job, failure)| fail(config, job.origin.clone(), Some(job.path), *failure))?;
 
     let mut manifests: Vec<&[u8]> = Vec::new();
-    let mut builders: Vec<SecretBuilder> = config
-        .secret_from
-        .iter()
-        .map(SecretBuilder::for_spec)
-        .collect();
     for (job, plaintext) in jobs.iter().zip(&plaintexts) {
         let built = match job.usage {
             Use::Manifest => {
@@ -233,6 +248,7 @@ fn decrypt_all<'j, 'c>(
     root: &Root,
     keyring: &Keyring,
     concurrency: usize,
+    binding: &Binding,
 ) -> Result<Vec<Zeroizing<Vec<u8>>>, FirstFailure<'j, 'c>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
@@ -242,7 +258,8 @@ fn decrypt_all<'j, 'c>(
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(index) else { break };
-            let result = decrypt_one(job.path, root, keyring);
+            let bind = matches!(job.usage, Use::Manifest).then_some(binding);
+            let result = decrypt_one(job.path, root, keyring, bind);
             if let Some(slot) = results.get(index)
                 && let Ok(mut slot) = slot.lock()
             {
@@ -275,17 +292,21 @@ fn decrypt_all<'j, 'c>(
 }
 
 /// Reads and decrypts one file the way KSOPS does: the format follows the file name, the output
-/// is what `sops decrypt` prints with default settings, and the MAC is always verified.
-fn decrypt_one(path: &str, root: &Root, keyring: &Keyring) -> JobResult {
+/// is what `sops decrypt` prints with default settings, and the MAC is always verified. A
+/// `files` manifest is checked against `binding` on its decrypted, authenticated documents
+/// before anything is emitted.
+fn decrypt_one(path: &str, root: &Root, keyring: &Keyring, binding: Option<&Binding>) -> JobResult {
     let input = root.read(path).map_err(Failure::Read)?;
     let format = Format::from_path(std::path::Path::new(path));
-    let options = DecryptOptions {
-        input: format,
-        output: format,
-        ignore_mac: false,
-        emit: EmitOptions::default(),
-    };
-    decrypt(&input, &options, keyring).map_err(Failure::Decrypt)
+    let decrypted = decrypt_documents(&input, format, keyring, false).map_err(Failure::Decrypt)?;
+    if let Some(binding) = binding {
+        binding
+            .check_manifest(&decrypted.documents, decrypted.metadata.mac_only_encrypted)
+            .map_err(Failure::Binding)?;
+    }
+    stores::emit(format, &decrypted.documents, &EmitOptions::default())
+        .map(Zeroizing::new)
+        .map_err(|e| Failure::Decrypt(DecryptError::Emit(e)))
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 //! engine and knows nothing of the command line.
 //!
 //! - [`schema`]: the generator config, parsed strictly (unknown or misplaced fields are errors).
+//! - [`binding`]: opt-in tenant binding to the destination namespace.
 //! - [`confine`]: reading referenced files race-free beneath the kustomization root.
 //! - [`envfile`]: `secretFrom[].envs` files, parsed with godotenv v1.5.1's semantics.
 //! - [`secret`]: assembling one `secretFrom` entry into a Secret, with key validation.
 //! - [`generate`]: running a config: parallel decryption, Secrets, KSOPS's output framing.
 //! - [`krm`]: the KRM function contract (`ResourceList` in and out).
 
+pub mod binding;
 pub mod confine;
 pub mod envfile;
 pub mod generate;
