@@ -131,13 +131,47 @@ fn cmp(sops: &Path) -> Cmp {
     }
 }
 
+/// The `generate` command of the shipped CMP `plugin.yaml`, as the sidecar would run it: the
+/// program is looked up on PATH there; here `ksops` is the binary under test.
+fn plugin_generate_command() -> (PathBuf, Vec<String>) {
+    let path = common::crate_root().join("plugin/argocd/cmp-sidecar/plugin.yaml");
+    let docs = ksops::sops::stores::yaml::parse_documents(&fs::read(&path).expect("plugin.yaml"))
+        .expect("plugin.yaml parses");
+    let words: Vec<String> = docs
+        .first()
+        .and_then(|doc| match doc.get("spec")? {
+            ksops::sops::tree::Value::Mapping(spec) => match spec.get("generate")? {
+                ksops::sops::tree::Value::Mapping(generate) => match generate.get("command")? {
+                    ksops::sops::tree::Value::Sequence(words) => Some(
+                        words
+                            .iter()
+                            .filter_map(|w| w.as_bytes())
+                            .map(|w| String::from_utf8_lossy(w).into_owned())
+                            .collect(),
+                    ),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("spec.generate.command is a list of strings");
+    let (program, args) = words.split_first().expect("a command");
+    assert_eq!(
+        program, "ksops",
+        "plugin.yaml runs something other than ksops"
+    );
+    (common::ksops_bin(), args.to_vec())
+}
+
 impl Cmp {
-    /// Runs `ksops argocd generate` in `apps/<app>` with the sidecar's env plus `extra`.
+    /// Runs the plugin's `generate` command in `apps/<app>` with the sidecar's env plus `extra`.
     fn generate(&self, app: &str, extra: &[(&str, &str)]) -> RunOutput {
-        let mut cmd = Command::new(common::ksops_bin());
+        let (program, args) = plugin_generate_command();
+        let mut cmd = Command::new(program);
         cmd.env_clear()
             .current_dir(self.checkout.join("apps").join(app))
-            .args(["argocd", "generate"])
+            .args(args)
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", "/nonexistent-ksops-home")
             .env("TMPDIR", self.tmp.path().join("tmp"))
