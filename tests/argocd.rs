@@ -25,30 +25,13 @@ fn identity(n: usize) -> PathBuf {
 /// Encrypts `plain` with sops into `dir/name` for vector identity `to`.
 /// `global` flags go before `encrypt` (e.g. `--config`); with a config, `to` is ignored.
 fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &str, to: usize, global: &[&str]) {
-    fs::create_dir_all(dir).expect("create dir");
-    let plain_path = dir.join(format!(".plain-{name}"));
-    fs::write(&plain_path, plain).expect("write plaintext");
     let recipient = common::age_recipient(&identity(to));
     let age: &[&str] = if global.is_empty() {
         &["--age", &recipient]
     } else {
         &[]
     };
-    let out = Command::new(sops)
-        .args(global)
-        .arg("encrypt")
-        .args(age)
-        .arg("--filename-override")
-        .arg(name)
-        .arg(&plain_path)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .output()
-        .expect("run sops encrypt");
-    assert!(out.status.success(), "sops encrypt {name} failed");
-    fs::write(dir.join(name), out.stdout).expect("write encrypted file");
-    fs::remove_file(plain_path).expect("remove plaintext");
+    common::sops_encrypt(sops, dir, name, plain.as_bytes(), global, age);
 }
 
 fn secret(name: &str, namespace: Option<&str>) -> String {

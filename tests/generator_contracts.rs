@@ -50,41 +50,12 @@ fn b64(bytes: &[u8]) -> String {
     out
 }
 
-/// Runs `sops [global] encrypt [flags] --filename-override NAME plain` and writes the result to
-/// `dir/name`. The plaintext file is removed again so only ciphertext stays in the fixture.
-fn encrypt_with(
-    sops: &Path,
-    dir: &Path,
-    name: &str,
-    plain: &[u8],
-    global: &[&str],
-    flags: &[&str],
-) {
-    let plain_path = dir.join(format!(".plain-{name}"));
-    fs::write(&plain_path, plain).expect("write plaintext");
-    let out = Command::new(sops)
-        .args(global)
-        .arg("encrypt")
-        .args(flags)
-        .arg("--filename-override")
-        .arg(name)
-        .arg(&plain_path)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .output()
-        .expect("run sops encrypt");
-    assert!(out.status.success(), "sops encrypt {name} failed");
-    fs::write(dir.join(name), out.stdout).expect("write encrypted file");
-    fs::remove_file(plain_path).expect("remove plaintext");
-}
-
 /// Encrypts to vector identity 1, with extra sops flags (e.g. `--encrypted-regex`).
 fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &[u8], flags: &[&str]) {
     let recipient = common::age_recipient(&identity(1));
     let mut all = vec!["--age", recipient.as_str()];
     all.extend_from_slice(flags);
-    encrypt_with(sops, dir, name, plain, &[], &all);
+    common::sops_encrypt(sops, dir, name, plain, &[], &all);
 }
 
 /// Only `data`/`stringData` encrypted: metadata (and kustomize's annotations) stay readable.
@@ -488,7 +459,7 @@ fn identity_sources_through_kustomize() {
     let ssh_pub = fs::read_to_string(ssh_key.with_extension("pub")).expect("read ssh pub key");
     let mut flags = vec!["--age", ssh_pub.trim()];
     flags.extend_from_slice(&DATA_REGEX);
-    encrypt_with(
+    common::sops_encrypt(
         &sops,
         &ssh_app,
         "s.enc.yaml",
@@ -510,7 +481,7 @@ fn identity_sources_through_kustomize() {
         ),
     );
     let config_arg = sops_config.to_string_lossy().into_owned();
-    encrypt_with(
+    common::sops_encrypt(
         &sops,
         &shamir_app,
         "s.enc.yaml",

@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::TempDir;
 
@@ -17,25 +17,15 @@ fn identity() -> std::path::PathBuf {
 
 /// Writes an encrypted `db.secret.yaml` (only `stringData` encrypted) into `dir`.
 fn encrypted_secret(sops: &Path, dir: &Path) {
-    let plain = dir.join("plain.yaml");
-    fs::write(
-        &plain,
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-krm\n",
-    )
-    .expect("write plaintext");
-    let out = Command::new(sops)
-        .args(["encrypt", "--age", &common::age_recipient(&identity())])
-        .args(["--encrypted-regex", "^stringData$"])
-        .args(["--filename-override", "db.secret.yaml"])
-        .arg(&plain)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .output()
-        .expect("run sops");
-    assert!(out.status.success(), "sops encrypt failed");
-    fs::write(dir.join("db.secret.yaml"), out.stdout).expect("write encrypted");
-    fs::remove_file(plain).expect("remove plaintext");
+    let recipient = common::age_recipient(&identity());
+    common::sops_encrypt(
+        sops,
+        dir,
+        "db.secret.yaml",
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-krm\n",
+        &[],
+        &["--age", &recipient, "--encrypted-regex", "^stringData$"],
+    );
 }
 
 /// What kustomize sends: the config as functionConfig and, annotated, as the only item.

@@ -8,7 +8,6 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{RunOutput, TempDir};
 
@@ -26,24 +25,10 @@ fn identity() -> PathBuf {
 
 /// Encrypts `plaintext` with sops into `dir/name`.
 fn encrypt(sops: &Path, dir: &Path, name: &str, plaintext: &[u8], extra: &[&str]) {
-    let plain = dir.join(format!("plain-{name}"));
-    fs::write(&plain, plaintext).expect("write plaintext");
     let recipient = common::age_recipient(&identity());
-    let out = Command::new(sops)
-        .arg("encrypt")
-        .args(["--age", &recipient])
-        .args(extra)
-        .arg("--filename-override")
-        .arg(name)
-        .arg(&plain)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .output()
-        .expect("run sops encrypt");
-    assert!(out.status.success(), "sops encrypt {name} failed");
-    fs::write(dir.join(name), out.stdout).expect("write encrypted file");
-    fs::remove_file(plain).expect("remove plaintext");
+    let mut flags = vec!["--age", recipient.as_str()];
+    flags.extend_from_slice(extra);
+    common::sops_encrypt(sops, dir, name, plaintext, &[], &flags);
 }
 
 const CONFIG: &str = "\

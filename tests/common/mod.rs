@@ -380,3 +380,34 @@ pub fn par_map<T: Sync, R: Send>(
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
+
+/// Encrypts `plaintext` with the real sops into `dir/name`; the name decides the store (it is
+/// passed as `--filename-override`). `global` flags go before `encrypt` (e.g. `--config`),
+/// `flags` after it (e.g. `--age …`, `--encrypted-regex …`). The plaintext is removed again.
+pub fn sops_encrypt(
+    sops: &Path,
+    dir: &Path,
+    name: &str,
+    plaintext: &[u8],
+    global: &[&str],
+    flags: &[&str],
+) {
+    std::fs::create_dir_all(dir).expect("create dir");
+    let plain_path = dir.join(format!(".plain-{name}"));
+    std::fs::write(&plain_path, plaintext).expect("write plaintext");
+    let out = Command::new(sops)
+        .args(global)
+        .arg("encrypt")
+        .args(flags)
+        .arg("--filename-override")
+        .arg(name)
+        .arg(&plain_path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .output()
+        .expect("run sops encrypt");
+    assert!(out.status.success(), "sops encrypt {name} failed");
+    std::fs::write(dir.join(name), out.stdout).expect("write encrypted file");
+    std::fs::remove_file(plain_path).expect("remove plaintext");
+}
