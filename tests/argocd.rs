@@ -90,6 +90,9 @@ fn extract(from: &Path, to: &Path) {
     }
 }
 
+/// The uid (and gid) the Argo CD images and the CMP sidecar run as.
+const SIDECAR_UID: u32 = 999;
+
 /// A fake sidecar work dir: `<tmp>/_cmp_server/<uuid>` holding the repo, and a sibling checkout.
 struct Cmp {
     tmp: TempDir,
@@ -152,9 +155,29 @@ impl Cmp {
     fn generate(&self, app: &str, extra: &[(&str, &str)]) -> RunOutput {
         let (program, args) = plugin_generate_command();
         let mut cmd = Command::new(program);
+        cmd.args(args);
+        self.run_in_sidecar(cmd, app, extra)
+    }
+
+    /// Runs the plugin's `generate` command as the sidecar's user (uid/gid 999, no
+    /// supplementary groups) through `setpriv`, with only the sidecar's `/tmp` writable by it.
+    fn generate_as_sidecar_user(&self, setpriv: &Path, app: &str) -> RunOutput {
+        let (program, args) = plugin_generate_command();
+        let tmp = self.tmp.path().join("tmp");
+        std::os::unix::fs::chown(&tmp, Some(SIDECAR_UID), Some(SIDECAR_UID)).expect("chown tmp");
+        let mut cmd = Command::new(setpriv);
+        cmd.arg(format!("--reuid={SIDECAR_UID}"))
+            .arg(format!("--regid={SIDECAR_UID}"))
+            .arg("--clear-groups")
+            .arg(program)
+            .args(args);
+        self.run_in_sidecar(cmd, app, &[])
+    }
+
+    /// Runs `cmd` with the sidecar's working directory and environment plus `extra`.
+    fn run_in_sidecar(&self, mut cmd: Command, app: &str, extra: &[(&str, &str)]) -> RunOutput {
         cmd.env_clear()
             .current_dir(self.checkout.join("apps").join(app))
-            .args(args)
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", "/nonexistent-ksops-home")
             .env("TMPDIR", self.tmp.path().join("tmp"))
@@ -239,6 +262,35 @@ fn cmp_generate_is_confined_to_the_checkout() {
     // Even the sidecar's own KSOPS_ROOT cannot widen the bound.
     let out = cmp.generate("a", &[("KSOPS_ROOT", "unconfined-unsafe")]);
     assert_refused(&out, "leads outside the checkout");
+}
+
+/// The sidecar runs as uid 999 over a checkout owned by another user (0644 files): the run
+/// needs no write access anywhere but its `/tmp` and prints what a privileged run prints.
+#[test]
+fn cmp_generate_runs_as_the_sidecar_user() {
+    let test = "cmp_generate_runs_as_the_sidecar_user";
+    let Some(sops) = tools(test) else {
+        return;
+    };
+    let uid = Command::new("id").arg("-u").output().expect("run id -u");
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIPPED {test}: switching to uid {SIDECAR_UID} needs root");
+        return;
+    }
+    let Some(setpriv) = common::tool_or_skip("setpriv", test) else {
+        return;
+    };
+    let cmp = cmp(&sops);
+    cmp.set_generator(
+        "a",
+        &generator("a-secrets", &["secret.yaml", "../b/secret.yaml"]),
+    );
+    let privileged = cmp.generate("a", &[]);
+    assert!(privileged.success(), "{}", text(&privileged.stderr));
+    let sidecar = cmp.generate_as_sidecar_user(&setpriv, "a");
+    assert!(sidecar.success(), "{}", text(&sidecar.stderr));
+    assert_eq!(text(&sidecar.stdout), text(&privileged.stdout));
+    assert!(sidecar.stderr.is_empty(), "{}", text(&sidecar.stderr));
 }
 
 #[test]

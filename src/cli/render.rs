@@ -91,7 +91,14 @@ impl TempPluginHome {
                 .map_or(0, |d| d.as_nanos())
         ));
         let plugin_dir = path.join("viaduct.ai/v1/ksops");
-        let io = |source| CliError::Render(format!("creating the plugin home: {source}"));
+        let io = |source| {
+            CliError::Render(format!(
+                "creating a temporary plugin home in {}: {source}; the temporary directory \
+                 ($TMPDIR, else /tmp) must be writable (in an Argo CD sidecar, mount an \
+                 emptyDir at /tmp)",
+                std::env::temp_dir().display()
+            ))
+        };
         std::fs::create_dir_all(&plugin_dir).map_err(io)?;
         let home = TempPluginHome { path };
         std::os::unix::fs::symlink(me, plugin_dir.join("ksops")).map_err(io)?;
