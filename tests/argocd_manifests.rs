@@ -214,10 +214,23 @@ fn cmp_plugin_config_runs_ksops_argocd_generate() {
     // A failing find command is an error for every application: non-matches must exit 0.
     assert!(script.contains("|| true") && script.contains("exit 0"));
 
-    // The Helm values carry the same generate command.
-    let helm = read_text(&crate_root().join("plugin/argocd/helm-values-cmp.yaml"));
-    assert!(helm.contains("command: [ksops, argocd, generate]"));
+    assert_eq!(spec.get("preserveFileMode"), Some(&Value::Bool(false)));
+
+    // The Helm values declare the same plugin: generate, discover and file modes.
     let helm = parse_one(&crate_root().join("plugin/argocd/helm-values-cmp.yaml"));
+    let helm_spec = mapping(&helm, "configs")
+        .and_then(|c| mapping(c, "cmp"))
+        .and_then(|c| mapping(c, "plugins"))
+        .and_then(|p| mapping(p, "ksops"))
+        .expect("configs.cmp.plugins.ksops");
+    let helm_generate = mapping(helm_spec, "generate").expect("generate");
+    assert_eq!(strings(helm_generate.get("command")), command);
+    let helm_find = mapping(helm_spec, "discover").and_then(|d| mapping(d, "find"));
+    assert_eq!(
+        strings(helm_find.expect("discover.find").get("command")).join(" "),
+        script
+    );
+    assert_eq!(helm_spec.get("preserveFileMode"), Some(&Value::Bool(false)));
     assert!(mapping(&helm, "repoServer").is_some_and(|r| r.get("extraContainers").is_some()));
     let helm = parse_one(&crate_root().join("plugin/argocd/helm-values.yaml"));
     let cm = mapping(&helm, "configs").and_then(|c| mapping(c, "cm"));

@@ -194,13 +194,14 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
         &settings.binding,
     )
     .map_err(CliError::Generate)?;
-    write_stdout(&output)
+    write_stdout(|out| output.write_to(out))
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+fn write_stdout(
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
+    write(&mut stdout)
         .and_then(|()| stdout.flush())
         .map_err(CliError::Write)
 }
@@ -228,7 +229,7 @@ pub fn run_krm() -> Result<(), CliError> {
             items.extend(generated);
             let output = krm::write(items, list.function_config, None)
                 .map_err(|e| CliError::Krm(e.to_string()))?;
-            write_stdout(&output)
+            write_stdout(|out| out.write_all(&output))
         }
         Err((message, path)) => krm_failure(
             list.passthrough,
@@ -260,7 +261,7 @@ fn krm_generate(configs: &[Value]) -> Result<Vec<Value>, (String, Option<String>
             &settings.binding,
         )
         .map_err(|e| (e.to_string(), e.path.clone()))?;
-        generated.extend(krm::objects(&stream).map_err(|e| (e.to_string(), None))?);
+        generated.extend(krm::objects(&stream.to_bytes()).map_err(|e| (e.to_string(), None))?);
     }
     Ok(generated)
 }
@@ -274,7 +275,7 @@ fn krm_failure(
     path: Option<&str>,
 ) -> Result<(), CliError> {
     if let Ok(output) = krm::write(passthrough, function_config, Some((message, path))) {
-        write_stdout(&output)?;
+        write_stdout(|out| out.write_all(&output))?;
     }
     Err(CliError::Krm(message.to_owned()))
 }

@@ -4,6 +4,7 @@
 //! All or nothing: any failure in any file fails the whole generator and nothing is returned,
 //! so kustomize never receives a partial set of Secrets.
 
+use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -85,7 +86,48 @@ struct Job<'c> {
     usage: Use,
 }
 
-/// Runs a generator: returns the YAML stream KSOPS would print.
+/// What a generator produced: every decrypted `files` manifest and every assembled Secret, each
+/// already serialized. Written out in KSOPS's framing by [`Generated::write_to`].
+///
+/// The parts are kept apart rather than joined into one buffer so that the output is never held
+/// twice: a caller writes them straight to its destination.
+#[derive(Debug, Default)]
+pub struct Generated {
+    manifests: Vec<Zeroizing<Vec<u8>>>,
+    secrets: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl Generated {
+    /// Writes the YAML stream KSOPS would print. KSOPS's framing: every decrypted manifest as it
+    /// is, followed by `\n---\n` unless it is the last document overall; then every Secret
+    /// followed by `---\n` unless it is the last one.
+    pub fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        for (i, manifest) in self.manifests.iter().enumerate() {
+            out.write_all(manifest)?;
+            if i + 1 < self.manifests.len() || !self.secrets.is_empty() {
+                out.write_all(b"\n---\n")?;
+            }
+        }
+        for (i, secret) in self.secrets.iter().enumerate() {
+            out.write_all(secret)?;
+            if i + 1 < self.secrets.len() {
+                out.write_all(b"---\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The YAML stream KSOPS would print, in one buffer.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let parts = self.manifests.iter().chain(&self.secrets);
+        let mut out = Zeroizing::new(Vec::with_capacity(parts.map(|p| p.len() + 5).sum()));
+        // Writing into a Vec cannot fail.
+        let _ = self.write_to(&mut *out);
+        out
+    }
+}
+
+/// Runs a generator: returns what KSOPS would print, once every file has been decrypted.
 ///
 /// `concurrency` bounds how many files are decrypted at once (KSOPS's `KSOPS_CONCURRENCY_LIMIT`).
 /// `binding` (off by default) ties manifests and Secrets to the destination namespace.
@@ -95,7 +137,7 @@ pub fn generate(
     keyring: &Keyring,
     concurrency: usize,
     binding: &Binding,
-) -> Result<Zeroizing<Vec<u8>>, Box<GenerateError>> {
+) -> Result<Generated, Box<GenerateError>> {
     // Checked before decrypting anything: a Secret config for another namespace needs no key.
     let mut builders = Vec::with_capacity(config.secret_from.len());
     for spec in &config.secret_from {
@@ -114,8 +156,8 @@ pub fn generate(
     let plaintexts = decrypt_all(&jobs, root, keyring, concurrency, binding)
         .map_err(|(job, failure)| fail(config, job.origin.clone(), Some(job.path), *failure))?;
 
-    let mut manifests: Vec<&[u8]> = Vec::new();
-    for (job, plaintext) in jobs.iter().zip(&plaintexts) {
+    let mut manifests = Vec::new();
+    for (job, plaintext) in jobs.iter().zip(plaintexts) {
         let built = match job.usage {
             Use::Manifest => {
                 manifests.push(plaintext);
@@ -123,16 +165,16 @@ pub fn generate(
             }
             Use::Text { secret, entry } => with_builder(&mut builders, secret, |b| {
                 let file = &config.secret_from[secret].files[entry];
-                b.add_string(&file.key, plaintext, &job.origin)
+                b.add_string(&file.key, &plaintext, &job.origin)
                     .map_err(Failure::Secret)
             }),
             Use::Binary { secret, entry } => with_builder(&mut builders, secret, |b| {
                 let file = &config.secret_from[secret].binary_files[entry];
-                b.add_binary(&file.key, plaintext, &job.origin)
+                b.add_binary(&file.key, &plaintext, &job.origin)
                     .map_err(Failure::Secret)
             }),
             Use::Env { secret, .. } => with_builder(&mut builders, secret, |b| {
-                let text = std::str::from_utf8(plaintext).map_err(|_| Failure::EnvNotUtf8)?;
+                let text = std::str::from_utf8(&plaintext).map_err(|_| Failure::EnvNotUtf8)?;
                 let pairs = Zeroizing::new(parse_env(text).map_err(Failure::Env)?);
                 b.add_env(&pairs, &job.origin).map_err(Failure::Secret)
             }),
@@ -140,7 +182,6 @@ pub fn generate(
         built.map_err(|failure| fail(config, job.origin.clone(), Some(job.path), failure))?;
     }
 
-    let mut out = Zeroizing::new(Vec::new());
     let secrets = builders
         .into_iter()
         .zip(&config.secret_from)
@@ -151,26 +192,10 @@ pub fn generate(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let secrets: Vec<Zeroizing<Vec<u8>>> = secrets.into_iter().map(Zeroizing::new).collect();
-    frame(&mut out, &manifests, &secrets);
-    Ok(out)
-}
-
-/// KSOPS's framing: every decrypted manifest as it is, followed by `\n---\n` unless it is the
-/// last document overall; then every Secret followed by `---\n` unless it is the last one.
-fn frame(out: &mut Vec<u8>, manifests: &[&[u8]], secrets: &[Zeroizing<Vec<u8>>]) {
-    for (i, manifest) in manifests.iter().enumerate() {
-        out.extend_from_slice(manifest);
-        if i + 1 < manifests.len() || !secrets.is_empty() {
-            out.extend_from_slice(b"\n---\n");
-        }
-    }
-    for (i, secret) in secrets.iter().enumerate() {
-        out.extend_from_slice(secret);
-        if i + 1 < secrets.len() {
-            out.extend_from_slice(b"---\n");
-        }
-    }
+    Ok(Generated {
+        manifests,
+        secrets: secrets.into_iter().map(Zeroizing::new).collect(),
+    })
 }
 
 fn with_builder(
@@ -314,11 +339,12 @@ mod tests {
     use super::*;
 
     fn framed(manifests: &[&[u8]], secrets: &[&[u8]]) -> String {
-        let secrets: Vec<Zeroizing<Vec<u8>>> =
-            secrets.iter().map(|s| Zeroizing::new(s.to_vec())).collect();
-        let mut out = Vec::new();
-        frame(&mut out, manifests, &secrets);
-        String::from_utf8(out).unwrap()
+        let parts = |p: &[&[u8]]| p.iter().map(|s| Zeroizing::new(s.to_vec())).collect();
+        let generated = Generated {
+            manifests: parts(manifests),
+            secrets: parts(secrets),
+        };
+        String::from_utf8(generated.to_bytes().to_vec()).unwrap()
     }
 
     #[test]

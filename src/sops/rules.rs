@@ -38,7 +38,7 @@ impl GoRegex {
     pub fn new(source: &str) -> Self {
         GoRegex {
             source: source.to_owned(),
-            compiled: regex::bytes::Regex::new(source).ok(),
+            compiled: compile_cached(source),
         }
     }
 
@@ -51,6 +51,30 @@ impl GoRegex {
     pub fn is_match(&self, text: &[u8]) -> bool {
         self.compiled.as_ref().is_some_and(|re| re.is_match(text))
     }
+}
+
+/// How many distinct patterns [`compile_cached`] keeps. A repository uses a handful (typically
+/// one `encrypted_regex` for every file); the bound keeps hostile metadata from growing it.
+const REGEX_CACHE_CAPACITY: usize = 16;
+
+/// Compiles `source`, reusing an earlier compilation of the same pattern in this process:
+/// every file of a generator carries its own copy of the rule, and compiling it costs more
+/// than decrypting a typical file's values.
+fn compile_cached(source: &str) -> Option<regex::bytes::Regex> {
+    type Cache = Vec<(String, Option<regex::bytes::Regex>)>;
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Vec::new());
+    if let Ok(cache) = CACHE.lock()
+        && let Some((_, compiled)) = cache.iter().find(|(s, _)| s == source)
+    {
+        return compiled.clone();
+    }
+    let compiled = regex::bytes::Regex::new(source).ok();
+    if let Ok(mut cache) = CACHE.lock()
+        && cache.len() < REGEX_CACHE_CAPACITY
+    {
+        cache.push((source.to_owned(), compiled.clone()));
+    }
+    compiled
 }
 
 impl PartialEq for GoRegex {

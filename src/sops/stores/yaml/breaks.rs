@@ -17,7 +17,8 @@ fn is_break(c: char) -> bool {
 
 /// Whether the text has line breaks that only go-yaml knows.
 pub fn has_unicode_breaks(text: &str) -> bool {
-    text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+    // The ASCII check is word-at-a-time; most files are ASCII and skip the char search.
+    !text.is_ascii() && text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
 }
 
 /// Whether go-yaml reads `c` as a line break that saphyr does not know.
