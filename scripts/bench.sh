@@ -4,7 +4,8 @@
 #   2. `kubectl kustomize --enable-alpha-plugins` over a whole overlay, ksops vs a reference
 #      shell plugin (KSOPS-style: `sops decrypt` per file) installed at the same plugin path;
 #   3. the cryptographic floor (age unwrap + AES-GCM of every value + SHA-512 MAC, files parsed
-#      beforehand; benches/crypto_floor.rs) and ksops's per-file cost as a multiple of it;
+#      beforehand; benches/crypto_floor.rs) and ksops's per-file cost as a multiple of it, in
+#      time and (with valgrind) in instructions, which other load on the machine cannot skew;
 #   4. start-up time, peak RSS at N and N_BIG files, the N_BIG / N time ratio;
 #   5. the stripped binary size.
 # Usage: scripts/bench.sh [N] [N_BIG]   (default 300 and 10*N; RUNS=3 runs per measurement)
@@ -257,6 +258,27 @@ PY
 # 3. The cryptographic floor, single-threaded, on the same N files.
 declare -A floor
 while read -r key value; do floor[$key]=$value; done < <(xargs -a all-files.txt "$floor_bin" --iterations 5)
+# 3b. The same comparison in instructions (valgrind's callgrind counts instructions, not
+# seconds): repeatable whatever else the machine is doing. On the first IR_N files, each
+# function twice per file (a warm-up and one timed pass); ksops as a whole process, 1 thread.
+ir_n=$(( n < ${IR_N:-60} ? n : ${IR_N:-60} ))
+floor_ir=0 library_ir=0 process_ir=0
+if command -v valgrind > /dev/null 2>&1; then
+    echo "counting instructions on $ir_n files (valgrind)..." >&2
+    count_ir() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 > /dev/null |
+            sed -n 's/.*refs: *//p' | tr -d ,
+    }
+    head -n "$ir_n" all-files.txt > ir-files.txt
+    { printf 'apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: direct-ir\nfiles:\n'
+      sed 's/^/  - /' ir-files.txt; } > direct-ir.yaml
+    mapfile -t ir_files < ir-files.txt
+    floor_ir=$(count_ir --toggle-collect=crypto_floor::floor "$floor_bin" --iterations 1 "${ir_files[@]}")
+    library_ir=$(count_ir --toggle-collect=crypto_floor::library "$floor_bin" --iterations 1 "${ir_files[@]}")
+    process_ir=$(KSOPS_CONCURRENCY_LIMIT=1 count_ir "$ksops" direct-ir.yaml)
+else
+    echo "valgrind not found: instruction counts skipped" >&2
+fi
 cd - > /dev/null
 
 size=$(stat -c %s "$ksops")
@@ -289,6 +311,12 @@ row("   ksops CPU per file, N", f"{gen_cpu / n * 1e6:.0f} us", f"{gen_cpu / n * 
 marg = (big_cpu - gen_cpu) / (n_big - n) * 1e6
 row(f"   ksops marginal CPU per file", f"{marg:.0f} us", f"{marg / floor:.2f}x floor ((N_BIG - N) difference)")
 row("   ksops wall per file, N", f"{gen / n * 1e6:.0f} us", f"{gen / n * 1e6 / floor:.2f}x floor (parallel on {cores} cores)")
+ir_n, floor_ir, library_ir, process_ir = $ir_n, $floor_ir, $library_ir, $process_ir
+if floor_ir:
+    f_ir = floor_ir / (2 * ir_n)
+    row("3b. crypto floor, instructions/file", f"{f_ir / 1e6:.2f} M", f"callgrind, first {ir_n} files")
+    row("   library decrypt_documents", f"{library_ir / (2 * ir_n) / 1e6:.2f} M", f"{library_ir / floor_ir:.2f}x floor")
+    row("   ksops whole process", f"{process_ir / ir_n / 1e6:.2f} M", f"{process_ir / ir_n / f_ir:.2f}x floor (start-up, keys, output included)")
 row("4. ksops --version start-up", f"{startup:.2f} ms", "median of 51 runs")
 row(f"   peak RSS, N={n}", f"{gen_rss / 1024:.1f} MiB", "direct generator")
 row(f"   peak RSS, N={n_big}", f"{big_rss / 1024:.1f} MiB", "direct generator")

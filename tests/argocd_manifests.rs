@@ -288,13 +288,38 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
     assert!(lines.contains(&"USER root"));
     assert_eq!(lines.last(), Some(&"USER 999"), "must end with USER 999");
     // No keys baked in: nothing copied but the sources and the build output, no key in the env.
-    for l in &lines {
-        if l.starts_with("COPY") && !l.starts_with("COPY --from=build") {
+    let copied: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("COPY ") && !l.starts_with("COPY --from=build"))
+        .flat_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().skip(1).collect();
+            words[..words.len().saturating_sub(1)].to_vec()
+        })
+        .collect();
+    for source in &copied {
+        assert!(
+            ["Cargo.toml", "Cargo.lock", "src", "benches"].contains(source),
+            "unexpected COPY source: {source}"
+        );
+    }
+    // Cargo refuses to build when a target named in Cargo.toml is missing from the context.
+    let manifest = read_text(&crate_root().join("Cargo.toml"));
+    for (section, dir) in [("[[bench]]", "benches"), ("[[example]]", "examples")] {
+        assert!(
+            !manifest.contains(section) || copied.contains(&dir),
+            "Cargo.toml declares {section} targets but {dir}/ is not copied into the image build"
+        );
+    }
+    for line in manifest.lines() {
+        if let Some(path) = line.trim().strip_prefix("path = \"") {
+            let top = path.split('/').next().unwrap_or_default();
             assert!(
-                l.starts_with("COPY Cargo.toml Cargo.lock") || l.starts_with("COPY src"),
-                "unexpected COPY: {l}"
+                copied.contains(&top),
+                "Cargo.toml target {path} is not copied into the image build"
             );
         }
+    }
+    for l in &lines {
         assert!(
             !l.contains("SOPS_AGE_KEY"),
             "no age key configuration in the image: {l}"
