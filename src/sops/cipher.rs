@@ -221,7 +221,11 @@ impl ValueType {
 /// [`ValueCipher::decrypt_value`]; authenticity needs the key.
 pub fn value_type(text: &str) -> Result<ValueType, CipherError> {
     let parsed = parse(text).ok_or(CipherError::Format)?;
-    for (field, b64) in [("data", parsed.data), ("iv", parsed.iv), ("tag", parsed.tag)] {
+    for (field, b64) in [
+        ("data", parsed.data),
+        ("iv", parsed.iv),
+        ("tag", parsed.tag),
+    ] {
         decode_field(field, b64)?;
     }
     ValueType::from_name(parsed.kind)

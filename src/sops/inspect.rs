@@ -259,10 +259,21 @@ mod tests {
     #[test]
     fn aad_of_the_root_is_a_lone_colon() {
         let path = [];
-        assert_eq!(Position { document: 0, path: &path }.aad(), ":");
+        assert_eq!(
+            Position {
+                document: 0,
+                path: &path
+            }
+            .aad(),
+            ":"
+        );
         let path = ["merged".to_owned(), "<<".to_owned(), "user".to_owned()];
         assert_eq!(
-            Position { document: 0, path: &path }.aad(),
+            Position {
+                document: 0,
+                path: &path
+            }
+            .aad(),
             "merged:<<:user:"
         );
     }
@@ -327,7 +338,10 @@ mod tests {
             assert_eq!(error.exit_code(), code, "{body}");
         }
         let error = inspect(b"user: x\n", Format::Yaml).unwrap_err();
-        assert!(error.to_string().contains("sops metadata not found"), "{error}");
+        assert!(
+            error.to_string().contains("sops metadata not found"),
+            "{error}"
+        );
         assert_eq!(error.exit_code(), 1);
     }
 }
