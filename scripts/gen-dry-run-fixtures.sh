@@ -12,6 +12,7 @@
 #   full/     a generator whose manifest is encrypted entirely (metadata.name included), which a
 #             dry run must refuse with advice.
 set -euo pipefail
+source "$(dirname "$0")/sops-encrypt.bash"
 cd "$(dirname "$0")/../tests/fixtures/dry-run"
 sops="${KSOPS_SOPS:-sops}"
 vectors=../vectors
@@ -30,15 +31,6 @@ creation_rules:
     age: $one,$two
   - age: $one,$two
 YAML
-
-# encrypt TARGET: reads the plaintext on stdin; .sops.yaml's creation rules pick the options.
-encrypt() {
-    local target=$1 name
-    name=$(basename "$target")
-    mkdir -p "$(dirname "$target")"
-    cat > "$plain/$name"
-    "$sops" encrypt --filename-override "$target" "$plain/$name" > "$target"
-}
 
 encrypt overlay/database.secret.yaml <<'YAML'
 apiVersion: v1

@@ -597,6 +597,38 @@ type: kubernetes.io/tls
     }
 
     #[test]
+    fn stand_ins_replace_values_after_every_check() {
+        let keyring = crate::sops::keys::Keyring::load(&crate::sops::keys::IdentitySources {
+            age_key: Some(zeroize::Zeroizing::new(
+                "AGE-SECRET-KEY-1Z8UFGWENT7XP3GQ008FNEQLESTGXQC45688ERRHL9YLZEXX9GXVS0D4NZC".into(),
+            )),
+            ..Default::default()
+        });
+        let redactor = Redactor::from_keyring(&keyring).unwrap();
+        let marker = redactor.marker(b"hunter2");
+        for (stand_in, text, data) in [
+            (StandIn::Placeholder, PLACEHOLDER, PLACEHOLDER_BASE64),
+            (StandIn::Marker(redactor), marker.as_str(), marker.as_str()),
+        ] {
+            let mut b = SecretBuilder::new(&meta("s"), None).with_stand_in(stand_in);
+            b.add_string("file", b"hunter2", "files[0]").unwrap();
+            b.add_binary("bin", b"hunter2", "binaryFiles[0]").unwrap();
+            b.add_env(&[("ENV".into(), "hunter2".into())], "envs[0]")
+                .unwrap();
+            assert!(b.add_string("text", &[0xff], "files[1]").is_err());
+            assert!(b.add_env(&[("ENV".into(), "x".into())], "envs[1]").is_err());
+            let doc = b.build_document();
+            let value = |field: &str, key: &str| match doc.get(field) {
+                Some(Value::Mapping(m)) => m.get(key).cloned(),
+                _ => None,
+            };
+            assert_eq!(value("stringData", "file"), Some(Value::str(text)));
+            assert_eq!(value("stringData", "ENV"), Some(Value::str(text)));
+            assert_eq!(value("data", "bin"), Some(Value::str(data)));
+        }
+    }
+
+    #[test]
     fn render_several() {
         let a = SecretBuilder::new(&meta("a"), None).build_document();
         let b = SecretBuilder::new(&meta("b"), None).build_document();

@@ -113,8 +113,9 @@ impl Inspected {
     }
 
     /// Like [`Inspected::decrypt`], and hands each decrypted value to `on_value`, which returns
-    /// what the document keeps in its place. The MAC covers the decrypted values, not what
-    /// `on_value` returns, and on any failure nothing is returned.
+    /// what the document keeps in its place (a comment at an encrypted position that does not
+    /// decrypt, as old sops versions wrote them, is handed over as it is). The MAC covers the
+    /// decrypted values, not what `on_value` returns, and on any failure nothing is returned.
     pub fn decrypt_with(
         self,
         keyring: &Keyring,
