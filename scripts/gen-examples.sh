@@ -3,20 +3,12 @@
 # key (examples/overlays/demo-age-key.txt). The plaintexts live only in this script and in a
 # temporary directory that is removed on exit.
 set -euo pipefail
+source "$(dirname "$0")/sops-encrypt.bash"
 cd "$(dirname "$0")/../examples/overlays"
 sops="${KSOPS_SOPS:-sops}"
 recipient=$(grep -o 'age1[0-9a-z]*' demo-age-key.txt | head -n 1)
 plain=$(mktemp -d)
 trap 'rm -rf "$plain"' EXIT
-
-# encrypt TARGET: reads the plaintext on stdin; .sops.yaml's creation rules pick the options.
-encrypt() {
-    local target=$1 name
-    name=$(basename "$target")
-    mkdir -p "$(dirname "$target")"
-    cat > "$plain/$name"
-    "$sops" encrypt --filename-override "$target" "$plain/$name" > "$target"
-}
 
 sed -i "s/age1[0-9a-z]*/$recipient/" .sops.yaml
 

@@ -138,14 +138,8 @@ fn works_under_kpt_and_keeps_other_resources() {
     )
     .expect("write fn config");
     let home = TempDir::new("kpt-home");
-    let mut cmd = common::controlled_command(&kpt, home.path());
-    cmd.current_dir(&package)
-        .args(["fn", "eval", ".", "--exec"])
-        .arg(common::ksops_bin())
-        .arg("--fn-config")
-        .arg(&config)
-        .args(["-o", "stdout"])
-        .env("SOPS_AGE_KEY_FILE", identity());
+    let mut cmd = common::kpt_fn_eval(&kpt, home.path(), &package, &config);
+    cmd.env("SOPS_AGE_KEY_FILE", identity());
     let out = common::run(&mut cmd).expect("run kpt");
     assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("utf8");

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::cli::CliError;
+use crate::cli::generate::ValueSetting;
 use crate::sops::stores::Format;
 
 /// `ksops --help`.
@@ -15,7 +16,7 @@ USAGE:
     ksops GENERATOR_CONFIG          (run by kustomize as a legacy exec plugin)
     ksops decrypt [OPTIONS] FILE
     ksops install [--with-kustomize] DIR
-    ksops render DIR
+    ksops render [--dry-run | --redact] DIR
     ksops argocd generate           (Argo CD Config Management Plugin `generate` command)
     ksops --help | --version
 
@@ -33,6 +34,11 @@ GENERATOR:
                               namespace $ARGOCD_APP_NAMESPACE (mac_only_encrypted files are
                               refused); secretFrom Secrets are put in it
     KSOPS_PROJECT_KEYS_DIR    identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt
+    KSOPS_DRY_RUN=1           read no identity: check each file without a key and emit every
+                              object with each encrypted value replaced by the placeholder
+                              KSOPS_DRY_RUN_PLACEHOLDER (base64-encoded in a Secret's `data`)
+    KSOPS_REDACT=1            decrypt, but emit each value as <redacted len=N hmac-sha256=HEX>
+                              (HMAC keyed from your private keys); set by `render --redact`
 
 COMMANDS:
     decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
@@ -40,6 +46,8 @@ COMMANDS:
                 plugin home; nothing is installed). Uses `kustomize build --enable-alpha-plugins
                 --enable-exec` when kustomize is on PATH, else `kubectl kustomize
                 --enable-alpha-plugins` (and refuses generators kubectl would silently skip).
+                --dry-run: no key needed, values are placeholders (sets KSOPS_DRY_RUN=1).
+                --redact: values are markers a pull request can diff (sets KSOPS_REDACT=1).
     argocd generate
                 Run in <checkout>/$ARGOCD_APP_SOURCE_PATH by an Argo CD CMP sidecar: build the
                 app like `render`, with every generator confined to the checkout and the
@@ -80,8 +88,8 @@ pub enum Command {
     Krm,
     /// `ksops install`.
     Install(crate::cli::InstallArgs),
-    /// `ksops render DIR`.
-    Render(PathBuf),
+    /// `ksops render [--dry-run | --redact] DIR`.
+    Render(RenderArgs),
     /// `ksops argocd generate`: the Argo CD CMP v2 `generate` command.
     ArgocdGenerate,
 }
@@ -101,6 +109,15 @@ pub struct DecryptArgs {
     pub config: Option<PathBuf>,
 }
 
+/// The flags of `ksops render`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderArgs {
+    /// The kustomization directory.
+    pub dir: PathBuf,
+    /// `--dry-run` or `--redact`; `None` leaves the environment's setting.
+    pub values: Option<ValueSetting>,
+}
+
 /// Parses the arguments that follow the program name.
 pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliError> {
     let mut args = args.into_iter();
@@ -116,10 +133,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
             (Some(sub), None) if sub == "generate" => Ok(Command::ArgocdGenerate),
             _ => Err(CliError::Usage("usage: ksops argocd generate".into())),
         },
-        Some("render") => match (args.next(), args.next()) {
-            (Some(dir), None) => Ok(Command::Render(PathBuf::from(dir))),
-            _ => Err(CliError::Usage("render takes exactly one directory".into())),
-        },
+        Some("render") => parse_render(args).map(Command::Render),
         Some(flag) if flag.starts_with('-') => {
             Err(CliError::Usage(format!("unknown option {flag:?}")))
         }
@@ -179,6 +193,35 @@ fn parse_decrypt(mut args: impl Iterator<Item = OsString>) -> Result<DecryptArgs
         ignore_mac,
         config,
     })
+}
+
+fn parse_render(args: impl Iterator<Item = OsString>) -> Result<RenderArgs, CliError> {
+    let mut dir = None;
+    let mut values = None;
+    for arg in args {
+        let flag = match arg.to_str() {
+            Some("--dry-run") => Some(ValueSetting::DryRun),
+            Some("--redact") => Some(ValueSetting::Redact),
+            Some(flag) if flag.starts_with('-') => {
+                return Err(CliError::Usage(format!("render: unknown option {flag}")));
+            }
+            _ => None,
+        };
+        match flag {
+            Some(setting) if values.replace(setting).is_some_and(|old| old != setting) => {
+                return Err(CliError::Usage(
+                    "render: --dry-run and --redact cannot be combined".into(),
+                ));
+            }
+            Some(_) => {}
+            None if dir.replace(PathBuf::from(&arg)).is_some() => {
+                return Err(CliError::Usage("render takes exactly one directory".into()));
+            }
+            None => {}
+        }
+    }
+    let dir = dir.ok_or_else(|| CliError::Usage("render takes exactly one directory".into()))?;
+    Ok(RenderArgs { dir, values })
 }
 
 fn parse_install(
@@ -249,6 +292,23 @@ mod tests {
     }
 
     #[test]
+    fn parses_render_flags() {
+        let render = |args: &[&str]| match parse(args) {
+            Ok(Command::Render(args)) => (args.dir, args.values),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(render(&["render", "d"]), ("d".into(), None));
+        assert_eq!(
+            render(&["render", "--dry-run", "d"]),
+            ("d".into(), Some(ValueSetting::DryRun))
+        );
+        assert_eq!(
+            render(&["render", "d", "--redact"]),
+            ("d".into(), Some(ValueSetting::Redact))
+        );
+    }
+
+    #[test]
     fn refuses_bad_usage() {
         assert!(matches!(parse(&["decrypt"]), Err(CliError::Usage(_))));
         assert!(matches!(
@@ -264,6 +324,14 @@ mod tests {
             Err(CliError::Usage(_))
         ));
         assert_eq!(parse(&["--version"]).unwrap(), Command::Version);
+        for bad in [
+            &["render"][..],
+            &["render", "a", "b"],
+            &["render", "--dry-run", "--redact", "a"],
+            &["render", "--frobnicate", "a"],
+        ] {
+            assert!(matches!(parse(bad), Err(CliError::Usage(_))), "{bad:?}");
+        }
         assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
     }
 }

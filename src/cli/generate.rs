@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::cli::CliError;
 use crate::generator::binding::Binding;
 use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
-use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, generate};
+use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, ValueMode, generate};
 use crate::generator::krm;
+use crate::generator::redact::Redactor;
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::tree::Value;
@@ -29,7 +30,26 @@ pub struct GeneratorSettings {
     /// `KSOPS_PROJECT_KEYS_DIR/<ARGOCD_APP_PROJECT_NAME>/keys.txt`: when set, the only identity
     /// source.
     pub project_keys: Option<PathBuf>,
+    /// `KSOPS_DRY_RUN` / `KSOPS_REDACT`.
+    pub values: ValueSetting,
 }
+
+/// What the generators do with encrypted values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValueSetting {
+    /// Decrypt them.
+    #[default]
+    Decrypt,
+    /// `KSOPS_DRY_RUN=1`: read no identity, emit placeholders.
+    DryRun,
+    /// `KSOPS_REDACT=1`: decrypt, emit a keyed digest marker for each value.
+    Redact,
+}
+
+/// Turns on a dry run in every generator (documented in `ksops --help`).
+pub(crate) const KSOPS_DRY_RUN: &str = "KSOPS_DRY_RUN";
+/// Turns on redaction in every generator; set by `ksops render --redact`.
+pub(crate) const KSOPS_REDACT: &str = "KSOPS_REDACT";
 
 /// The variables [`GeneratorSettings`] reads (documented in `ksops --help`).
 const SETTINGS_VARS: &[&str] = &[
@@ -40,6 +60,8 @@ const SETTINGS_VARS: &[&str] = &[
     "ARGOCD_APP_NAMESPACE",
     "KSOPS_PROJECT_KEYS_DIR",
     "ARGOCD_APP_PROJECT_NAME",
+    KSOPS_DRY_RUN,
+    KSOPS_REDACT,
 ];
 
 /// The variable through which `ksops argocd generate` hands the checkout root to generators.
@@ -94,24 +116,31 @@ impl GeneratorSettings {
                 ));
             }
         };
-        let binding = match var("KSOPS_BIND_NAMESPACE") {
-            "" | "0" | "false" => Binding::default(),
-            "1" | "true" => match var("ARGOCD_APP_NAMESPACE") {
-                "" => {
-                    return Err(CliError::Setting(
-                        "KSOPS_BIND_NAMESPACE is on but ARGOCD_APP_NAMESPACE is not set: \
-                         the application needs a destination namespace"
-                            .into(),
-                    ));
-                }
-                namespace => Binding {
-                    namespace: Some(namespace.to_owned()),
-                },
-            },
-            _ => {
+        let binding = match (
+            switch(&var, "KSOPS_BIND_NAMESPACE")?,
+            var("ARGOCD_APP_NAMESPACE"),
+        ) {
+            (false, _) => Binding::default(),
+            (true, "") => {
                 return Err(CliError::Setting(
-                    "KSOPS_BIND_NAMESPACE must be 1 or 0".into(),
+                    "KSOPS_BIND_NAMESPACE is on but ARGOCD_APP_NAMESPACE is not set: \
+                     the application needs a destination namespace"
+                        .into(),
                 ));
+            }
+            (true, namespace) => Binding {
+                namespace: Some(namespace.to_owned()),
+            },
+        };
+        let values = match (switch(&var, KSOPS_DRY_RUN)?, switch(&var, KSOPS_REDACT)?) {
+            (false, false) => ValueSetting::Decrypt,
+            (true, false) => ValueSetting::DryRun,
+            (false, true) => ValueSetting::Redact,
+            (true, true) => {
+                return Err(CliError::Setting(format!(
+                    "{KSOPS_DRY_RUN} and {KSOPS_REDACT} are both on; a run either decrypts or \
+                     does not: turn one off"
+                )));
             }
         };
         let project_keys = match var("KSOPS_PROJECT_KEYS_DIR") {
@@ -134,6 +163,7 @@ impl GeneratorSettings {
             confine_to,
             binding,
             project_keys,
+            values,
         })
     }
 
@@ -144,6 +174,21 @@ impl GeneratorSettings {
             Some(bound) => Root::open_within(Path::new("."), bound, Limits::default()),
             None => Root::open(Path::new("."), self.root_policy, Limits::default()),
         }
+    }
+
+    /// What the generators do with values, with the identities that needs: none at all for a
+    /// dry run (no identity source is read, no key command run).
+    fn value_mode(&self) -> Result<ValueMode, CliError> {
+        Ok(match self.values {
+            ValueSetting::Decrypt => ValueMode::Decrypt(self.keyring()),
+            ValueSetting::DryRun => ValueMode::DryRun,
+            ValueSetting::Redact => {
+                let keyring = self.keyring();
+                let redactor = Redactor::from_keyring(&keyring)
+                    .map_err(|e| CliError::Setting(format!("{KSOPS_REDACT}: {e}")))?;
+                ValueMode::Redact(keyring, redactor)
+            }
+        })
     }
 
     /// Loads the identities: only the project's key file when project keys are on (nothing else
@@ -157,6 +202,18 @@ impl GeneratorSettings {
             None => IdentitySources::from_env(),
         };
         Keyring::load(&sources)
+    }
+}
+
+/// An on/off variable: empty, `0` or `false` is off, `1` or `true` is on. Anything else is
+/// refused rather than guessed (the value is not echoed).
+fn switch<'a>(var: &impl Fn(&str) -> &'a str, name: &str) -> Result<bool, CliError> {
+    match var(name) {
+        "" | "0" | "false" => Ok(false),
+        "1" | "true" => Ok(true),
+        _ => Err(CliError::Setting(format!(
+            "{name} must be 1 (or true) to turn it on, or 0, false or empty to leave it off"
+        ))),
     }
 }
 
@@ -185,11 +242,11 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
     })?;
     let settings = GeneratorSettings::from_env()?;
     let root = settings.open_root()?;
-    let keyring = settings.keyring();
+    let values = settings.value_mode()?;
     let output = generate(
         &config,
         &root,
-        &keyring,
+        &values,
         settings.concurrency,
         &settings.binding,
     )
@@ -244,7 +301,7 @@ pub fn run_krm() -> Result<(), CliError> {
 fn krm_generate(configs: &[Value]) -> Result<Vec<Value>, (String, Option<String>)> {
     let settings = GeneratorSettings::from_env().map_err(|e| (e.to_string(), None))?;
     let root = settings.open_root().map_err(|e| (e.to_string(), None))?;
-    let keyring = settings.keyring();
+    let values = settings.value_mode().map_err(|e| (e.to_string(), None))?;
     let mut generated = Vec::new();
     for value in configs {
         let config = GeneratorConfig::from_value(value).map_err(|e| {
@@ -256,7 +313,7 @@ fn krm_generate(configs: &[Value]) -> Result<Vec<Value>, (String, Option<String>
         let stream = generate(
             &config,
             &root,
-            &keyring,
+            &values,
             settings.concurrency,
             &settings.binding,
         )
@@ -310,6 +367,27 @@ mod tests {
         }
         assert!(parse(&[("KSOPS_ROOT", "everything")]).is_err());
         assert!(parse(&[(KSOPS_CONFINE_TO, "relative/dir")]).is_err());
+    }
+
+    #[test]
+    fn value_settings_are_explicit() {
+        assert_eq!(parse(&[]).unwrap().values, ValueSetting::Decrypt);
+        for on in ["1", "true"] {
+            let dry = parse(&[(KSOPS_DRY_RUN, on)]).unwrap();
+            assert_eq!(dry.values, ValueSetting::DryRun);
+            let redact = parse(&[(KSOPS_REDACT, on)]).unwrap();
+            assert_eq!(redact.values, ValueSetting::Redact);
+        }
+        for off in ["", "0", "false"] {
+            let settings = parse(&[(KSOPS_DRY_RUN, off), (KSOPS_REDACT, off)]).unwrap();
+            assert_eq!(settings.values, ValueSetting::Decrypt);
+        }
+        // A value that might mean "on" is refused rather than decrypting by surprise.
+        for unclear in ["yes", "TRUE", "on", " 1"] {
+            let error = parse(&[(KSOPS_DRY_RUN, unclear)]).unwrap_err().to_string();
+            assert!(error.starts_with("KSOPS_DRY_RUN must be 1"), "{error}");
+        }
+        assert!(parse(&[(KSOPS_DRY_RUN, "1"), (KSOPS_REDACT, "1")]).is_err());
     }
 
     #[test]

@@ -10,7 +10,8 @@ mod render;
 
 use std::ffi::OsString;
 
-pub use args::{Command, DecryptArgs, parse_args};
+pub use args::{Command, DecryptArgs, RenderArgs, parse_args};
+pub use generate::ValueSetting;
 pub use install::InstallArgs;
 
 /// A command failed. The `Display` text is what is printed on stderr.
@@ -137,7 +138,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         Command::Generate(config) => generate::run_legacy(&config),
         Command::Krm => generate::run_krm(),
         Command::Install(install_args) => install::run(&install_args),
-        Command::Render(dir) => render::run(&dir),
+        Command::Render(render_args) => render::run(&render_args),
         Command::ArgocdGenerate => argocd::run_generate(),
     }
 }

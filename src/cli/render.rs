@@ -1,29 +1,45 @@
-//! `ksops render DIR`: a local dry-render of a kustomization with this binary wired in as the
-//! legacy `viaduct.ai/v1` `ksops` plugin, through a temporary plugin home (nothing is installed).
+//! `ksops render [--dry-run | --redact] DIR`: a local render of a kustomization with this binary
+//! wired in as the legacy `viaduct.ai/v1` `ksops` plugin, through a temporary plugin home (nothing
+//! is installed). `--dry-run` and `--redact` reach the generators through their environment
+//! variables, which every generator kustomize starts inherits.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::{CliError, find_on_path};
+use crate::cli::generate::{KSOPS_DRY_RUN, KSOPS_REDACT, ValueSetting};
+use crate::cli::{CliError, RenderArgs, find_on_path};
 use crate::sops::stores::yaml::parse_documents;
 use crate::sops::tree::Value;
 
 /// The annotation that makes kustomize run a generator as a KRM function.
 const FUNCTION_ANNOTATION: &str = "config.kubernetes.io/function";
 
-/// Runs `ksops render DIR`.
-pub fn run(dir: &Path) -> Result<(), CliError> {
+/// Runs `ksops render`.
+pub fn run(args: &RenderArgs) -> Result<(), CliError> {
+    let dir = args.dir.as_path();
     let me = std::env::current_exe().map_err(|source| CliError::Read {
         file: "the running ksops executable".into(),
         source,
     })?;
     let home = TempPluginHome::create(&me)?;
-    let (program, args) = kustomize_program(dir)?;
+    let (program, program_args) = kustomize_program(dir)?;
     let mut command = Command::new(&program);
     command
-        .args(&args)
+        .args(&program_args)
         .arg(dir)
         .env("KUSTOMIZE_PLUGIN_HOME", &home.path);
+    if let Some(values) = args.values {
+        command.env_remove(KSOPS_DRY_RUN).env_remove(KSOPS_REDACT);
+        match values {
+            ValueSetting::Decrypt => {}
+            ValueSetting::DryRun => {
+                command.env(KSOPS_DRY_RUN, "1");
+            }
+            ValueSetting::Redact => {
+                command.env(KSOPS_REDACT, "1");
+            }
+        }
+    }
     // Generators run in each kustomization's directory, where a key file named relative to
     // where `ksops render` was started would not be found.
     for name in ["SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"] {

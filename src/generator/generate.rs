@@ -3,6 +3,10 @@
 //!
 //! All or nothing: any failure in any file fails the whole generator and nothing is returned,
 //! so kustomize never receives a partial set of Secrets.
+//!
+//! [`ValueMode`] chooses what becomes of the encrypted values: decrypted (the normal run),
+//! decrypted and shown as markers ([`redact`](super::redact)), or not decrypted at all
+//! ([`dry_run`](super::dry_run)). Every other step, check and refusal is the same in all three.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -12,15 +16,39 @@ use zeroize::Zeroizing;
 
 use crate::generator::binding::{Binding, BindingError};
 use crate::generator::confine::{ConfineError, Root};
+use crate::generator::dry_run::{self, DryRunError};
 use crate::generator::envfile::{EnvError, parse_env};
+use crate::generator::redact::Redactor;
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
-use crate::generator::secret::{SecretBuilder, SecretError, render};
+use crate::generator::secret::{SecretBuilder, SecretError, StandIn, render};
 use crate::sops::keys::Keyring;
 use crate::sops::stores::{EmitOptions, Format, StoreError};
-use crate::sops::{DecryptError, decrypt_documents, stores};
+use crate::sops::{DecryptError, decrypt_documents, inspect, stores};
 
 /// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 20;
+
+/// What the generator does with encrypted values.
+#[derive(Debug)]
+pub enum ValueMode {
+    /// Decrypt them with these identities.
+    Decrypt(Keyring),
+    /// Decrypt them (MAC verified) and emit a marker for each value.
+    Redact(Keyring, Redactor),
+    /// Use no key at all: check each file's structure and emit placeholders.
+    DryRun,
+}
+
+impl ValueMode {
+    /// What the Secrets of `secretFrom` hold for each value.
+    fn stand_in(&self) -> StandIn {
+        match self {
+            ValueMode::Decrypt(_) => StandIn::Decrypted,
+            ValueMode::Redact(_, redactor) => StandIn::Marker(redactor.clone()),
+            ValueMode::DryRun => StandIn::Placeholder,
+        }
+    }
+}
 
 /// A generator failed. The message names the generator, the config entry and file, the step and
 /// the cause; it never contains decrypted data.
@@ -46,6 +74,9 @@ pub enum Failure {
     /// The file could not be decrypted.
     #[error("decrypting the file: {0}")]
     Decrypt(#[source] DecryptError),
+    /// The file cannot be dry-run.
+    #[error("dry run: {0}")]
+    DryRun(#[source] DryRunError),
     /// The file or Secret does not satisfy the tenant binding.
     #[error("tenant binding: {0}")]
     Binding(#[source] BindingError),
@@ -129,12 +160,14 @@ impl Generated {
 
 /// Runs a generator: returns what KSOPS would print, once every file has been decrypted.
 ///
+/// `values` says whether values are decrypted, redacted or replaced by placeholders.
 /// `concurrency` bounds how many files are decrypted at once (KSOPS's `KSOPS_CONCURRENCY_LIMIT`).
-/// `binding` (off by default) ties manifests and Secrets to the destination namespace.
+/// `binding` (off by default) ties manifests and Secrets to the destination namespace; in a dry
+/// run it checks the namespace as written, which no MAC can vouch for without the key.
 pub fn generate(
     config: &GeneratorConfig,
     root: &Root,
-    keyring: &Keyring,
+    values: &ValueMode,
     concurrency: usize,
     binding: &Binding,
 ) -> Result<Generated, Box<GenerateError>> {
@@ -149,11 +182,13 @@ pub fn generate(
             })?;
         let mut metadata = spec.metadata.clone();
         metadata.namespace = namespace;
-        builders.push(SecretBuilder::new(&metadata, spec.type_.as_deref()));
+        builders.push(
+            SecretBuilder::new(&metadata, spec.type_.as_deref()).with_stand_in(values.stand_in()),
+        );
     }
 
     let jobs = jobs(config);
-    let plaintexts = decrypt_all(&jobs, root, keyring, concurrency, binding)
+    let plaintexts = decrypt_all(&jobs, root, values, concurrency, binding)
         .map_err(|(job, failure)| fail(config, job.origin.clone(), Some(job.path), *failure))?;
 
     let mut manifests = Vec::new();
@@ -271,7 +306,7 @@ type FirstFailure<'j, 'c> = (&'j Job<'c>, Box<Failure>);
 fn decrypt_all<'j, 'c>(
     jobs: &'j [Job<'c>],
     root: &Root,
-    keyring: &Keyring,
+    values: &ValueMode,
     concurrency: usize,
     binding: &Binding,
 ) -> Result<Vec<Zeroizing<Vec<u8>>>, FirstFailure<'j, 'c>> {
@@ -284,7 +319,7 @@ fn decrypt_all<'j, 'c>(
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(index) else { break };
             let bind = matches!(job.usage, Use::Manifest).then_some(binding);
-            let result = decrypt_one(job.path, root, keyring, bind);
+            let result = decrypt_one(job.path, root, values, bind);
             if let Some(slot) = results.get(index)
                 && let Ok(mut slot) = slot.lock()
             {
@@ -318,12 +353,34 @@ fn decrypt_all<'j, 'c>(
 
 /// Reads and decrypts one file the way KSOPS does: the format follows the file name, the output
 /// is what `sops decrypt` prints with default settings, and the MAC is always verified. A
-/// `files` manifest is checked against `binding` on its decrypted, authenticated documents
-/// before anything is emitted.
-fn decrypt_one(path: &str, root: &Root, keyring: &Keyring, binding: Option<&Binding>) -> JobResult {
+/// `files` manifest (given `binding`) is checked against the binding on its decrypted,
+/// authenticated documents before anything is emitted. Redaction and the dry run change the
+/// values, never the checks.
+fn decrypt_one(
+    path: &str,
+    root: &Root,
+    values: &ValueMode,
+    binding: Option<&Binding>,
+) -> JobResult {
     let input = root.read(path).map_err(Failure::Read)?;
     let format = Format::from_path(std::path::Path::new(path));
-    let decrypted = decrypt_documents(&input, format, keyring, false).map_err(Failure::Decrypt)?;
+    let manifest = binding.is_some();
+    let decrypted = match values {
+        ValueMode::Decrypt(keyring) => {
+            decrypt_documents(&input, format, keyring, false).map_err(Failure::Decrypt)?
+        }
+        ValueMode::Redact(keyring, redactor) => inspect(&input, format)
+            .and_then(|inspected| {
+                if manifest {
+                    redactor.decrypt_manifest(inspected, keyring)
+                } else {
+                    // secretFrom values are replaced when the Secret is built.
+                    inspected.decrypt(keyring, false)
+                }
+            })
+            .map_err(Failure::Decrypt)?,
+        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(Failure::DryRun)?,
+    };
     if let Some(binding) = binding {
         binding
             .check_manifest(&decrypted.documents, decrypted.metadata.mac_only_encrypted)

@@ -18,6 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::dry_run::{PLACEHOLDER, PLACEHOLDER_BASE64};
+use super::redact::Redactor;
 use super::schema::{SecretMetadata, SecretSpec};
 use crate::sops::stores::StoreError;
 use crate::sops::stores::yaml::emit;
@@ -102,6 +104,38 @@ pub fn key_errors(key: &str) -> Vec<&'static str> {
     errs
 }
 
+/// What a Secret holds for each value.
+#[derive(Clone, Debug, Default)]
+pub enum StandIn {
+    /// The decrypted values themselves.
+    #[default]
+    Decrypted,
+    /// The dry-run placeholder ([`PLACEHOLDER`], base64-encoded under `data`).
+    Placeholder,
+    /// A redaction marker, under `data` too (written as it is, to be read in a diff).
+    Marker(Redactor),
+}
+
+impl StandIn {
+    /// What `stringData` holds for a value.
+    fn string_data(&self, value: &[u8]) -> Vec<u8> {
+        match self {
+            StandIn::Decrypted => value.to_vec(),
+            StandIn::Placeholder => PLACEHOLDER.as_bytes().to_vec(),
+            StandIn::Marker(redactor) => redactor.marker(value).into_bytes(),
+        }
+    }
+
+    /// What `data` holds for a value.
+    fn data(&self, value: &[u8]) -> String {
+        match self {
+            StandIn::Decrypted => STANDARD.encode(value),
+            StandIn::Placeholder => PLACEHOLDER_BASE64.to_owned(),
+            StandIn::Marker(redactor) => redactor.marker(value),
+        }
+    }
+}
+
 /// Collects the keys of one Secret, then builds it.
 ///
 /// An `add_*` call that fails may have added part of its keys (`add_env` stops at the first bad
@@ -114,6 +148,7 @@ pub struct SecretBuilder {
     data: BTreeMap<String, String>,
     /// Which entry produced each key, for duplicate messages.
     origins: HashMap<String, String>,
+    stand_in: StandIn,
 }
 
 impl SecretBuilder {
@@ -125,7 +160,14 @@ impl SecretBuilder {
             string_data: BTreeMap::new(),
             data: BTreeMap::new(),
             origins: HashMap::new(),
+            stand_in: StandIn::Decrypted,
         }
+    }
+
+    /// Stores `stand_in` in place of each value (every check still sees the value given).
+    pub fn with_stand_in(mut self, stand_in: StandIn) -> SecretBuilder {
+        self.stand_in = stand_in;
+        self
     }
 
     /// Starts the Secret of a `secretFrom` entry.
@@ -144,14 +186,16 @@ impl SecretBuilder {
                 origin: origin.to_string(),
             });
         }
-        self.string_data.insert(key.to_string(), bytes.to_vec());
+        let stored = self.stand_in.string_data(bytes);
+        self.string_data.insert(key.to_string(), stored);
         Ok(())
     }
 
     /// Adds a `binaryFiles` entry: the decrypted bytes, standard base64, under `data`.
     pub fn add_binary(&mut self, key: &str, bytes: &[u8], origin: &str) -> Result<(), SecretError> {
         self.claim(key, origin)?;
-        self.data.insert(key.to_string(), STANDARD.encode(bytes));
+        let stored = self.stand_in.data(bytes);
+        self.data.insert(key.to_string(), stored);
         Ok(())
     }
 
@@ -161,8 +205,8 @@ impl SecretBuilder {
     pub fn add_env(&mut self, pairs: &[(String, String)], origin: &str) -> Result<(), SecretError> {
         for (key, value) in pairs {
             self.claim(key, origin)?;
-            self.string_data
-                .insert(key.clone(), value.clone().into_bytes());
+            let stored = self.stand_in.string_data(value.as_bytes());
+            self.string_data.insert(key.clone(), stored);
         }
         Ok(())
     }
@@ -550,6 +594,38 @@ type: kubernetes.io/tls
             "secretFrom[0].binaryFiles[0]",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn stand_ins_replace_values_after_every_check() {
+        let keyring = crate::sops::keys::Keyring::load(&crate::sops::keys::IdentitySources {
+            age_key: Some(zeroize::Zeroizing::new(
+                "AGE-SECRET-KEY-1Z8UFGWENT7XP3GQ008FNEQLESTGXQC45688ERRHL9YLZEXX9GXVS0D4NZC".into(),
+            )),
+            ..Default::default()
+        });
+        let redactor = Redactor::from_keyring(&keyring).unwrap();
+        let marker = redactor.marker(b"hunter2");
+        for (stand_in, text, data) in [
+            (StandIn::Placeholder, PLACEHOLDER, PLACEHOLDER_BASE64),
+            (StandIn::Marker(redactor), marker.as_str(), marker.as_str()),
+        ] {
+            let mut b = SecretBuilder::new(&meta("s"), None).with_stand_in(stand_in);
+            b.add_string("file", b"hunter2", "files[0]").unwrap();
+            b.add_binary("bin", b"hunter2", "binaryFiles[0]").unwrap();
+            b.add_env(&[("ENV".into(), "hunter2".into())], "envs[0]")
+                .unwrap();
+            assert!(b.add_string("text", &[0xff], "files[1]").is_err());
+            assert!(b.add_env(&[("ENV".into(), "x".into())], "envs[1]").is_err());
+            let doc = b.build_document();
+            let value = |field: &str, key: &str| match doc.get(field) {
+                Some(Value::Mapping(m)) => m.get(key).cloned(),
+                _ => None,
+            };
+            assert_eq!(value("stringData", "file"), Some(Value::str(text)));
+            assert_eq!(value("stringData", "ENV"), Some(Value::str(text)));
+            assert_eq!(value("data", "bin"), Some(Value::str(data)));
+        }
     }
 
     #[test]

@@ -162,45 +162,106 @@ impl ValueCipher {
             return Ok(Value::Str(Vec::new()));
         }
         let parsed = parse(text).ok_or(CipherError::Format)?;
-        let decode = |field: &'static str, b64: &str| {
-            GO_STD_BASE64
-                .decode(b64)
-                .map_err(|_| CipherError::Base64 { field })
-        };
-        let mut sealed = decode("data", parsed.data)?;
-        let iv = decode("iv", parsed.iv)?;
-        sealed.extend_from_slice(&decode("tag", parsed.tag)?);
+        let mut sealed = decode_field("data", parsed.data)?;
+        let iv = decode_field("iv", parsed.iv)?;
+        sealed.extend_from_slice(&decode_field("tag", parsed.tag)?);
         let plaintext = self.open(&iv, aad, &sealed)?;
         convert(plaintext, parsed.kind)
     }
 }
+
+/// The declared type of an encrypted value (its `type:` field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// `str`: text (or bytes).
+    Str,
+    /// `int`: a 64-bit integer.
+    Int,
+    /// `float`: a float64.
+    Float,
+    /// `bool`: a boolean.
+    Bool,
+    /// `time`: an RFC 3339 timestamp.
+    Time,
+    /// `comment`: a YAML comment.
+    Comment,
+}
+
+impl ValueType {
+    /// The type `type:` names. `bytes` (sops 1.x) and unknown names fail as in sops.
+    fn from_name(name: &str) -> Result<ValueType, CipherError> {
+        match name {
+            "str" => Ok(ValueType::Str),
+            "int" => Ok(ValueType::Int),
+            "float" => Ok(ValueType::Float),
+            "bool" => Ok(ValueType::Bool),
+            "time" => Ok(ValueType::Time),
+            "comment" => Ok(ValueType::Comment),
+            "bytes" => Err(CipherError::BytesType),
+            other => Err(CipherError::UnknownType(other.to_owned())),
+        }
+    }
+
+    /// The type of a decrypted leaf; `None` for nulls and collections, which are never encrypted.
+    pub fn of(value: &Value) -> Option<ValueType> {
+        match value {
+            Value::Str(_) => Some(ValueType::Str),
+            Value::Int(_) => Some(ValueType::Int),
+            Value::Float(_) => Some(ValueType::Float),
+            Value::Bool(_) => Some(ValueType::Bool),
+            Value::Time(_) => Some(ValueType::Time),
+            Value::Comment(_) => Some(ValueType::Comment),
+            Value::Null | Value::Mapping(_) | Value::Sequence(_) => None,
+        }
+    }
+}
+
+/// Checks what can be checked of an `ENC[…]` value without the data key (the format, the three
+/// base64 fields, a known type) and returns its declared type. Whatever fails here also fails
+/// [`ValueCipher::decrypt_value`]; authenticity needs the key.
+pub fn value_type(text: &str) -> Result<ValueType, CipherError> {
+    let parsed = parse(text).ok_or(CipherError::Format)?;
+    for (field, b64) in [
+        ("data", parsed.data),
+        ("iv", parsed.iv),
+        ("tag", parsed.tag),
+    ] {
+        decode_field(field, b64)?;
+    }
+    ValueType::from_name(parsed.kind)
+}
+
+fn decode_field(field: &'static str, b64: &str) -> Result<Vec<u8>, CipherError> {
+    GO_STD_BASE64
+        .decode(b64)
+        .map_err(|_| CipherError::Base64 { field })
+}
+
 fn convert(plaintext: Zeroizing<Vec<u8>>, kind: &str) -> Result<Value, CipherError> {
     let text = || std::str::from_utf8(&plaintext).ok();
     let conversion = |kind| CipherError::Conversion { kind };
-    match kind {
-        "str" => Ok(Value::Str(plaintext.to_vec())),
-        "int" => text()
+    match ValueType::from_name(kind)? {
+        ValueType::Str => Ok(Value::Str(plaintext.to_vec())),
+        ValueType::Int => text()
             .and_then(|t| t.parse::<i64>().ok())
             .map(Value::Int)
             .ok_or_else(|| conversion("int")),
-        "float" => text()
+        ValueType::Float => text()
             .and_then(parse_go_float)
             .map(Value::Float)
             .ok_or_else(|| conversion("float")),
-        "bool" => match text() {
+        ValueType::Bool => match text() {
             Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(Value::Bool(true)),
             Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(Value::Bool(false)),
             _ => Err(conversion("bool")),
         },
-        "time" => text()
+        ValueType::Time => text()
             .and_then(|t| Timestamp::parse_rfc3339(t).ok())
             .map(Value::Time)
             .ok_or_else(|| conversion("time")),
-        "comment" => Ok(Value::Comment(Comment(
+        ValueType::Comment => Ok(Value::Comment(Comment(
             String::from_utf8_lossy(&plaintext).into_owned(),
         ))),
-        "bytes" => Err(CipherError::BytesType),
-        other => Err(CipherError::UnknownType(other.to_owned())),
     }
 }
 

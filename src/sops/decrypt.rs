@@ -4,13 +4,13 @@ use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::sops::cipher::{CipherError, ValueCipher};
+use crate::sops::cipher::{CipherError, ValueCipher, ValueType};
 use crate::sops::gonum;
+use crate::sops::inspect::{EncryptedLeaf, Inspected, Position, inspect, type_name, walk};
 use crate::sops::keys::{DataKeyError, Keyring, recover_data_key};
 use crate::sops::metadata::{Metadata, MetadataError};
-use crate::sops::rules::{CommentStack, Rule};
 use crate::sops::stores::{self, EmitOptions, Format, StoreError};
-use crate::sops::tree::{Comment, Document, Item, Mapping, Value};
+use crate::sops::tree::{Document, Value};
 
 /// What to decrypt and how to print it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,20 +103,67 @@ pub fn decrypt_documents(
     keyring: &Keyring,
     ignore_mac: bool,
 ) -> Result<Decrypted, DecryptError> {
-    let parsed = stores::parse(format, input).map_err(DecryptError::Parse)?;
-    let tree = parsed.metadata.ok_or(MetadataError::NotFound)?;
-    let metadata = Metadata::from_tree(&tree, parsed.metadata_style)?;
-    let key = recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keyring)?;
-    let cipher = ValueCipher::new(&key);
-    let mut documents = parsed.documents;
-    let computed = walk_documents(&mut documents, &metadata, &cipher)?;
-    if !ignore_mac {
-        verify_mac(&metadata, &cipher, &computed)?;
+    inspect(input, format)?.decrypt(keyring, ignore_mac)
+}
+
+impl Inspected {
+    /// Decrypts every encrypted value and checks the MAC (unless `ignore_mac`).
+    pub fn decrypt(self, keyring: &Keyring, ignore_mac: bool) -> Result<Decrypted, DecryptError> {
+        self.decrypt_with(keyring, ignore_mac, |_, value| value)
     }
-    Ok(Decrypted {
-        documents,
-        metadata,
-    })
+
+    /// Like [`Inspected::decrypt`], and hands each decrypted value to `on_value`, which returns
+    /// what the document keeps in its place (a comment at an encrypted position that does not
+    /// decrypt, as old sops versions wrote them, is handed over as it is). The MAC covers the
+    /// decrypted values, not what `on_value` returns, and on any failure nothing is returned.
+    pub fn decrypt_with(
+        self,
+        keyring: &Keyring,
+        ignore_mac: bool,
+        mut on_value: impl FnMut(&EncryptedLeaf<'_>, Value) -> Value,
+    ) -> Result<Decrypted, DecryptError> {
+        let Inspected {
+            mut documents,
+            metadata,
+        } = self;
+        let key = recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keyring)?;
+        let cipher = ValueCipher::new(&key);
+        let mut hash = Sha512::new();
+        if metadata.mac_only_encrypted {
+            hash.update(mac_only_encrypted_init());
+        }
+        walk(&mut documents, &metadata.rule, |at, leaf, encrypted| {
+            if !encrypted {
+                // With mac_only_encrypted, clear values may be edited freely: only encrypted
+                // ones count.
+                if !metadata.mac_only_encrypted {
+                    hash_value(&mut hash, &leaf);
+                }
+                return Ok(leaf);
+            }
+            let value = decrypt_leaf(&cipher, at, leaf)?;
+            hash_value(&mut hash, &value);
+            Ok(match ValueType::of(&value) {
+                Some(value_type) => on_value(
+                    &EncryptedLeaf {
+                        document: at.document,
+                        path: at.path,
+                        value_type,
+                    },
+                    value,
+                ),
+                None => value,
+            })
+        })?;
+        if !ignore_mac {
+            let computed: String = hash.finalize().iter().map(|b| format!("{b:02X}")).collect();
+            verify_mac(&metadata, &cipher, &computed)?;
+        }
+        Ok(Decrypted {
+            documents,
+            metadata,
+        })
+    }
 }
 
 /// `sops decrypt`: returns exactly the bytes sops prints.
@@ -156,158 +203,32 @@ fn mac_only_encrypted_init() -> [u8; 32] {
     init
 }
 
-/// Decrypts every document in place and returns the MAC of the file (upper-case hex SHA-512).
-fn walk_documents(
-    documents: &mut [Document],
-    metadata: &Metadata,
+/// Decrypts one leaf at an encrypted position.
+fn decrypt_leaf(
     cipher: &ValueCipher,
-) -> Result<String, DecryptError> {
-    let mut walker = Walker {
-        rule: &metadata.rule,
-        mac_only_encrypted: metadata.mac_only_encrypted,
-        cipher,
-        hash: Sha512::new(),
-        path: Vec::new(),
-        comments: CommentStack::default(),
-    };
-    if metadata.mac_only_encrypted {
-        walker.hash.update(mac_only_encrypted_init());
-    }
-    for document in documents {
-        walker.mapping(document)?;
-    }
-    let digest = walker.hash.finalize();
-    Ok(digest.iter().map(|b| format!("{b:02X}")).collect())
-}
-
-/// The state of one depth-first walk, in document order, as sops walks its tree.
-struct Walker<'a> {
-    rule: &'a Rule,
-    mac_only_encrypted: bool,
-    cipher: &'a ValueCipher,
-    hash: Sha512,
-    /// Mapping keys from the document root to the current position.
-    path: Vec<String>,
-    comments: CommentStack,
-}
-
-impl Walker<'_> {
-    fn mapping(&mut self, mapping: &mut Mapping) -> Result<(), DecryptError> {
-        self.comments.enter();
-        for item in &mut mapping.items {
-            match item {
-                Item::Comment(comment) => {
-                    self.comments.push(comment.0.as_bytes());
-                    let leaf = Value::Comment(std::mem::replace(comment, Comment(String::new())));
-                    *comment = match self.leaf(leaf)? {
-                        Value::Comment(decrypted) => decrypted,
-                        // A comment position that decrypts to a string stays a comment.
-                        Value::Str(text) => Comment(String::from_utf8_lossy(&text).into_owned()),
-                        other => {
-                            return Err(DecryptError::NotEncrypted {
-                                path: self.aad_path(),
-                                found: type_name(&other),
-                            });
-                        }
-                    };
-                }
-                Item::Entry(entry) => {
-                    self.path.push(entry.key.clone());
-                    let result = self.value(&mut entry.value);
-                    self.path.pop();
-                    result?;
-                    self.comments.clear_innermost();
-                }
-            }
+    at: &Position<'_>,
+    leaf: Value,
+) -> Result<Value, DecryptError> {
+    let aad = at.aad();
+    match leaf {
+        // A comment that does not decrypt is kept as it is: files from old sops versions have
+        // clear comments at encrypted positions.
+        Value::Comment(comment) => Ok(cipher
+            .decrypt_value(&comment.0, aad.as_bytes())
+            .unwrap_or(Value::Comment(comment))),
+        Value::Str(text) => {
+            let text = std::str::from_utf8(&text).map_err(|_| DecryptError::Value {
+                path: aad.clone(),
+                source: CipherError::Format,
+            })?;
+            cipher
+                .decrypt_value(text, aad.as_bytes())
+                .map_err(|source| DecryptError::Value { path: aad, source })
         }
-        self.comments.leave();
-        Ok(())
-    }
-
-    fn sequence(&mut self, items: &mut [Value]) -> Result<(), DecryptError> {
-        self.comments.enter();
-        for item in items {
-            // Only a comment node joins the stack; an encrypted list comment is still a string
-            // here and clears it, exactly as in sops (whose own output can then fail its MAC).
-            let was_comment = matches!(item, Value::Comment(_));
-            if let Value::Comment(comment) = item {
-                self.comments.push(comment.0.as_bytes());
-            }
-            self.value(item)?;
-            if !was_comment {
-                self.comments.clear_innermost();
-            }
-        }
-        self.comments.leave();
-        Ok(())
-    }
-
-    fn value(&mut self, value: &mut Value) -> Result<(), DecryptError> {
-        match value {
-            Value::Null => Ok(()),
-            Value::Mapping(mapping) => self.mapping(mapping),
-            Value::Sequence(items) => self.sequence(items),
-            _ => {
-                let leaf = std::mem::replace(value, Value::Null);
-                *value = self.leaf(leaf)?;
-                Ok(())
-            }
-        }
-    }
-
-    /// Decrypts one leaf if the rule says it is encrypted, and feeds it to the MAC.
-    fn leaf(&mut self, leaf: Value) -> Result<Value, DecryptError> {
-        let is_comment = matches!(leaf, Value::Comment(_));
-        let keys: Vec<&str> = self.path.iter().map(String::as_str).collect();
-        let encrypted = self.rule.encrypts(&keys, &self.comments, is_comment);
-        let value = if !encrypted {
-            leaf
-        } else {
-            let aad = self.aad_path();
-            match leaf {
-                // A comment that does not decrypt is kept as it is: files from old sops
-                // versions have clear comments at encrypted positions.
-                Value::Comment(comment) => {
-                    match self.cipher.decrypt_value(&comment.0, aad.as_bytes()) {
-                        Ok(decrypted) => decrypted,
-                        Err(_) => Value::Comment(comment),
-                    }
-                }
-                Value::Str(text) => {
-                    let text = std::str::from_utf8(&text).map_err(|_| DecryptError::Value {
-                        path: aad.clone(),
-                        source: CipherError::Format,
-                    })?;
-                    self.cipher
-                        .decrypt_value(text, aad.as_bytes())
-                        .map_err(|source| DecryptError::Value { path: aad, source })?
-                }
-                other => {
-                    return Err(DecryptError::NotEncrypted {
-                        path: aad,
-                        found: type_name(&other),
-                    });
-                }
-            }
-        };
-        // With mac_only_encrypted, clear values may be edited freely: only encrypted ones count.
-        if encrypted || !self.mac_only_encrypted {
-            hash_value(&mut self.hash, &value);
-        }
-        Ok(value)
-    }
-
-    /// The AAD of the current position: every mapping key followed by `:`.
-    fn aad_path(&self) -> String {
-        let mut aad = String::new();
-        for key in &self.path {
-            aad.push_str(key);
-            aad.push(':');
-        }
-        if aad.is_empty() {
-            aad.push(':');
-        }
-        aad
+        other => Err(DecryptError::NotEncrypted {
+            path: aad,
+            found: type_name(&other),
+        }),
     }
 }
 
@@ -324,40 +245,10 @@ fn hash_value(hash: &mut Sha512, value: &Value) {
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Int(_) => "integer",
-        Value::Float(_) => "float",
-        Value::Str(_) => "string",
-        Value::Time(_) => "timestamp",
-        Value::Mapping(_) => "mapping",
-        Value::Sequence(_) => "list",
-        Value::Comment(_) => "comment",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn aad_of_the_root_is_a_lone_colon() {
-        let cipher = ValueCipher::new(&crate::sops::cipher::DataKey::new([0; 32]));
-        let rule = Rule::UnencryptedSuffix("_unencrypted".into());
-        let mut walker = Walker {
-            rule: &rule,
-            mac_only_encrypted: false,
-            cipher: &cipher,
-            hash: Sha512::new(),
-            path: vec![],
-            comments: CommentStack::default(),
-        };
-        assert_eq!(walker.aad_path(), ":");
-        walker.path = vec!["merged".into(), "<<".into(), "user".into()];
-        assert_eq!(walker.aad_path(), "merged:<<:user:");
-    }
+    use crate::sops::tree::Comment;
 
     #[test]
     fn mac_renders_typed_values_like_sops() {

@@ -123,6 +123,19 @@ pub fn controlled_command(program: &Path, home: &Path) -> Command {
     cmd
 }
 
+/// `kpt fn eval . --exec <ksops> --fn-config CONFIG -o stdout` run in `package`, with a
+/// controlled environment (see [`controlled_command`]).
+pub fn kpt_fn_eval(kpt: &Path, home: &Path, package: &Path, fn_config: &Path) -> Command {
+    let mut cmd = controlled_command(kpt, home);
+    cmd.current_dir(package)
+        .args(["fn", "eval", ".", "--exec"])
+        .arg(ksops_bin())
+        .arg("--fn-config")
+        .arg(fn_config)
+        .args(["-o", "stdout"]);
+    cmd
+}
+
 /// What a finished process produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {

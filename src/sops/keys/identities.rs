@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use age::armor::ArmoredReader;
-use age::secrecy::SecretString;
+use age::secrecy::{ExposeSecret, SecretString};
 use age::{DecryptError, Decryptor};
 use age_core::format::{FileKey, Stanza};
 use base64::Engine;
@@ -81,9 +81,33 @@ impl fmt::Display for SourceReport {
 /// An identity that needs nothing more to be used.
 enum Plain {
     X25519(age::x25519::Identity),
-    Ssh(age::ssh::Identity),
+    /// With the SHA-256 of its key file, which `age` offers no other way to get at.
+    Ssh(age::ssh::Identity, Zeroizing<[u8; 32]>),
     /// Run through `age-plugin-<name>` from `$PATH` when used.
     Plugin(age::plugin::Identity),
+}
+
+impl Plain {
+    /// A digest of the identity's private key, for [`Keyring::derive_key`]. Plugin identities
+    /// have none: their strings only name a key held elsewhere and are not secret.
+    fn secret_digest(&self) -> Option<Zeroizing<[u8; 32]>> {
+        match self {
+            Plain::X25519(identity) => {
+                Some(sha256(identity.to_string().expose_secret().as_bytes()))
+            }
+            Plain::Ssh(_, digest) => Some(digest.clone()),
+            Plain::Plugin(_) => None,
+        }
+    }
+}
+
+/// SHA-256 into a zeroizing buffer.
+fn sha256(data: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    Sha256::new().chain_update(data).finalize_into(
+        sha2::digest::generic_array::GenericArray::from_mut_slice(out.as_mut_slice()),
+    );
+    out
 }
 
 /// A passphrase-protected OpenSSH key, decrypted on first use.
@@ -111,7 +135,7 @@ impl Kind {
     /// ones (which ask for a passphrase). sops' order is random; this one avoids prompts.
     fn rank(&self) -> u8 {
         match self {
-            Kind::Plain(Plain::X25519(_) | Plain::Ssh(_)) => 0,
+            Kind::Plain(Plain::X25519(_) | Plain::Ssh(..)) => 0,
             Kind::Plain(Plain::Plugin(_)) => 1,
             Kind::LockedSsh(_) | Kind::LockedFile(_) => 2,
         }
@@ -342,7 +366,7 @@ impl Loader {
             Ok(id @ age::ssh::Identity::Unencrypted(_)) => {
                 self.add(
                     name,
-                    vec![Kind::Plain(Plain::Ssh(id))],
+                    vec![Kind::Plain(Plain::Ssh(id, sha256(&data)))],
                     SourceStatus::Loaded(1),
                 );
             }
@@ -551,6 +575,33 @@ impl Keyring {
         self.entries.is_empty()
     }
 
+    /// A 32-byte secret derived from every unprotected private key loaded (X25519 identities
+    /// and unencrypted SSH keys, whatever their source and order), bound to `label`, or `None`
+    /// when there is no such key. The same keys always give the same secret; without them it
+    /// cannot be computed. Plugin identities and passphrase-protected sources take no part.
+    pub fn derive_key(&self, label: &str) -> Option<Zeroizing<[u8; 32]>> {
+        let mut digests: Vec<Zeroizing<[u8; 32]>> = self
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.kind {
+                Kind::Plain(plain) => plain.secret_digest(),
+                Kind::LockedSsh(_) | Kind::LockedFile(_) => None,
+            })
+            .collect();
+        if digests.is_empty() {
+            return None;
+        }
+        digests.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        digests.dedup_by(|a, b| a.as_slice() == b.as_slice());
+        let mut material = Zeroizing::new(Vec::with_capacity(8 + label.len() + 32 * digests.len()));
+        material.extend_from_slice(&(label.len() as u64).to_be_bytes());
+        material.extend_from_slice(label.as_bytes());
+        for digest in &digests {
+            material.extend_from_slice(digest.as_slice());
+        }
+        Some(sha256(&material))
+    }
+
     fn source_name(&self, source: usize) -> &str {
         self.reports.get(source).map_or("?", |r| r.name.as_str())
     }
@@ -670,7 +721,7 @@ impl Attempt<'_> {
     fn plain(&self, id: &Plain, stanzas: &[Stanza]) -> Option<Result<FileKey, DecryptError>> {
         match id {
             Plain::X25519(i) => age::Identity::unwrap_stanzas(i, stanzas),
-            Plain::Ssh(i) => age::Identity::unwrap_stanzas(i, stanzas),
+            Plain::Ssh(i, _) => age::Identity::unwrap_stanzas(i, stanzas),
             Plain::Plugin(i) => {
                 let callbacks = PluginUi {
                     terminal: matches!(self.keyring.prompter, Prompter::Terminal),
@@ -1218,5 +1269,44 @@ mod tests {
         k.prompter = Prompter::Fixed("s3cret".into());
         let got = k.unwrap(&enc).map(|p| p.to_vec());
         assert_eq!(got, Ok(payload.to_vec()));
+    }
+
+    #[test]
+    fn derived_keys_depend_only_on_the_private_keys() {
+        let one = read_vector("age-test-identity.txt");
+        let two = read_vector("age-test-identity-2.txt");
+        let derive = |list: String, ssh: Option<std::path::PathBuf>| {
+            Keyring::load(&IdentitySources {
+                age_key: Some(Zeroizing::new(list)),
+                ssh_private_key_file: ssh,
+                ..empty_sources()
+            })
+            .derive_key("label")
+            .map(|k| *k)
+        };
+        let first = derive(one.clone(), None).unwrap();
+        assert_eq!(derive(one.clone(), None), Some(first), "not stable");
+        // Order, repetition and comments do not matter; another key does.
+        let both = derive(format!("{one}\n{two}"), None).unwrap();
+        assert_eq!(
+            derive(format!("# x\n{two}\n{one}\n{one}"), None),
+            Some(both)
+        );
+        assert_ne!(both, first);
+        assert_ne!(derive(two, None), Some(first));
+        let ssh =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/keys/id_ed25519");
+        assert_ne!(derive(one.clone(), Some(ssh)), Some(first));
+        // The label separates uses.
+        let k = Keyring::load(&IdentitySources {
+            age_key: Some(Zeroizing::new(one)),
+            ..empty_sources()
+        });
+        assert_ne!(k.derive_key("other").map(|k| *k), Some(first));
+        assert!(
+            Keyring::load(&empty_sources())
+                .derive_key("label")
+                .is_none()
+        );
     }
 }
