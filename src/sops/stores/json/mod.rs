@@ -500,19 +500,18 @@ mod tests {
         }
     }
 
+    /// A megabyte in and out: a quadratic path would make this test hang (no timing
+    /// assertion; scripts/bench-decrypt.sh measures speed).
     #[test]
-    fn large_input_is_fast() {
+    fn large_input_round_trips() {
         let mut input = b"{".to_vec();
         for index in 0..20_000 {
             input.extend_from_slice(format!("\"key{index}\": [\"value <{index}> \\u00e9\", {index}.5, true, null, {{\"n\": -1e-9}}],").as_bytes());
         }
         input.extend_from_slice(b"\"sops\": {\"version\": \"3.11.0\"}}");
         assert!(input.len() > 1_000_000);
-        let start = std::time::Instant::now();
         let file = parsed(&input);
         let out = emit(&file.documents, None).unwrap_or_else(|err| panic!("{err}"));
         assert!(out.len() > 1_000_000);
-        // Generous enough for unoptimised test builds; release builds take a few milliseconds.
-        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -712,11 +712,9 @@ mod tests {
             doc.push(format!("key{i}"), Value::Mapping(inner));
         }
         doc.push("huge", Value::str("x".repeat(200_000)));
-        let start = std::time::Instant::now();
+        // A quadratic path would make this hang (no timing assertion; see scripts/bench.sh).
         let out = emit(&[doc], 4).expect("emit");
         assert!(out.len() > 1_500_000);
-        // Generous even for debug builds; quadratic behaviour would take far longer.
-        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

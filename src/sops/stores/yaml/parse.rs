@@ -945,18 +945,18 @@ impl Builder {
         if rest.is_empty() {
             return;
         }
-        if let Some(top) = self.frames.last() {
-            if top.flow {
-                let depth = self.frames.len() - 1;
-                for c in rest {
-                    if closing > 0 {
-                        self.push_comment(depth, c.text);
-                    } else {
-                        self.pending.push((c.line, c.text));
-                    }
+        if let Some(top) = self.frames.last()
+            && top.flow
+        {
+            let depth = self.frames.len() - 1;
+            for c in rest {
+                if closing > 0 {
+                    self.push_comment(depth, c.text);
+                } else {
+                    self.pending.push((c.line, c.text));
                 }
-                return;
             }
+            return;
         }
         let closing = if doc_ends {
             self.frames.len()
@@ -1602,8 +1602,10 @@ mod tests {
         assert!(matches!(parsed.metadata, Some(Value::Mapping(_))));
     }
 
+    /// A megabyte of comments and sequences: a quadratic path here would make this test hang
+    /// (no timing assertion; scripts/bench.sh measures speed).
     #[test]
-    fn parses_a_megabyte_quickly() {
+    fn parses_a_megabyte() {
         let mut text = String::from("sops:\n  version: 3.11.0\n");
         for i in 0..20_000 {
             let _ = writeln!(
@@ -1611,9 +1613,7 @@ mod tests {
                 "# c{i}\nkey{i}:\n  - \"value {i} with some text\"\n  - {i}.5 # n"
             );
         }
-        let start = std::time::Instant::now();
         let parsed = parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.documents[0].items.len(), 40_000);
-        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     }
 }

@@ -109,19 +109,20 @@ fn resolve_plain(text: &str, timestamps: bool) -> Resolved {
     if !(first.is_ascii_digit() || first == b'+' || first == b'-') {
         return str_value();
     }
-    if timestamps && first.is_ascii_digit() {
-        if let Some(ts) = parse_timestamp(text) {
-            return Resolved::Time(ts);
-        }
+    if timestamps
+        && first.is_ascii_digit()
+        && let Some(ts) = parse_timestamp(text)
+    {
+        return Resolved::Time(ts);
     }
     let plain: String = text.chars().filter(|&c| c != '_').collect();
     if let Some(r) = parse_go_int(&plain) {
         return r;
     }
-    if is_yaml_style_float(&plain) {
-        if let Some(f) = parse_decimal_float(&plain) {
-            return Resolved::Float(f);
-        }
+    if is_yaml_style_float(&plain)
+        && let Some(f) = parse_decimal_float(&plain)
+    {
+        return Resolved::Float(f);
     }
     str_value()
 }
