@@ -1,6 +1,12 @@
 //! The `ksops` binary: dispatches to the library and maps errors to exit codes.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
+
+/// musl's allocator serializes the decryption threads (see Cargo.toml).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     match ksops::cli::run(std::env::args_os().skip(1)) {
