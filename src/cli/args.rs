@@ -16,6 +16,7 @@ USAGE:
     ksops decrypt [OPTIONS] FILE
     ksops install [--with-kustomize] DIR
     ksops render DIR
+    ksops check [--format human|json] [--host HOST] [--root ROOT] [--decrypt] [DIR]
     ksops argocd generate           (Argo CD Config Management Plugin `generate` command)
     ksops --help | --version
 
@@ -44,6 +45,9 @@ COMMANDS:
                 Run in <checkout>/$ARGOCD_APP_SOURCE_PATH by an Argo CD CMP sidecar: build the
                 app like `render`, with every generator confined to the checkout and the
                 Application's ARGOCD_ENV_* variables dropped. Prints only the objects.
+    check       Guardrails for CI and pre-commit over DIR (default: the working directory):
+                report every finding, exit 1 if there is any (2 if the check cannot run).
+                See CHECK below.
     install     Copy this binary (and, with --with-kustomize, the kustomize on PATH) into DIR,
                 for init containers of images without a shell.
 
@@ -55,6 +59,41 @@ DECRYPT OPTIONS:
     --ignore-mac          Do not verify the file's MAC. Values are still authenticated.
     --config PATH         The sops config file for output settings (default: $SOPS_CONFIG,
                           else .sops.yaml in the working directory or a parent).
+
+CHECK OPTIONS AND RULES:
+    --format human|json   Report for people (default) or one JSON object for tools.
+    --host kubectl|kustomize|kpt
+                          Also report generators this host silently skips (kubectl: KRM
+                          exec functions; kpt: legacy exec plugins). Default: no host checks.
+    --root kustomization|git-worktree
+                          How far generator files may reach (as KSOPS_ROOT; default
+                          kustomization).
+    --decrypt             Also decrypt every encrypted file with the identities below
+                          (MAC verified); failures are findings. Values are never printed.
+
+    unencrypted-file      a file matched by a .sops.yaml creation rule's path_regex, or read
+                          by a ksops generator, is not SOPS-encrypted (or has values in clear)
+    plaintext-secret      a v1 Secret manifest with literal data/stringData values, or a
+                          secretGenerator with literals or plaintext files (templated values
+                          such as {{ .x }}, ${VAR} are fine; annotation
+                          ksops.dev/allow-plaintext: <reason> marks a deliberate exception)
+    missing-file          a ksops generator names a file that does not exist
+    outside-root          a ksops generator names a file outside its kustomization root
+    invalid-generator     a ksops generator config that ksops refuses
+    skipped-generator     a ksops generator the --host would silently skip
+    invalid-kustomization a kustomization file that is not valid YAML
+    invalid-sops-config   a .sops.yaml sops cannot use (YAML, path_regex, conflicting rules)
+    invalid-recipient     a .sops.yaml key that is not a valid age recipient or SSH public
+                          key (placeholders such as age1xxxx) or PGP fingerprint
+    recipient-drift       an encrypted file whose recipients differ from its creation rule's
+                          (fix: sops updatekeys FILE)
+    decrypt-failed        with --decrypt: a file that does not decrypt or fails its MAC
+
+    Files ignored by .gitignore are not checked. DIR/.ksops-check.yaml lists exceptions:
+        allow:
+          - paths: [docs/examples/]     (gitignore-style, relative to DIR)
+            rules: [plaintext-secret]   (every rule when left out)
+            reason: sample manifests    (required)
 
 IDENTITIES (read as sops 3.11 reads them, all used together):
     SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,
@@ -84,6 +123,8 @@ pub enum Command {
     Render(PathBuf),
     /// `ksops argocd generate`: the Argo CD CMP v2 `generate` command.
     ArgocdGenerate,
+    /// `ksops check [DIR]`.
+    Check(crate::cli::CheckArgs),
 }
 
 /// The flags of `ksops decrypt`.
@@ -116,6 +157,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
             (Some(sub), None) if sub == "generate" => Ok(Command::ArgocdGenerate),
             _ => Err(CliError::Usage("usage: ksops argocd generate".into())),
         },
+        Some("check") => parse_check(args).map(Command::Check),
         Some("render") => match (args.next(), args.next()) {
             (Some(dir), None) => Ok(Command::Render(PathBuf::from(dir))),
             _ => Err(CliError::Usage("render takes exactly one directory".into())),
@@ -209,6 +251,75 @@ fn parse_install(
     })
 }
 
+fn parse_check(
+    mut args: impl Iterator<Item = OsString>,
+) -> Result<crate::cli::CheckArgs, CliError> {
+    use crate::check::Host;
+    use crate::cli::ReportFormat;
+    use crate::generator::confine::RootPolicy;
+    let mut dir = None;
+    let mut format = ReportFormat::Human;
+    let mut host = None;
+    let mut root_policy = RootPolicy::Kustomization;
+    let mut decrypt = false;
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy().into_owned();
+        if !text.starts_with("--") {
+            if dir.replace(PathBuf::from(&arg)).is_some() {
+                return Err(CliError::Usage("check takes at most one DIR".into()));
+            }
+            continue;
+        }
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (text.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next().map(|v| v.to_string_lossy().into_owned()))
+                .ok_or_else(|| CliError::Usage(format!("check: {name} needs a value")))
+        };
+        let bad = |name: &str, allowed: &str, got: &str| {
+            CliError::Usage(format!(
+                "check: {name} must be one of {allowed} (got {got:?})"
+            ))
+        };
+        match flag.as_str() {
+            "--format" => {
+                format = match value("--format")?.as_str() {
+                    "human" => ReportFormat::Human,
+                    "json" => ReportFormat::Json,
+                    other => return Err(bad("--format", "human, json", other)),
+                }
+            }
+            "--host" => {
+                let name = value("--host")?;
+                host = Some(
+                    Host::from_name(&name)
+                        .ok_or_else(|| bad("--host", "kubectl, kustomize, kpt", &name))?,
+                );
+            }
+            "--root" => {
+                root_policy = match value("--root")?.as_str() {
+                    "kustomization" => RootPolicy::Kustomization,
+                    "git-worktree" => RootPolicy::GitWorkTree,
+                    other => return Err(bad("--root", "kustomization, git-worktree", other)),
+                }
+            }
+            "--decrypt" if inline.is_none() => decrypt = true,
+            other => return Err(CliError::Usage(format!("check: unknown option {other}"))),
+        }
+    }
+    Ok(crate::cli::CheckArgs {
+        dir: dir.unwrap_or_else(|| PathBuf::from(".")),
+        format,
+        host,
+        root_policy,
+        decrypt,
+    })
+}
+
 fn format_flag(flag: &str, value: OsString) -> Result<Format, CliError> {
     let text = value.to_string_lossy();
     Format::from_name(&text).ok_or_else(|| {
@@ -249,6 +360,43 @@ mod tests {
     }
 
     #[test]
+    fn parses_check_flags() {
+        use crate::check::Host;
+        use crate::cli::{CheckArgs, ReportFormat};
+        use crate::generator::confine::RootPolicy;
+        assert_eq!(
+            parse(&["check"]).unwrap(),
+            Command::Check(CheckArgs {
+                dir: ".".into(),
+                format: ReportFormat::Human,
+                host: None,
+                root_policy: RootPolicy::Kustomization,
+                decrypt: false,
+            })
+        );
+        assert_eq!(
+            parse(&[
+                "check",
+                "--format=json",
+                "--host",
+                "kubectl",
+                "--root",
+                "git-worktree",
+                "--decrypt",
+                "deploy"
+            ])
+            .unwrap(),
+            Command::Check(CheckArgs {
+                dir: "deploy".into(),
+                format: ReportFormat::Json,
+                host: Some(Host::Kubectl),
+                root_policy: RootPolicy::GitWorkTree,
+                decrypt: true,
+            })
+        );
+    }
+
+    #[test]
     fn refuses_bad_usage() {
         assert!(matches!(parse(&["decrypt"]), Err(CliError::Usage(_))));
         assert!(matches!(
@@ -261,6 +409,18 @@ mod tests {
         ));
         assert!(matches!(
             parse(&["decrypt", "--frobnicate", "a"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["check", "--format", "xml"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["check", "a", "b"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["check", "--host=docker"]),
             Err(CliError::Usage(_))
         ));
         assert_eq!(parse(&["--version"]).unwrap(), Command::Version);

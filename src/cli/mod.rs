@@ -3,6 +3,7 @@
 
 mod argocd;
 mod args;
+mod check;
 mod decrypt;
 mod generate;
 mod install;
@@ -11,6 +12,7 @@ mod render;
 use std::ffi::OsString;
 
 pub use args::{Command, DecryptArgs, parse_args};
+pub use check::{CheckArgs, ReportFormat};
 pub use install::InstallArgs;
 
 /// A command failed. The `Display` text is what is printed on stderr.
@@ -82,6 +84,12 @@ pub enum CliError {
     /// A setting from the environment is invalid.
     #[error("{0}")]
     Setting(String),
+    /// `ksops check` could not run.
+    #[error("check: {0}")]
+    Check(#[from] crate::check::CheckError),
+    /// `ksops check` found problems; the report is already on standard output.
+    #[error("check: {0} finding(s)")]
+    Findings(usize),
     /// Standard output could not be written.
     #[error("writing output: {0}")]
     Write(#[source] std::io::Error),
@@ -106,6 +114,10 @@ impl CliError {
             | CliError::Render(_)
             | CliError::Argocd(_) => 1,
             CliError::Write(_) => 3,
+            // Findings are the check's answer (1); a check that could not run is a usage or
+            // I/O failure (2), so CI can tell "the repository is wrong" from "the job is wrong".
+            CliError::Findings(_) => 1,
+            CliError::Check(_) => 2,
         }
     }
 }
@@ -139,5 +151,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         Command::Install(install_args) => install::run(&install_args),
         Command::Render(dir) => render::run(&dir),
         Command::ArgocdGenerate => argocd::run_generate(),
+        Command::Check(check_args) => check::run(&check_args),
     }
 }
