@@ -194,7 +194,7 @@ mod tests {
         let out = json_report(&report(), &|f| f.to_owned()).unwrap();
         let parsed = json::parse(&out).unwrap();
         let doc = &parsed.documents[0];
-        assert_eq!(doc.get("version"), Some(&Value::Int(1)));
+        assert_eq!(doc.get("version"), Some(&Value::Float(1.0)));
         let Some(Value::Sequence(findings)) = doc.get("findings") else {
             panic!("no findings array");
         };
