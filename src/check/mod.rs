@@ -209,10 +209,7 @@ impl Checker {
                 }
             })?;
             for reference in &site.references {
-                let named = format!(
-                    "generator `{}` {} (`{}`)",
-                    reference.generator, reference.field, reference.path
-                );
+                let named = format!("generator `{}` {}", reference.generator, reference.field);
                 let bytes = match root.read(&reference.path) {
                     Ok(bytes) => bytes,
                     Err(error) => {
@@ -223,10 +220,10 @@ impl Checker {
                 let file = relative_display(&self.root, &site.dir.join(&reference.path));
                 let inspected = self.inspect_bytes(&file, bytes);
                 if !inspected.encryption.is_encrypted() {
-                    self.must_encrypt
-                        .entry(file)
-                        .or_default()
-                        .push(format!("{named} in {}", reference.origin.file));
+                    self.must_encrypt.entry(file).or_default().push(format!(
+                        "it is read by generator `{}` ({} in {})",
+                        reference.generator, reference.field, reference.origin.file
+                    ));
                 }
             }
         }
@@ -293,7 +290,7 @@ impl Checker {
             };
             if required && !inspected.encryption.is_encrypted() {
                 let reason = match &governing {
-                    Some(governing) => format!("matched by {}", governing.describe()),
+                    Some(governing) => format!("it is matched by {}", governing.describe()),
                     None => String::new(),
                 };
                 self.must_encrypt
@@ -429,7 +426,7 @@ impl Checker {
             let must = if reasons.is_empty() {
                 String::new()
             } else {
-                format!("; it must be: {}", reasons.join("; "))
+                format!(". It must be encrypted: {}", reasons.join("; "))
             };
             let fix = if matches!(inspected.encryption, Encryption::Partial { .. }) {
                 format!(

@@ -94,7 +94,7 @@ fn human(report: &Report, decrypted: bool, shown: &dyn Fn(&str) -> String) -> Ve
     }
     let stats = &report.stats;
     let mut checked = format!(
-        "checked {} files, {} kustomizations, {} ksops generators, {} encrypted files",
+        "checked {} file(s), {} kustomization(s), {} ksops generator(s), {} encrypted file(s)",
         stats.files, stats.kustomizations, stats.generators, stats.encrypted
     );
     if decrypted {
@@ -185,7 +185,7 @@ mod tests {
         assert!(text.starts_with(
             "app/gen.yaml:7: missing-file: generator `x` files[0] (`a.yaml`): \"a.yaml\": file not found\n    fix: add the file\n"
         ));
-        assert!(text.contains("1 finding(s) in 1 file(s) (checked 3 files"));
+        assert!(text.contains("1 finding(s) in 1 file(s) (checked 3 file(s)"));
         assert!(text.contains("1 finding(s) allowed by .ksops-check.yaml"));
     }
 
