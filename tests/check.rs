@@ -299,10 +299,13 @@ fn usage_and_io_errors_exit_2() {
         assert_eq!(check(&crate_root(), args, false).code, Some(2), "{args:?}");
     }
     let home = TempDir::new("check-home");
-    let usage = run(controlled_command(&ksops_bin(), home.path()).arg("--help")).unwrap();
-    let usage = String::from_utf8_lossy(&usage.stdout);
-    for rule in ksops::check::Rule::ALL {
-        assert!(usage.contains(rule.id()), "--help lists {rule}");
+    for args in [&["--help"][..], &["check", "--help"], &["check", ".", "-h"]] {
+        let usage = run(controlled_command(&ksops_bin(), home.path()).args(args)).unwrap();
+        assert_eq!(usage.code, Some(0), "{args:?}");
+        let usage = String::from_utf8_lossy(&usage.stdout);
+        for rule in ksops::check::Rule::ALL {
+            assert!(usage.contains(rule.id()), "{args:?} lists {rule}");
+        }
     }
 }
 

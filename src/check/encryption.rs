@@ -62,24 +62,23 @@ impl Encryption {
                 };
             }
         };
-        let mut scan = Scan {
-            rule: &metadata.rule,
-            path: Vec::new(),
-            comments: CommentStack::default(),
-            encrypted: 0,
-            clear: Vec::new(),
-            document: 0,
-        };
-        for (index, document) in documents.iter().enumerate() {
-            scan.document = index;
-            scan.document(document);
-        }
-        let (encrypted, clear) = (scan.encrypted, scan.clear);
+        let (encrypted, clear) = Scan::run(&metadata.rule, &documents);
         if encrypted > 0 && clear.is_empty() {
             Encryption::Encrypted { metadata }
         } else {
             Encryption::Partial { metadata, clear }
         }
+    }
+
+    /// Whether encrypting the file with sops under `rule` would encrypt at least one value
+    /// (empty strings, nulls and comments never are). Files sops already encrypted are judged
+    /// by their keys, which stay in clear. A file its store cannot read counts as yes.
+    pub fn would_encrypt(format: Format, bytes: &[u8], rule: &Rule) -> bool {
+        let Some(documents) = data_documents(format, bytes) else {
+            return true;
+        };
+        let (encrypted, clear) = Scan::run(rule, &documents);
+        encrypted > 0 || !clear.is_empty()
     }
 
     /// The metadata, when the file has valid metadata.
@@ -98,6 +97,23 @@ impl Encryption {
     }
 }
 
+/// The data a file holds, as sops reads it for encryption: its documents without any `sops`
+/// section, and for the binary store the whole content as the `data` value.
+fn data_documents(format: Format, bytes: &[u8]) -> Option<Vec<Document>> {
+    match (format, stores::parse(format, bytes)) {
+        (_, Ok(parsed)) if parsed.metadata.is_some() || format != Format::Yaml => {
+            Some(parsed.documents)
+        }
+        (Format::Binary, Err(_)) => {
+            let mut document = Mapping::new();
+            document.push("data", Value::Str(bytes.to_vec()));
+            Some(vec![document])
+        }
+        (Format::Yaml, _) => stores::yaml::parse_documents(bytes).ok(),
+        _ => None,
+    }
+}
+
 /// A walk over the data in sops' order, keeping the comment stack sops' rules look at.
 struct Scan<'a> {
     rule: &'a Rule,
@@ -110,8 +126,22 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
-    fn document(&mut self, document: &Document) {
-        self.mapping(document);
+    /// Walks the documents: how many values at encrypted positions are `ENC[…]`, and where
+    /// the others are.
+    fn run(rule: &Rule, documents: &[Document]) -> (usize, Vec<(usize, Vec<Segment>)>) {
+        let mut scan = Scan {
+            rule,
+            path: Vec::new(),
+            comments: CommentStack::default(),
+            encrypted: 0,
+            clear: Vec::new(),
+            document: 0,
+        };
+        for (index, document) in documents.iter().enumerate() {
+            scan.document = index;
+            scan.mapping(document);
+        }
+        (scan.encrypted, scan.clear)
     }
 
     fn mapping(&mut self, mapping: &Mapping) {
@@ -226,6 +256,25 @@ mod tests {
             clear,
             [(0, vec![Segment::Key("b".into()), Segment::Index(0)])]
         );
+    }
+
+    #[test]
+    fn would_encrypt_follows_the_rule() {
+        let rule = Rule::EncryptedRegex(crate::sops::rules::GoRegex::new("^(data|stringData)$"));
+        let yaml = |text: &str| Encryption::would_encrypt(Format::Yaml, text.as_bytes(), &rule);
+        assert!(!yaml("kind: Deployment\nspec:\n  replicas: 1\n"));
+        assert!(!yaml("kind: Secret\nstringData:\n  empty: ''\n"));
+        assert!(yaml("kind: Secret\nstringData:\n  a: b\n"));
+        assert!(yaml("not: [valid"));
+        let any = Rule::UnencryptedSuffix("_unencrypted".into());
+        assert!(Encryption::would_encrypt(Format::Binary, b"x", &any));
+        assert!(!Encryption::would_encrypt(Format::Binary, b"", &any));
+        assert!(Encryption::would_encrypt(Format::Dotenv, b"A=1\n", &any));
+        assert!(!Encryption::would_encrypt(
+            Format::Dotenv,
+            b"# only a comment\n",
+            &any
+        ));
     }
 
     #[test]

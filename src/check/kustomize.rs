@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::findings::{Finding, Rule};
 use crate::check::locate::{Segment, field_path, line_of};
-use crate::check::secrets::is_literal_secret;
+use crate::check::secrets::{is_literal_secret, plaintext_secrets};
 use crate::check::{Host, read_capped, relative_display};
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::sops::stores::yaml::parse_documents;
@@ -152,6 +152,7 @@ pub fn discover(root: &Path, files: &[String], host: Option<Host>) -> Discovery 
             }
         }
         secret_generators(root, &dir, &source, kustomization, &mut discovery);
+        inline_patches(&source, kustomization, &mut discovery);
         if !site.references.is_empty() {
             discovery.sites.push(site);
         }
@@ -509,6 +510,46 @@ fn unquote(value: &str) -> &str {
         }
     }
     value
+}
+
+/// Secrets with plaintext values written inline in the kustomization, as `patches[].patch` or
+/// `patchesStrategicMerge` documents.
+fn inline_patches(source: &Source, kustomization: &Mapping, discovery: &mut Discovery) {
+    let mut inline: Vec<(Vec<Segment>, &str)> = Vec::new();
+    if let Some(Value::Sequence(patches)) = kustomization.get("patches") {
+        let patches = patches.iter().filter(|v| !matches!(v, Value::Comment(_)));
+        for (i, patch) in patches.enumerate() {
+            if let Value::Mapping(patch) = patch
+                && let Some(text) = patch.get("patch").and_then(Value::as_bytes)
+            {
+                let at = vec![key("patches"), Segment::Index(i), key("patch")];
+                inline.push((at, std::str::from_utf8(text).unwrap_or_default()));
+            }
+        }
+    }
+    for (i, patch) in string_items(kustomization.get("patchesStrategicMerge")) {
+        if patch.contains('\n') {
+            inline.push((vec![key("patchesStrategicMerge"), Segment::Index(i)], patch));
+        }
+    }
+    for (at, text) in inline {
+        let Ok(documents) = crate::sops::stores::yaml::parse_manifests(text.as_bytes()) else {
+            continue;
+        };
+        for secret in plaintext_secrets(&documents) {
+            discovery.findings.push(Finding {
+                rule: Rule::PlaintextSecret,
+                file: source.file.clone(),
+                line: source.line(0, &at),
+                message: format!(
+                    "an inline patch of Secret {} has plaintext values: {}",
+                    secret.name,
+                    secret.value_names()
+                ),
+                fix: "move the values into a SOPS-encrypted file read by a ksops generator".into(),
+            });
+        }
+    }
 }
 
 /// The string items of a sequence, with their indexes (comments not counted).

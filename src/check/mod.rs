@@ -275,11 +275,11 @@ impl Checker {
             let governing = governing
                 .as_ref()
                 .and_then(|(config, index)| config.rule(*index));
-            let required = governing.as_ref().is_some_and(|g| g.requires_encryption())
+            let matched = governing.as_ref().is_some_and(|g| g.requires_encryption())
                 && name != SETTINGS_FILE
                 && !discovery.build_files.contains(file);
             let format = Format::from_path(Path::new(file));
-            if !required && format == Format::Binary && !self.files.contains_key(file) {
+            if !matched && format == Format::Binary && !self.files.contains_key(file) {
                 continue;
             }
             if self.inspect(file).is_none() {
@@ -288,6 +288,12 @@ impl Checker {
             let Some(inspected) = self.files.get(file) else {
                 continue;
             };
+            // A rule that would encrypt nothing in the file (say `encrypted_regex:
+            // ^(data|stringData)$` on a Deployment) does not ask for it to be encrypted.
+            let required = matched
+                && governing.as_ref().is_some_and(|g| {
+                    Encryption::would_encrypt(format, &inspected.bytes, &g.rule.encryption_rule)
+                });
             if required && !inspected.encryption.is_encrypted() {
                 let reason = match &governing {
                     Some(governing) => format!("it is matched by {}", governing.describe()),
@@ -313,10 +319,13 @@ impl Checker {
                     ),
                 });
             }
-            match inspected.encryption {
-                Encryption::Partial { .. } => {
+            match &inspected.encryption {
+                // Values in clear where the file's own rule encrypts: edited without sops. (A
+                // file whose rule encrypts nothing is a finding only where encryption is required.)
+                Encryption::Partial { clear, .. } if !clear.is_empty() => {
                     self.must_encrypt.entry(file.clone()).or_default();
                 }
+                Encryption::Partial { .. } => {}
                 Encryption::Plain { .. } => self.plaintext_secrets(file),
                 Encryption::Encrypted { .. } => {}
             }

@@ -39,10 +39,19 @@ pub struct Governing<'a> {
 }
 
 impl Governing<'_> {
-    /// Whether the rule names the file through a `path_regex` (a catch-all rule only says
-    /// which keys to use, not that every file must be encrypted).
+    /// Whether the rule names the file as one that must be encrypted: it has a `path_regex`,
+    /// and not a catch-all one. A rule without `path_regex`, or whose `path_regex` also matches
+    /// ordinary manifests such as `deployment.yaml` (`.*`, `.*\.yaml`, as Flux's guide writes
+    /// it), only says which keys to use when a file is encrypted, not that every file must be.
     pub fn requires_encryption(&self) -> bool {
-        self.rule.path_regex.is_some()
+        const ORDINARY: [[&str; 2]; 2] = [
+            ["deployment.yaml", "apps/web/deployment.yaml"],
+            ["deployment.json", "apps/web/deployment.json"],
+        ];
+        let catch_all = ORDINARY
+            .iter()
+            .any(|paths| paths.iter().all(|path| self.rule.matches(path) == Ok(true)));
+        self.rule.path_regex.is_some() && !catch_all
     }
 
     /// How messages name the rule: ``creation_rules[1] (path_regex `\.secret\.yaml$`) in .sops.yaml``.

@@ -6,8 +6,54 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 use crate::sops::stores::Format;
 
+/// The `CHECK OPTIONS AND RULES` section, shared by `ksops --help` and `ksops check --help`.
+macro_rules! check_section {
+    () => {
+        "\
+CHECK OPTIONS AND RULES:
+    --format human|json   Report for people (default) or one JSON object for tools.
+    --host kubectl|kustomize|kpt
+                          Also report generators this host silently skips (kubectl: KRM
+                          exec functions; kpt: legacy exec plugins). Default: no host checks.
+    --root kustomization|git-worktree
+                          How far generator files may reach (as KSOPS_ROOT; default
+                          kustomization).
+    --decrypt             Also decrypt every encrypted file, with the identities
+                          `ksops decrypt` uses (SOPS_AGE_KEY_FILE, …), MAC verified;
+                          failures are findings. Values are never printed.
+
+    unencrypted-file      a file matched by a .sops.yaml creation rule's path_regex, or read
+                          by a ksops generator, is not SOPS-encrypted (or has values in clear)
+    plaintext-secret      a v1 Secret manifest with literal data/stringData values, or a
+                          secretGenerator with literals or plaintext files (templated values
+                          such as {{ .x }}, ${VAR} are fine; annotation
+                          ksops.dev/allow-plaintext: <reason> marks a deliberate exception)
+    missing-file          a ksops generator names a file that does not exist
+    outside-root          a ksops generator names a file outside its kustomization root
+    invalid-generator     a ksops generator config that ksops refuses
+    skipped-generator     a ksops generator the --host would silently skip
+    invalid-kustomization a kustomization file that is not valid YAML
+    invalid-sops-config   a .sops.yaml sops cannot use (YAML, path_regex, conflicting rules)
+    invalid-recipient     a .sops.yaml key that is not a valid age recipient or SSH public
+                          key (placeholders such as age1xxxx) or PGP fingerprint
+    recipient-drift       an encrypted file whose recipients differ from its creation rule's
+                          (fix: sops updatekeys FILE)
+    decrypt-failed        with --decrypt: a file that does not decrypt or fails its MAC
+
+    Exit codes: 0 no findings, 1 findings, 2 the check could not run.
+    Files ignored by .gitignore are not checked. DIR/.ksops-check.yaml lists exceptions:
+        allow:
+          - paths: [docs/examples/]     (gitignore-style, relative to DIR)
+            rules: [plaintext-secret]   (every rule when left out)
+            reason: sample manifests    (required)
+
+"
+    };
+}
+
 /// `ksops --help`.
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)
 
 USAGE:
@@ -60,41 +106,9 @@ DECRYPT OPTIONS:
     --config PATH         The sops config file for output settings (default: $SOPS_CONFIG,
                           else .sops.yaml in the working directory or a parent).
 
-CHECK OPTIONS AND RULES:
-    --format human|json   Report for people (default) or one JSON object for tools.
-    --host kubectl|kustomize|kpt
-                          Also report generators this host silently skips (kubectl: KRM
-                          exec functions; kpt: legacy exec plugins). Default: no host checks.
-    --root kustomization|git-worktree
-                          How far generator files may reach (as KSOPS_ROOT; default
-                          kustomization).
-    --decrypt             Also decrypt every encrypted file with the identities below
-                          (MAC verified); failures are findings. Values are never printed.
-
-    unencrypted-file      a file matched by a .sops.yaml creation rule's path_regex, or read
-                          by a ksops generator, is not SOPS-encrypted (or has values in clear)
-    plaintext-secret      a v1 Secret manifest with literal data/stringData values, or a
-                          secretGenerator with literals or plaintext files (templated values
-                          such as {{ .x }}, ${VAR} are fine; annotation
-                          ksops.dev/allow-plaintext: <reason> marks a deliberate exception)
-    missing-file          a ksops generator names a file that does not exist
-    outside-root          a ksops generator names a file outside its kustomization root
-    invalid-generator     a ksops generator config that ksops refuses
-    skipped-generator     a ksops generator the --host would silently skip
-    invalid-kustomization a kustomization file that is not valid YAML
-    invalid-sops-config   a .sops.yaml sops cannot use (YAML, path_regex, conflicting rules)
-    invalid-recipient     a .sops.yaml key that is not a valid age recipient or SSH public
-                          key (placeholders such as age1xxxx) or PGP fingerprint
-    recipient-drift       an encrypted file whose recipients differ from its creation rule's
-                          (fix: sops updatekeys FILE)
-    decrypt-failed        with --decrypt: a file that does not decrypt or fails its MAC
-
-    Files ignored by .gitignore are not checked. DIR/.ksops-check.yaml lists exceptions:
-        allow:
-          - paths: [docs/examples/]     (gitignore-style, relative to DIR)
-            rules: [plaintext-secret]   (every rule when left out)
-            reason: sample manifests    (required)
-
+",
+    check_section!(),
+    "\
 IDENTITIES (read as sops 3.11 reads them, all used together):
     SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,
     ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt
@@ -102,7 +116,23 @@ IDENTITIES (read as sops 3.11 reads them, all used together):
 
 EXIT CODES (as sops): 1 invalid file, 4 cannot print, 25 a value failed to decrypt,
     51 MAC mismatch, 128 no identity could recover the data key.
-";
+"
+);
+
+/// `ksops check --help`.
+pub const CHECK_HELP: &str = concat!(
+    "\
+ksops check: guardrails for CI and pre-commit hooks
+
+USAGE:
+    ksops check [--format human|json] [--host HOST] [--root ROOT] [--decrypt] [DIR]
+
+Checks DIR (default: the working directory) and reports every finding with its file, line,
+rule id and fix.
+
+",
+    check_section!()
+);
 
 /// A parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +155,8 @@ pub enum Command {
     ArgocdGenerate,
     /// `ksops check [DIR]`.
     Check(crate::cli::CheckArgs),
+    /// `ksops check --help`.
+    CheckHelp,
 }
 
 /// The flags of `ksops decrypt`.
@@ -157,7 +189,14 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
             (Some(sub), None) if sub == "generate" => Ok(Command::ArgocdGenerate),
             _ => Err(CliError::Usage("usage: ksops argocd generate".into())),
         },
-        Some("check") => parse_check(args).map(Command::Check),
+        Some("check") => {
+            let args: Vec<OsString> = args.collect();
+            if args.iter().any(|a| a == "--help" || a == "-h") {
+                Ok(Command::CheckHelp)
+            } else {
+                parse_check(args.into_iter()).map(Command::Check)
+            }
+        }
         Some("render") => match (args.next(), args.next()) {
             (Some(dir), None) => Ok(Command::Render(PathBuf::from(dir))),
             _ => Err(CliError::Usage("render takes exactly one directory".into())),

@@ -152,5 +152,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         Command::Render(dir) => render::run(&dir),
         Command::ArgocdGenerate => argocd::run_generate(),
         Command::Check(check_args) => check::run(&check_args),
+        Command::CheckHelp => {
+            print!("{}", args::CHECK_HELP);
+            Ok(())
+        }
     }
 }

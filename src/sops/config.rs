@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, Rule};
 use crate::sops::stores::{EmitOptions, yaml};
 use crate::sops::tree::{Mapping, Value};
 
@@ -97,6 +98,10 @@ pub struct CreationRule {
     pub path_regex: Option<String>,
     /// The compiled `path_regex`, or why it does not compile (sops fails when it reaches it).
     regex: Option<Result<regex::Regex, String>>,
+    /// Which values a file encrypted under this rule gets encrypted (`unencrypted_suffix`,
+    /// `encrypted_regex`, …; sops' default `_unencrypted` suffix when none is set, the first
+    /// one when several are, which sops refuses and [`CreationRule::problems`] reports).
+    pub encryption_rule: Rule,
     /// The key groups a file encrypted under this rule gets, in order. Top-level key lists make
     /// one group.
     pub key_groups: Vec<Vec<RuleKey>>,
@@ -229,17 +234,32 @@ fn creation_rule(index: usize, rule: &Value) -> Result<CreationRule, String> {
     });
     let mut set_rules = Vec::new();
     for field in ENCRYPTION_RULE_FIELDS {
-        if scalar_text(map, field, &here)?.is_some_and(|v| !v.is_empty()) {
-            set_rules.push(field);
+        if let Some(value) = scalar_text(map, field, &here)?.filter(|v| !v.is_empty()) {
+            set_rules.push((field, value));
         }
     }
+    let encryption_rule = match set_rules.first() {
+        None => Rule::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned()),
+        Some((field, value)) => match *field {
+            "unencrypted_suffix" => Rule::UnencryptedSuffix(value.clone()),
+            "encrypted_suffix" => Rule::EncryptedSuffix(value.clone()),
+            "unencrypted_regex" => Rule::UnencryptedRegex(GoRegex::new(value)),
+            "encrypted_regex" => Rule::EncryptedRegex(GoRegex::new(value)),
+            "unencrypted_comment_regex" => Rule::UnencryptedCommentRegex(GoRegex::new(value)),
+            _ => Rule::EncryptedCommentRegex(GoRegex::new(value)),
+        },
+    };
     if set_rules.len() > 1 {
         problems.push(RuleProblem {
-            field: format!("{here}.{}", set_rules[1]),
+            field: format!("{here}.{}", set_rules[1].0),
             reason: format!(
                 "cannot use more than one of {} for the same rule (found {})",
                 ENCRYPTION_RULE_FIELDS.join(", "),
-                set_rules.join(" and ")
+                set_rules
+                    .iter()
+                    .map(|(field, _)| *field)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
             ),
         });
     }
@@ -263,6 +283,7 @@ fn creation_rule(index: usize, rule: &Value) -> Result<CreationRule, String> {
         index,
         path_regex,
         regex,
+        encryption_rule,
         key_groups,
         problems,
     })
