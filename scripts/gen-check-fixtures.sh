@@ -274,10 +274,46 @@ files:
 EOF
 mkdir -p clean/overlays/krm/secrets
 cp clean/overlays/dev/secrets/db.enc.yaml clean/overlays/krm/secrets/db.enc.yaml
+# A nested .sops.yaml governs its own directory, with paths relative to it (a rule anchored
+# at `^secrets/` there matches overlays/prod/secrets/…), here with a second recipient.
+mkdir -p clean/overlays/prod/secrets
+cat >clean/overlays/prod/.sops.yaml <<EOF
+creation_rules:
+  - path_regex: ^secrets/.*\.yaml$
+    encrypted_regex: ^(data|stringData)$
+    age: $R2,$R1
+EOF
+db_secret clean/overlays/prod/secrets/db.yaml
+sops_in clean/overlays/prod secrets/db.yaml
+cat >clean/overlays/prod/kustomization.yaml <<'EOF'
+resources:
+  - ../../base
+generators:
+  - secret-generator.yaml
+EOF
+legacy_generator clean/overlays/prod/secret-generator.yaml prod-secrets secrets/db.yaml ../dev/secrets/app.enc.env
+sed -i '/^secretFrom:/,$d' clean/overlays/prod/secret-generator.yaml
+# Empty placeholders are not secrets.
+touch clean/overlays/prod/secrets/.gitkeep
 # Decrypted working copies are ignored by git, so they are not findings (tests/check.rs adds one).
 printf '*.dec.yaml\n' >clean/.gitignore
 printf '# Shop deployment\n\nSecrets live in overlays/*/secrets, encrypted with sops.\n' >clean/README.md
 expect clean 0 false '[]'
+
+# A Flux-style catch-all (`path_regex: .*\.yaml` with encrypted_regex) asks for no file to be
+# encrypted: ordinary manifests and ConfigMaps are fine, encrypted Secrets are checked for drift.
+mkdir -p clean-catch-all
+cat >clean-catch-all/.sops.yaml <<EOF
+creation_rules:
+  - path_regex: .*\.yaml
+    encrypted_regex: ^(data|stringData)$
+    age: $R1
+EOF
+base clean-catch-all
+db_secret clean-catch-all/base/secret.yaml
+sops_in clean-catch-all base/secret.yaml
+sed -i 's|  - configmap.yaml|  - configmap.yaml\n  - secret.yaml|' clean-catch-all/base/kustomization.yaml
+expect clean-catch-all 0 false '[]'
 
 # --------------------------------------------------------------------------------------------
 # One rule each
@@ -333,7 +369,18 @@ cat >plaintext-secret/base/secret.json <<'EOF'
 }
 EOF
 sed -i 's|  - configmap.yaml|  - configmap.yaml\n  - secret.yaml\n  - secret.json|' plaintext-secret/base/kustomization.yaml
+cat >>plaintext-secret/base/kustomization.yaml <<'EOF'
+patches:
+  - patch: |-
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: leaked
+      stringData:
+        extra: TEST-ONLY-inline
+EOF
 expect plaintext-secret 1 false '[]' \
+    "$(finding plaintext-secret base/kustomization.yaml "$(line plaintext-secret/base/kustomization.yaml '^  - patch:')")" \
     "$(finding plaintext-secret base/secret.json "$(line plaintext-secret/base/secret.json '"token"')")" \
     "$(finding plaintext-secret base/secret.yaml "$(line plaintext-secret/base/secret.yaml '^  password:')")"
 
