@@ -1,7 +1,7 @@
 //! Kubernetes Secret manifests with plaintext values.
 //!
-//! A document is a Secret when it has `apiVersion: v1` and `kind: Secret` (Secrets inside a
-//! `v1` `List` count too). A value under `data` or `stringData` is plaintext unless it is empty,
+//! A document is a Secret when it has `kind: Secret` and `apiVersion: v1` (or none; Secrets
+//! inside a `v1` `List` count too). A value under `data` or `stringData` is plaintext unless it is empty,
 //! an `ENC[…]` value, or a template placeholder (see [`is_literal_secret`]). A Secret annotated
 //! with [`ALLOW_ANNOTATION`] is a deliberate exception.
 
@@ -67,7 +67,10 @@ fn scan_object(
     values: &mut Vec<Vec<Segment>>,
     names: &mut Vec<String>,
 ) {
-    if text(object.get("apiVersion")) != Some("v1") {
+    // `v1`, or no apiVersion at all (an incomplete manifest still carries the values).
+    if !matches!(object.get("apiVersion"), None | Some(Value::Null))
+        && text(object.get("apiVersion")) != Some("v1")
+    {
         return;
     }
     match text(object.get("kind")) {

@@ -389,8 +389,20 @@ fn key_list(
         .collect())
 }
 
+/// What is shown instead of an age identity pasted where a recipient belongs.
+const REDACTED_IDENTITY: &str = "AGE-…(an identity, redacted)";
+
 fn rule_key(kind: &'static str, written: &str, field: &str) -> RuleKey {
     let (id, invalid) = match kind {
+        // A private identity must never be echoed (nor kept longer than needed).
+        "age" if is_age_identity(written) => (
+            REDACTED_IDENTITY.to_owned(),
+            Some(
+                "this is a private age identity, not a recipient: remove it from the repository, \
+                 rotate the key, and list its public `age1…` recipient instead"
+                    .to_owned(),
+            ),
+        ),
         "age" => (written.to_owned(), age_recipient_problem(written)),
         "pgp" => {
             let fingerprint = written.replace(' ', "");
@@ -435,6 +447,11 @@ pub fn age_recipient_problem(recipient: &str) -> Option<String> {
     } else {
         Some("not an age recipient (`age1…`) or SSH public key (`ssh-…`)".to_owned())
     }
+}
+
+fn is_age_identity(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    upper.starts_with("AGE-SECRET-KEY-") || upper.starts_with("AGE-PLUGIN-")
 }
 
 /// PGP fingerprints are not checked by sops when it loads the config, but a value that is not
@@ -556,6 +573,20 @@ mod tests {
         let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAkyHy1CXOkuNKoqIPMP1tfLvW6sHpqEngVgfMpgVG9y test@example";
         assert!(age_recipient_problem(ssh).is_none());
         assert!(pgp_fingerprint_problem("YOUR_FINGERPRINT").is_some());
+        let pasted = rules(
+            "creation_rules:\n  - age: AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n",
+        );
+        let key = &pasted[0].key_groups[0][0];
+        assert!(
+            key.invalid
+                .as_deref()
+                .unwrap()
+                .contains("private age identity")
+        );
+        assert!(
+            !format!("{key:?}").contains("QQQQ"),
+            "the identity is not kept"
+        );
     }
 
     #[test]
