@@ -294,15 +294,13 @@ impl Checker {
                 && governing.as_ref().is_some_and(|g| {
                     Encryption::would_encrypt(format, &inspected.bytes, &g.rule.encryption_rule)
                 });
-            if required && !inspected.encryption.is_encrypted() {
-                let reason = match &governing {
-                    Some(governing) => format!("it is matched by {}", governing.describe()),
-                    None => String::new(),
-                };
+            if let Some(governing) = governing.as_ref().filter(|_| required)
+                && !inspected.encryption.is_encrypted()
+            {
                 self.must_encrypt
                     .entry(file.clone())
                     .or_default()
-                    .push(reason);
+                    .push(format!("it is matched by {}", governing.describe()));
             }
             if let (Some(governing), Some(metadata)) = (&governing, inspected.encryption.metadata())
                 && let Some(message) = drift(governing, metadata)

@@ -5,8 +5,10 @@
 //! not run (bad usage, unreadable directory, invalid `.ksops-check.yaml`).
 //!
 //! The JSON report is one object, stable across releases (new fields may be added):
-//! `{"version": 1, "findings": [{"rule", "file", "line" (null when unknown), "message", "fix"}],
-//! "allowed": N, "checked": {"files", "kustomizations", "generators", "encrypted", "decrypted"}}`.
+//! `{"version": 1, "root": DIR as given, "findings": [{"rule", "file", "line" (null when
+//! unknown), "message", "fix"}], "allowed": N, "checked": {"files", "kustomizations",
+//! "generators", "encrypted", "decrypted"}}`. Every path in a report, in `file` and in the
+//! texts, is relative to the checked directory.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,10 +57,9 @@ pub fn run(args: &CheckArgs) -> Result<(), CliError> {
         keyring: keyring.as_ref(),
     };
     let report = check(&args.dir, &options)?;
-    let shown = |file: &str| display_path(&args.dir, file);
     let output = match args.format {
-        ReportFormat::Human => human(&report, args.decrypt, &shown),
-        ReportFormat::Json => json_report(&report, &shown)?,
+        ReportFormat::Human => human(&report, &args.dir, args.decrypt),
+        ReportFormat::Json => json_report(&report, &args.dir)?,
     };
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -71,22 +72,13 @@ pub fn run(args: &CheckArgs) -> Result<(), CliError> {
     }
 }
 
-/// A finding's file as the user named the directory: `DIR/file` (just `file` for `.`).
-fn display_path(dir: &Path, file: &str) -> String {
-    if dir == Path::new(".") || dir.as_os_str().is_empty() {
-        file.to_owned()
-    } else {
-        format!("{}/{file}", dir.display().to_string().trim_end_matches('/'))
-    }
-}
-
 /// `file:line: rule: message`, then the fix, then a summary line.
-fn human(report: &Report, decrypted: bool, shown: &dyn Fn(&str) -> String) -> Vec<u8> {
+fn human(report: &Report, dir: &Path, decrypted: bool) -> Vec<u8> {
     let mut out = String::new();
     for finding in &report.findings {
         let place = match finding.line {
-            Some(line) => format!("{}:{line}", shown(&finding.file)),
-            None => shown(&finding.file),
+            Some(line) => format!("{}:{line}", finding.file),
+            None => finding.file.clone(),
         };
         let message = finding.message.replace('\n', "\n    ");
         out.push_str(&format!("{place}: {}: {message}\n", finding.rule));
@@ -106,13 +98,19 @@ fn human(report: &Report, decrypted: bool, shown: &dyn Fn(&str) -> String) -> Ve
             report.allowed
         ));
     }
+    // Paths in the report are relative to the checked directory; say which it was.
+    let place = if dir == Path::new(".") {
+        String::new()
+    } else {
+        format!(" in {}", dir.display())
+    };
     if report.findings.is_empty() {
-        out.push_str(&format!("ksops check: no findings ({checked})\n"));
+        out.push_str(&format!("ksops check: no findings{place} ({checked})\n"));
     } else {
         let files: std::collections::BTreeSet<&str> =
             report.findings.iter().map(|f| f.file.as_str()).collect();
         out.push_str(&format!(
-            "\nksops check: {} finding(s) in {} file(s) ({checked})\n",
+            "\nksops check: {} finding(s) in {} file(s){place} ({checked})\n",
             report.findings.len(),
             files.len()
         ));
@@ -121,12 +119,12 @@ fn human(report: &Report, decrypted: bool, shown: &dyn Fn(&str) -> String) -> Ve
 }
 
 /// The JSON report (schema in the module documentation).
-fn json_report(report: &Report, shown: &dyn Fn(&str) -> String) -> Result<Vec<u8>, CliError> {
+fn json_report(report: &Report, dir: &Path) -> Result<Vec<u8>, CliError> {
     let number = |n: usize| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
     let finding = |f: &Finding| {
         let mut m = Mapping::new();
         m.push("rule", Value::str(f.rule.id()));
-        m.push("file", Value::str(shown(&f.file)));
+        m.push("file", Value::str(&f.file));
         m.push("line", f.line.map_or(Value::Null, number));
         m.push("message", Value::str(&f.message));
         m.push("fix", Value::str(&f.fix));
@@ -145,6 +143,7 @@ fn json_report(report: &Report, shown: &dyn Fn(&str) -> String) -> Result<Vec<u8
     }
     let mut doc = Mapping::new();
     doc.push("version", Value::Int(1));
+    doc.push("root", Value::str(dir.display().to_string()));
     doc.push(
         "findings",
         Value::Sequence(report.findings.iter().map(finding).collect()),
@@ -178,20 +177,17 @@ mod tests {
 
     #[test]
     fn human_blocks_name_the_place_rule_and_fix() {
-        let text = String::from_utf8(human(&report(), false, &|f| {
-            display_path(Path::new("app"), f)
-        }))
-        .unwrap();
+        let text = String::from_utf8(human(&report(), Path::new("app"), false)).unwrap();
         assert!(text.starts_with(
-            "app/gen.yaml:7: missing-file: generator `x` files[0] (`a.yaml`): \"a.yaml\": file not found\n    fix: add the file\n"
+            "gen.yaml:7: missing-file: generator `x` files[0] (`a.yaml`): \"a.yaml\": file not found\n    fix: add the file\n"
         ));
-        assert!(text.contains("1 finding(s) in 1 file(s) (checked 3 file(s)"));
+        assert!(text.contains("1 finding(s) in 1 file(s) in app (checked 3 file(s)"));
         assert!(text.contains("1 finding(s) allowed by .ksops-check.yaml"));
     }
 
     #[test]
     fn json_has_the_documented_shape() {
-        let out = json_report(&report(), &|f| f.to_owned()).unwrap();
+        let out = json_report(&report(), Path::new(".")).unwrap();
         let parsed = json::parse(&out).unwrap();
         let doc = &parsed.documents[0];
         assert_eq!(doc.get("version"), Some(&Value::Float(1.0)));
