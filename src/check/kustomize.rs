@@ -68,6 +68,8 @@ pub struct GeneratorSite {
 pub struct GeneratorInput {
     /// The path, relative to the checked directory.
     pub file: String,
+    /// Read as an env file (`envs`, `env`): `KEY=value` lines.
+    pub env: bool,
     /// The `secretGenerator` entry's name.
     pub secret: String,
     /// Where the entry is written.
@@ -462,7 +464,7 @@ fn secret_generators(
             .filter(|(_, literal)| {
                 literal
                     .split_once('=')
-                    .is_some_and(|(_, value)| is_literal_secret(unquote(value)))
+                    .is_some_and(|(_, value)| is_literal_secret(value))
             })
             .map(|(i, _)| i)
             .collect();
@@ -492,24 +494,12 @@ fn secret_generators(
         for (item, field, path) in inputs {
             discovery.inputs.push(GeneratorInput {
                 file: relative_display(root, &dir.join(path)),
+                env: field != "files",
                 secret: name.clone(),
                 origin: at(field, item),
             });
         }
     }
-}
-
-fn unquote(value: &str) -> &str {
-    let value = value.trim();
-    for quote in ['"', '\''] {
-        if let Some(inner) = value
-            .strip_prefix(quote)
-            .and_then(|v| v.strip_suffix(quote))
-        {
-            return inner;
-        }
-    }
-    value
 }
 
 /// Secrets with plaintext values written inline in the kustomization, as `patches[].patch` or

@@ -373,7 +373,10 @@ impl Checker {
                 continue;
             };
             if matches!(inspected.encryption, Encryption::Plain { .. })
-                && has_content(&inspected.bytes)
+                && secrets::generator_input_is_plaintext(
+                    &String::from_utf8_lossy(&inspected.bytes),
+                    input.env,
+                )
             {
                 self.findings.push(Finding {
                     rule: Rule::PlaintextSecret,
@@ -531,15 +534,6 @@ impl Checker {
         }
         line_of(&String::from_utf8_lossy(&inspected.bytes), *document, path)
     }
-}
-
-/// Whether a file holds anything but blank lines and `#` comments (a placeholder that only
-/// explains what belongs there holds no secret).
-fn has_content(bytes: &[u8]) -> bool {
-    String::from_utf8_lossy(bytes).lines().any(|line| {
-        let line = line.trim();
-        !line.is_empty() && !line.starts_with('#')
-    })
 }
 
 /// A path as `data.password` or `items[0].data.k`.

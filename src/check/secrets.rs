@@ -42,6 +42,25 @@ impl PlaintextSecret {
     }
 }
 
+/// Whether a file a kustomize `secretGenerator` reads holds a literal secret. An `envs` file
+/// (`env: true`) does when a `KEY=value` line has a literal value (a bare `KEY` takes its value
+/// from the environment); any other file when it holds more than blank lines and `#` comments
+/// and is not a template.
+pub fn generator_input_is_plaintext(text: &str, env: bool) -> bool {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'));
+    if env {
+        lines.any(|line| {
+            line.split_once('=')
+                .is_some_and(|(_, value)| is_literal_secret(value))
+        })
+    } else {
+        lines.next().is_some() && is_literal_secret(text)
+    }
+}
+
 /// The Secrets with plaintext values among a file's documents.
 pub fn plaintext_secrets(documents: &[Document]) -> Vec<PlaintextSecret> {
     let mut found = Vec::new();
@@ -135,10 +154,19 @@ fn text(value: Option<&Value>) -> Option<&str> {
     std::str::from_utf8(value?.as_bytes()?).ok()
 }
 
-/// Whether a secret value is a literal: non-empty and not a template placeholder (`{{ … }}`,
-/// `${VAR}`, `$(VAR)`, or a whole-value `<placeholder>` as the Argo CD Vault Plugin uses).
+/// Whether a secret value is a literal: non-empty (once trimmed and unquoted) and not a template
+/// placeholder (`{{ … }}`, `${VAR}`, `$(VAR)`, or a whole-value `<placeholder>` as the Argo CD
+/// Vault Plugin uses).
 pub fn is_literal_secret(value: &str) -> bool {
-    let value = value.trim();
+    let mut value = value.trim();
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            value = inner.trim();
+        }
+    }
     let templated = value.contains("{{") && value.contains("}}")
         || value.contains("${") && value.contains('}')
         || value.contains("$(") && value.contains(')')
@@ -167,6 +195,24 @@ mod tests {
             found[0].value_names(),
             "stringData.password, stringData.port"
         );
+    }
+
+    #[test]
+    fn generator_inputs() {
+        assert!(generator_input_is_plaintext("A=1\n", true));
+        assert!(!generator_input_is_plaintext(
+            "# A=1\nB=\nC\nD=${D}\nE=''\n",
+            true
+        ));
+        assert!(generator_input_is_plaintext(
+            "-----BEGIN KEY-----\nabc\n",
+            false
+        ));
+        assert!(!generator_input_is_plaintext(
+            "# placeholder only\n\n",
+            false
+        ));
+        assert!(!generator_input_is_plaintext("{{ .Values.key }}\n", false));
     }
 
     #[test]
