@@ -12,21 +12,23 @@
 //! again as [`Rule::PlaintextSecret`]. Nothing here prints or reads the environment: the command
 //! line layer passes the options in and formats the report.
 
-pub mod encryption;
-pub mod findings;
-pub mod kustomize;
-pub mod locate;
-pub mod pattern;
-pub mod secrets;
-pub mod settings;
-pub mod sops_config;
-pub mod walk;
+mod encryption;
+mod findings;
+mod kustomize;
+mod locate;
+mod pattern;
+mod secrets;
+mod settings;
+mod sops_config;
+mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 pub use findings::{Finding, Rule};
+pub use settings::SETTINGS_FILE;
+pub use walk::WalkError;
 
 use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
 use crate::sops::config::CONFIG_FILE_NAME;
@@ -36,7 +38,7 @@ use crate::sops::{DecryptError, decrypt_documents};
 use encryption::Encryption;
 use kustomize::{Discovery, Origin};
 use locate::{Segment, line_of};
-use settings::{SETTINGS_FILE, Settings};
+use settings::Settings;
 use sops_config::{SopsConfigs, drift};
 
 /// The tool that will build the kustomizations, for generators it would silently skip.
@@ -113,7 +115,7 @@ pub enum CheckError {
     },
     /// A directory in the tree could not be listed.
     #[error("{0}")]
-    Walk(#[from] walk::WalkError),
+    Walk(#[from] WalkError),
     /// `.ksops-check.yaml` is invalid.
     #[error("{SETTINGS_FILE}: {0}")]
     Settings(String),

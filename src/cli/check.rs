@@ -13,7 +13,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::check::{CheckOptions, Finding, Host, Report, check};
+use crate::check::{CheckOptions, Finding, Host, Report, SETTINGS_FILE, check};
 use crate::cli::CliError;
 use crate::generator::confine::RootPolicy;
 use crate::sops::keys::{IdentitySources, Keyring};
@@ -94,7 +94,7 @@ fn human(report: &Report, dir: &Path, decrypted: bool) -> Vec<u8> {
     }
     if report.allowed > 0 {
         checked.push_str(&format!(
-            "; {} finding(s) allowed by .ksops-check.yaml",
+            "; {} finding(s) allowed by {SETTINGS_FILE}",
             report.allowed
         ));
     }
