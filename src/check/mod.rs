@@ -1,11 +1,11 @@
 //! `ksops check`: guardrails for CI and pre-commit hooks, built on the generator and the engine.
 //!
-//! It walks a directory as a commit would see it ([`walk`]), follows every kustomization to its
-//! ksops generators and `secretGenerator`s ([`kustomize`]), reads the `.sops.yaml` governing
-//! each file ([`sops_config`]), decides without keys whether files are SOPS-encrypted
-//! ([`encryption`]), looks for Secret manifests with plaintext values ([`secrets`]), and, when
-//! given identities, decrypts every encrypted file. Each problem is a [`Finding`] under a stable
-//! [`Rule`] id; `.ksops-check.yaml` ([`settings`]) lists deliberate exceptions.
+//! It walks a directory as a commit would see it (`walk`), follows every kustomization to its
+//! ksops generators and `secretGenerator`s (`kustomize`), reads the `.sops.yaml` governing each
+//! file (`sops_config`), decides without keys whether files are SOPS-encrypted (`encryption`),
+//! looks for Secret manifests with plaintext values (`secrets`), and, when given identities,
+//! decrypts every encrypted file. Each problem is a [`Finding`] under a stable [`Rule`] id;
+//! `.ksops-check.yaml` (`settings`) lists deliberate exceptions.
 //!
 //! One finding per file and cause: a file that must be encrypted and is not is reported once as
 //! [`Rule::UnencryptedFile`] with every reason it must be (a creation rule, a generator), never
