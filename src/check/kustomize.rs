@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::check::findings::{Finding, Rule};
 use crate::check::locate::{Segment, field_path, line_of};
@@ -166,7 +167,7 @@ pub fn discover(root: &Path, files: &[String], host: Option<Host>) -> Discovery 
 struct Config {
     value: Value,
     /// The file holding it, and its text when it is a file of its own (not inline).
-    source: Option<std::rc::Rc<Source>>,
+    source: Option<Rc<Source>>,
     document: usize,
     /// Where the `generators:` entry that brought it in is written.
     entry: Origin,
@@ -261,7 +262,7 @@ fn collect_config_files(
     let Ok(source) = read_source(root, &file) else {
         return;
     };
-    let source = std::rc::Rc::new(source);
+    let source = Rc::new(source);
     for (document, doc) in source.documents.iter().enumerate() {
         if is_ksops(doc) {
             discovery.build_files.insert(file.clone());
