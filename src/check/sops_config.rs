@@ -312,3 +312,91 @@ fn comparable(kind: &str, id: &str) -> String {
         id.trim().to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sops::config::parse_creation_rules;
+    use crate::sops::stores::{self, Format};
+
+    const R1: &str = "age1dmcwxcqx5vv97v9vh0xzk7gyu27w70geelgzge708g5j53jz0uvsmhtm0v";
+    const R2: &str = "age15c3r3ln4t78kjj7z3665xhl0mhu2rzxp77dytx5xwehr9rs6fpzss274c6";
+
+    fn config(rules: &str) -> LoadedConfig {
+        LoadedConfig {
+            dir: PathBuf::from("/r"),
+            shown: ".sops.yaml".into(),
+            text: rules.into(),
+            rules: parse_creation_rules(rules.as_bytes()),
+        }
+    }
+
+    fn metadata(groups: &str) -> Metadata {
+        let text = format!(
+            "a: b\nsops:\n{groups}    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: x\n    version: 3.11.0\n"
+        );
+        let parsed = stores::parse(Format::Yaml, text.as_bytes()).unwrap();
+        Metadata::from_tree(&parsed.metadata.unwrap(), parsed.metadata_style).unwrap()
+    }
+
+    fn age(recipients: &[&str]) -> String {
+        let mut out = "    age:\n".to_owned();
+        for r in recipients {
+            out.push_str(&format!("        - recipient: {r}\n          enc: E\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn drift_names_added_and_removed_recipients() {
+        let loaded = config(&format!(
+            "creation_rules:\n  - path_regex: x\n    age: {R2}\n"
+        ));
+        let rule = loaded.rule(0).unwrap();
+        assert_eq!(drift(&rule, &metadata(&age(&[R2]))), None);
+        let message = drift(&rule, &metadata(&age(&[R1]))).unwrap();
+        assert!(
+            message.contains(&format!("not encrypted for `{R2}`")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("still encrypted for `{R1}`")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn drift_compares_key_groups_and_skips_unusable_rules() {
+        let groups =
+            format!("creation_rules:\n  - key_groups:\n      - age: [{R1}]\n      - age: [{R2}]\n");
+        let loaded = config(&groups);
+        let rule = loaded.rule(0).unwrap();
+        let message = drift(&rule, &metadata(&age(&[R1, R2]))).unwrap();
+        assert!(message.contains("1 key group(s)"), "{message}");
+        let placeholder = config("creation_rules:\n  - age: age1xxxx\n");
+        assert_eq!(
+            drift(&placeholder.rule(0).unwrap(), &metadata(&age(&[R1]))),
+            None
+        );
+    }
+
+    #[test]
+    fn broad_path_regexes_are_catch_alls() {
+        for (regex, requires) in [
+            (r"\.enc\.yaml$", true),
+            ("secrets/", true),
+            (".*", false),
+            (r".*\.yaml", false),
+            (r"\.ya?ml$", false),
+        ] {
+            let loaded = config(&format!(
+                "creation_rules:\n  - path_regex: '{regex}'\n    age: {R1}\n"
+            ));
+            assert_eq!(
+                loaded.rule(0).unwrap().requires_encryption(),
+                requires,
+                "{regex}"
+            );
+        }
+    }
+}
