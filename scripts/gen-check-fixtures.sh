@@ -402,11 +402,14 @@ expect plaintext-literals 1 false '[]' \
     "$(finding plaintext-secret overlays/dev/kustomization.yaml "$(line "$k" '- user=shop')")" \
     "$(finding plaintext-secret overlays/dev/kustomization.yaml "$(line "$k" '- credentials.txt')")"
 
-# A generator naming a file that does not exist.
+# A generator naming a file that does not exist, and a generators entry naming nothing.
 repo missing-file
 g=missing-file/overlays/dev/secret-generator.yaml
 sed -i 's|secrets/db.enc.yaml|secrets/missing.enc.yaml|' "$g"
+k=missing-file/overlays/dev/kustomization.yaml
+sed -i 's|  - secret-generator.yaml|  - secret-generator.yaml\n  - removed-generator.yaml|' "$k"
 expect missing-file 1 false '[]' \
+    "$(finding missing-file overlays/dev/kustomization.yaml "$(line "$k" 'removed-generator.yaml')")" \
     "$(finding missing-file overlays/dev/secret-generator.yaml "$(line "$g" 'missing.enc.yaml')")"
 
 # A generator reaching outside its kustomization directory (the file exists and is encrypted).

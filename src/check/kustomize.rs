@@ -5,8 +5,8 @@
 //! in it is a generator config), a directory (a kustomization whose `resources` are the
 //! configs), or an inline YAML document; in all three cases the generator runs in the directory
 //! of the kustomization that lists it, so that is the root its file references resolve from.
-//! Entries naming nothing on disk (remote URLs, typos) are left to kustomize, which fails on
-//! them loudly.
+//! An entry naming a local path that does not exist is a missing file (kustomize fails on it);
+//! remote URLs are left to kustomize.
 //!
 //! A config is a ksops generator when its `kind` is `ksops` or `ksops-exec`, or when it is a
 //! KRM exec function whose program is `ksops`.
@@ -211,6 +211,16 @@ fn generator_configs(
             Err(_) => Vec::new(),
         };
     }
+    if !dir.join(entry).exists() && !looks_remote(entry) {
+        discovery.findings.push(Finding {
+            rule: Rule::MissingFile,
+            file: entry_origin.file.clone(),
+            line: entry_origin.line,
+            message: format!("generators entry `{entry}` names nothing: kustomize fails on it"),
+            fix: "fix the path (relative to this kustomization), or remove the entry".into(),
+        });
+        return Vec::new();
+    }
     let mut configs = Vec::new();
     collect_config_files(
         root,
@@ -221,6 +231,17 @@ fn generator_configs(
         &mut configs,
     );
     configs
+}
+
+/// Whether a `generators:` entry is a remote target kustomize fetches (a URL or a git
+/// repository reference), which cannot be checked here.
+fn looks_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.contains("?ref=")
+        || entry.starts_with("git@")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|host| entry.starts_with(host))
 }
 
 /// Adds the configs in `path`: every document of a file, or the `resources` of a directory's
