@@ -7,8 +7,54 @@ use crate::cli::CliError;
 use crate::cli::generate::ValueSetting;
 use crate::sops::stores::Format;
 
+/// The `CHECK OPTIONS AND RULES` section, shared by `ksops --help` and `ksops check --help`.
+macro_rules! check_section {
+    () => {
+        "\
+CHECK OPTIONS AND RULES:
+    --format human|json   Report for people (default) or one JSON object for tools.
+    --host kubectl|kustomize|kpt
+                          Also report generators this host silently skips (kubectl: KRM
+                          exec functions; kpt: legacy exec plugins). Default: no host checks.
+    --root kustomization|git-worktree
+                          How far generator files may reach (as KSOPS_ROOT; default
+                          kustomization).
+    --decrypt             Also decrypt every encrypted file, with the identities
+                          `ksops decrypt` uses (SOPS_AGE_KEY_FILE, …), MAC verified;
+                          failures are findings. Values are never printed.
+
+    unencrypted-file      a file matched by a .sops.yaml creation rule's path_regex, or read
+                          by a ksops generator, is not SOPS-encrypted (or has values in clear)
+    plaintext-secret      a v1 Secret manifest with literal data/stringData values, or a
+                          secretGenerator with literals or plaintext files (templated values
+                          such as {{ .x }}, ${VAR} are fine; annotation
+                          ksops.dev/allow-plaintext: <reason> marks a deliberate exception)
+    missing-file          a ksops generator names a file that does not exist
+    outside-root          a ksops generator names a file outside its kustomization root
+    invalid-generator     a ksops generator config that ksops refuses
+    skipped-generator     a ksops generator the --host would silently skip
+    invalid-kustomization a kustomization file that is not valid YAML
+    invalid-sops-config   a .sops.yaml sops cannot use (YAML, path_regex, conflicting rules)
+    invalid-recipient     a .sops.yaml key that is not a valid age recipient or SSH public
+                          key (placeholders such as age1xxxx) or PGP fingerprint
+    recipient-drift       an encrypted file whose recipients differ from its creation rule's
+                          (fix: sops updatekeys FILE)
+    decrypt-failed        with --decrypt: a file that does not decrypt or fails its MAC
+
+    Exit codes: 0 no findings, 1 findings, 2 the check could not run.
+    Files ignored by .gitignore are not checked. DIR/.ksops-check.yaml lists exceptions:
+        allow:
+          - paths: [docs/examples/]     (gitignore-style, relative to DIR)
+            rules: [plaintext-secret]   (every rule when left out)
+            reason: sample manifests    (required)
+
+"
+    };
+}
+
 /// `ksops --help`.
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)
 
 USAGE:
@@ -17,6 +63,7 @@ USAGE:
     ksops decrypt [OPTIONS] FILE
     ksops install [--with-kustomize] DIR
     ksops render [--dry-run | --redact] DIR
+    ksops check [--format human|json] [--host HOST] [--root ROOT] [--decrypt] [DIR]
     ksops argocd generate           (Argo CD Config Management Plugin `generate` command)
     ksops --help | --version
 
@@ -52,6 +99,9 @@ COMMANDS:
                 Run in <checkout>/$ARGOCD_APP_SOURCE_PATH by an Argo CD CMP sidecar: build the
                 app like `render`, with every generator confined to the checkout and the
                 Application's ARGOCD_ENV_* variables dropped. Prints only the objects.
+    check       Guardrails for CI and pre-commit over DIR (default: the working directory):
+                report every finding, exit 1 if there is any (2 if the check cannot run).
+                See CHECK below.
     install     Copy this binary (and, with --with-kustomize, the kustomize on PATH) into DIR,
                 for init containers of images without a shell.
 
@@ -64,6 +114,9 @@ DECRYPT OPTIONS:
     --config PATH         The sops config file for output settings (default: $SOPS_CONFIG,
                           else .sops.yaml in the working directory or a parent).
 
+",
+    check_section!(),
+    "\
 IDENTITIES (read as sops 3.11 reads them, all used together):
     SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,
     ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt
@@ -71,7 +124,23 @@ IDENTITIES (read as sops 3.11 reads them, all used together):
 
 EXIT CODES (as sops): 1 invalid file, 4 cannot print, 25 a value failed to decrypt,
     51 MAC mismatch, 128 no identity could recover the data key.
-";
+"
+);
+
+/// `ksops check --help`.
+pub const CHECK_HELP: &str = concat!(
+    "\
+ksops check: guardrails for CI and pre-commit hooks
+
+USAGE:
+    ksops check [--format human|json] [--host HOST] [--root ROOT] [--decrypt] [DIR]
+
+Checks DIR (default: the working directory) and reports every finding with its file, line,
+rule id and fix.
+
+",
+    check_section!()
+);
 
 /// A parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +161,10 @@ pub enum Command {
     Render(RenderArgs),
     /// `ksops argocd generate`: the Argo CD CMP v2 `generate` command.
     ArgocdGenerate,
+    /// `ksops check [DIR]`.
+    Check(crate::cli::CheckArgs),
+    /// `ksops check --help`.
+    CheckHelp,
 }
 
 /// The flags of `ksops decrypt`.
@@ -133,6 +206,14 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
             (Some(sub), None) if sub == "generate" => Ok(Command::ArgocdGenerate),
             _ => Err(CliError::Usage("usage: ksops argocd generate".into())),
         },
+        Some("check") => {
+            let args: Vec<OsString> = args.collect();
+            if args.iter().any(|a| a == "--help" || a == "-h") {
+                Ok(Command::CheckHelp)
+            } else {
+                parse_check(args.into_iter()).map(Command::Check)
+            }
+        }
         Some("render") => parse_render(args).map(Command::Render),
         Some(flag) if flag.starts_with('-') => {
             Err(CliError::Usage(format!("unknown option {flag:?}")))
@@ -252,6 +333,75 @@ fn parse_install(
     })
 }
 
+fn parse_check(
+    mut args: impl Iterator<Item = OsString>,
+) -> Result<crate::cli::CheckArgs, CliError> {
+    use crate::check::Host;
+    use crate::cli::ReportFormat;
+    use crate::generator::confine::RootPolicy;
+    let mut dir = None;
+    let mut format = ReportFormat::Human;
+    let mut host = None;
+    let mut root_policy = RootPolicy::Kustomization;
+    let mut decrypt = false;
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy().into_owned();
+        if !text.starts_with("--") {
+            if dir.replace(PathBuf::from(&arg)).is_some() {
+                return Err(CliError::Usage("check takes at most one DIR".into()));
+            }
+            continue;
+        }
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (text.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next().map(|v| v.to_string_lossy().into_owned()))
+                .ok_or_else(|| CliError::Usage(format!("check: {name} needs a value")))
+        };
+        let bad = |name: &str, allowed: &str, got: &str| {
+            CliError::Usage(format!(
+                "check: {name} must be one of {allowed} (got {got:?})"
+            ))
+        };
+        match flag.as_str() {
+            "--format" => {
+                format = match value("--format")?.as_str() {
+                    "human" => ReportFormat::Human,
+                    "json" => ReportFormat::Json,
+                    other => return Err(bad("--format", "human, json", other)),
+                }
+            }
+            "--host" => {
+                let name = value("--host")?;
+                host = Some(
+                    Host::from_name(&name)
+                        .ok_or_else(|| bad("--host", "kubectl, kustomize, kpt", &name))?,
+                );
+            }
+            "--root" => {
+                root_policy = match value("--root")?.as_str() {
+                    "kustomization" => RootPolicy::Kustomization,
+                    "git-worktree" => RootPolicy::GitWorkTree,
+                    other => return Err(bad("--root", "kustomization, git-worktree", other)),
+                }
+            }
+            "--decrypt" if inline.is_none() => decrypt = true,
+            other => return Err(CliError::Usage(format!("check: unknown option {other}"))),
+        }
+    }
+    Ok(crate::cli::CheckArgs {
+        dir: dir.unwrap_or_else(|| PathBuf::from(".")),
+        format,
+        host,
+        root_policy,
+        decrypt,
+    })
+}
+
 fn format_flag(flag: &str, value: OsString) -> Result<Format, CliError> {
     let text = value.to_string_lossy();
     Format::from_name(&text).ok_or_else(|| {
@@ -309,6 +459,43 @@ mod tests {
     }
 
     #[test]
+    fn parses_check_flags() {
+        use crate::check::Host;
+        use crate::cli::{CheckArgs, ReportFormat};
+        use crate::generator::confine::RootPolicy;
+        assert_eq!(
+            parse(&["check"]).unwrap(),
+            Command::Check(CheckArgs {
+                dir: ".".into(),
+                format: ReportFormat::Human,
+                host: None,
+                root_policy: RootPolicy::Kustomization,
+                decrypt: false,
+            })
+        );
+        assert_eq!(
+            parse(&[
+                "check",
+                "--format=json",
+                "--host",
+                "kubectl",
+                "--root",
+                "git-worktree",
+                "--decrypt",
+                "deploy"
+            ])
+            .unwrap(),
+            Command::Check(CheckArgs {
+                dir: "deploy".into(),
+                format: ReportFormat::Json,
+                host: Some(Host::Kubectl),
+                root_policy: RootPolicy::GitWorkTree,
+                decrypt: true,
+            })
+        );
+    }
+
+    #[test]
     fn refuses_bad_usage() {
         assert!(matches!(parse(&["decrypt"]), Err(CliError::Usage(_))));
         assert!(matches!(
@@ -321,6 +508,18 @@ mod tests {
         ));
         assert!(matches!(
             parse(&["decrypt", "--frobnicate", "a"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["check", "--format", "xml"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["check", "a", "b"]),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse(&["check", "--host=docker"]),
             Err(CliError::Usage(_))
         ));
         assert_eq!(parse(&["--version"]).unwrap(), Command::Version);

@@ -3,6 +3,7 @@
 
 mod argocd;
 mod args;
+mod check;
 mod decrypt;
 mod generate;
 mod install;
@@ -11,6 +12,7 @@ mod render;
 use std::ffi::OsString;
 
 pub use args::{Command, DecryptArgs, RenderArgs, parse_args};
+pub use check::{CheckArgs, ReportFormat};
 pub use generate::ValueSetting;
 pub use install::InstallArgs;
 
@@ -83,6 +85,12 @@ pub enum CliError {
     /// A setting from the environment is invalid.
     #[error("{0}")]
     Setting(String),
+    /// `ksops check` could not run.
+    #[error("check: {0}")]
+    Check(#[from] crate::check::CheckError),
+    /// `ksops check` found problems; the report is already on standard output.
+    #[error("check: {0} finding(s)")]
+    Findings(usize),
     /// Standard output could not be written.
     #[error("writing output: {0}")]
     Write(#[source] std::io::Error),
@@ -107,6 +115,10 @@ impl CliError {
             | CliError::Render(_)
             | CliError::Argocd(_) => 1,
             CliError::Write(_) => 3,
+            // Findings are the check's answer (1); a check that could not run is a usage or
+            // I/O failure (2), so CI can tell "the repository is wrong" from "the job is wrong".
+            CliError::Findings(_) => 1,
+            CliError::Check(_) => 2,
         }
     }
 }
@@ -140,5 +152,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
         Command::Install(install_args) => install::run(&install_args),
         Command::Render(render_args) => render::run(&render_args),
         Command::ArgocdGenerate => argocd::run_generate(),
+        Command::Check(check_args) => check::run(&check_args),
+        Command::CheckHelp => {
+            print!("{}", args::CHECK_HELP);
+            Ok(())
+        }
     }
 }

@@ -1,0 +1,628 @@
+//! `ksops check`: guardrails for CI and pre-commit hooks, built on the generator and the engine.
+//!
+//! It walks a directory as a commit would see it (`walk`), follows every kustomization to its
+//! ksops generators and `secretGenerator`s (`kustomize`), reads the `.sops.yaml` governing each
+//! file (`sops_config`), decides without keys whether files are SOPS-encrypted (`encryption`),
+//! looks for Secret manifests with plaintext values (`secrets`), and, when given identities,
+//! decrypts every encrypted file. Each problem is a [`Finding`] under a stable [`Rule`] id;
+//! `.ksops-check.yaml` (`settings`) lists deliberate exceptions.
+//!
+//! One finding per file and cause: a file that must be encrypted and is not is reported once as
+//! [`Rule::UnencryptedFile`] with every reason it must be (a creation rule, a generator), never
+//! again as [`Rule::PlaintextSecret`]. Nothing here prints or reads the environment: the command
+//! line layer passes the options in and formats the report.
+
+mod encryption;
+mod findings;
+mod kustomize;
+mod locate;
+mod pattern;
+mod secrets;
+mod settings;
+mod sops_config;
+mod walk;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+
+pub use findings::{Finding, Rule};
+pub use settings::SETTINGS_FILE;
+pub use walk::WalkError;
+
+use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
+use crate::sops::config::CONFIG_FILE_NAME;
+use crate::sops::keys::Keyring;
+use crate::sops::stores::{self, Format};
+use crate::sops::{DecryptError, decrypt_documents};
+use encryption::Encryption;
+use kustomize::{Discovery, Origin};
+use locate::{Segment, line_of};
+use settings::Settings;
+use sops_config::{SopsConfigs, drift};
+
+/// The tool that will build the kustomizations, for generators it would silently skip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `kubectl kustomize --enable-alpha-plugins`: skips KRM exec functions.
+    Kubectl,
+    /// `kustomize build --enable-alpha-plugins --enable-exec`: runs both styles.
+    Kustomize,
+    /// kpt: runs only KRM functions.
+    Kpt,
+}
+
+impl Host {
+    /// The host named on the command line.
+    pub fn from_name(name: &str) -> Option<Host> {
+        match name {
+            "kubectl" => Some(Host::Kubectl),
+            "kustomize" => Some(Host::Kustomize),
+            "kpt" => Some(Host::Kpt),
+            _ => None,
+        }
+    }
+}
+
+/// How to check.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckOptions<'a> {
+    /// Report generators this host would silently skip.
+    pub host: Option<Host>,
+    /// How far generator references may reach (as `KSOPS_ROOT`; never unconfined here).
+    pub root_policy: RootPolicy,
+    /// Decrypt every encrypted file with these identities (`--decrypt`).
+    pub keyring: Option<&'a Keyring>,
+}
+
+/// What was checked and found.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The findings, sorted by file, line and rule.
+    pub findings: Vec<Finding>,
+    /// Findings dropped by `.ksops-check.yaml`.
+    pub allowed: usize,
+    /// What was looked at.
+    pub stats: Stats,
+}
+
+/// Counts of what a check looked at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Files in the tree (after `.gitignore`).
+    pub files: usize,
+    /// Kustomization files.
+    pub kustomizations: usize,
+    /// ksops generator configs.
+    pub generators: usize,
+    /// SOPS-encrypted files found (in the tree or read by generators).
+    pub encrypted: usize,
+    /// Files decrypted with `--decrypt`.
+    pub decrypted: usize,
+}
+
+/// The check could not run (as opposed to finding problems).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The directory cannot be checked.
+    #[error("cannot check {dir}: {source}")]
+    Dir {
+        /// The directory as given.
+        dir: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A directory in the tree could not be listed.
+    #[error("{0}")]
+    Walk(#[from] WalkError),
+    /// `.ksops-check.yaml` is invalid.
+    #[error("{SETTINGS_FILE}: {0}")]
+    Settings(String),
+    /// A kustomization's root could not be opened with the chosen policy.
+    #[error("kustomization directory {dir}: {source}")]
+    Root {
+        /// The directory, relative to the checked one.
+        dir: String,
+        /// Why.
+        #[source]
+        source: ConfineError,
+    },
+}
+
+/// Checks the tree under `dir`.
+pub fn check(dir: &Path, options: &CheckOptions<'_>) -> Result<Report, CheckError> {
+    let dir_error = |source| CheckError::Dir {
+        dir: dir.display().to_string(),
+        source,
+    };
+    let root = clean(&std::path::absolute(dir).map_err(dir_error)?);
+    if !std::fs::metadata(&root).map_err(dir_error)?.is_dir() {
+        return Err(dir_error(io::Error::other("not a directory")));
+    }
+    let settings = match std::fs::read(root.join(SETTINGS_FILE)) {
+        Ok(bytes) => Settings::parse(&bytes).map_err(CheckError::Settings)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Settings::default(),
+        Err(e) => return Err(CheckError::Settings(e.to_string())),
+    };
+    let files = walk::list_files(&root)?;
+    let discovery = kustomize::discover(&root, &files, options.host);
+    let mut checker = Checker {
+        configs: SopsConfigs::new(&root),
+        root,
+        files: HashMap::new(),
+        must_encrypt: BTreeMap::new(),
+        findings: Vec::new(),
+        stats: Stats {
+            files: files.len(),
+            kustomizations: discovery.kustomizations,
+            generators: discovery.generators,
+            ..Stats::default()
+        },
+    };
+    checker.references(&discovery, options.root_policy)?;
+    checker.tree(&files, &discovery);
+    checker.generator_inputs(&discovery);
+    checker.report_unencrypted();
+    if let Some(keyring) = options.keyring {
+        checker.decrypt(keyring);
+    }
+    let mut all = discovery.findings;
+    all.append(&mut checker.findings);
+    all.extend(checker.configs.findings());
+    let before = all.len();
+    all.retain(|finding| !settings.allows(finding));
+    let allowed = before - all.len();
+    all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    all.dedup();
+    Ok(Report {
+        findings: all,
+        allowed,
+        stats: checker.stats,
+    })
+}
+
+/// A file read and inspected.
+struct Inspected {
+    bytes: Vec<u8>,
+    format: Format,
+    encryption: Encryption,
+}
+
+struct Checker {
+    root: PathBuf,
+    configs: SopsConfigs,
+    /// Files read so far, by path relative to the root.
+    files: HashMap<String, Inspected>,
+    /// Files that must be encrypted and are not, with why they must be.
+    must_encrypt: BTreeMap<String, Vec<String>>,
+    findings: Vec<Finding>,
+    stats: Stats,
+}
+
+impl Checker {
+    /// Every file a ksops generator reads: it must exist inside the root and be encrypted.
+    fn references(&mut self, discovery: &Discovery, policy: RootPolicy) -> Result<(), CheckError> {
+        for site in &discovery.sites {
+            let root = Root::open(&site.dir, policy, Limits::default()).map_err(|source| {
+                CheckError::Root {
+                    dir: relative_display(&self.root, &site.dir),
+                    source,
+                }
+            })?;
+            for reference in &site.references {
+                let named = format!("generator `{}` {}", reference.generator, reference.field);
+                let bytes = match root.read(&reference.path) {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        self.unreadable_reference(&named, &reference.origin, &site.dir, error);
+                        continue;
+                    }
+                };
+                let file = relative_display(&self.root, &site.dir.join(&reference.path));
+                let inspected = self.inspect_bytes(&file, bytes);
+                if !inspected.encryption.is_encrypted() {
+                    self.must_encrypt.entry(file).or_default().push(format!(
+                        "it is read by generator `{}` ({} in {})",
+                        reference.generator, reference.field, reference.origin.file
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unreadable_reference(
+        &mut self,
+        named: &str,
+        origin: &Origin,
+        site: &Path,
+        error: ConfineError,
+    ) {
+        let dir = relative_display(&self.root, site);
+        let (rule, fix) = match error {
+            ConfineError::Absolute { .. } | ConfineError::Escapes { .. } => (
+                Rule::OutsideRoot,
+                format!(
+                    "move the file under the kustomization directory `{dir}` and name it \
+                     relative to it (ksops refuses files outside it unless KSOPS_ROOT widens the root)"
+                ),
+            ),
+            _ => (
+                Rule::MissingFile,
+                format!(
+                    "add the file, or fix the path (relative to the kustomization directory `{dir}`)"
+                ),
+            ),
+        };
+        self.findings.push(Finding {
+            rule,
+            file: origin.file.clone(),
+            line: origin.line,
+            message: format!("{named}: {error}"),
+            fix,
+        });
+    }
+
+    /// Every file in the tree: creation rules, partial encryption, recipient drift and
+    /// plaintext Secret manifests.
+    fn tree(&mut self, files: &[String], discovery: &Discovery) {
+        for file in files {
+            let name = file.rsplit('/').next().unwrap_or(file);
+            if name == CONFIG_FILE_NAME {
+                self.configs.add(file);
+                continue;
+            }
+            let governing = self.configs.governing(file);
+            let governing = governing
+                .as_ref()
+                .and_then(|(config, index)| config.rule(*index));
+            let matched = governing.as_ref().is_some_and(|g| g.requires_encryption())
+                && name != SETTINGS_FILE
+                && !discovery.build_files.contains(file);
+            let format = Format::from_path(Path::new(file));
+            if !matched && format == Format::Binary && !self.files.contains_key(file) {
+                continue;
+            }
+            if self.inspect(file).is_none() {
+                continue;
+            }
+            let Some(inspected) = self.files.get(file) else {
+                continue;
+            };
+            // A rule that would encrypt nothing in the file (say `encrypted_regex:
+            // ^(data|stringData)$` on a Deployment) does not ask for it to be encrypted.
+            let required = matched
+                && governing.as_ref().is_some_and(|g| {
+                    Encryption::would_encrypt(format, &inspected.bytes, &g.rule.encryption_rule)
+                });
+            if let Some(governing) = governing.as_ref().filter(|_| required)
+                && !inspected.encryption.is_encrypted()
+            {
+                self.must_encrypt
+                    .entry(file.clone())
+                    .or_default()
+                    .push(format!("it is matched by {}", governing.describe()));
+            }
+            if let (Some(governing), Some(metadata)) = (&governing, inspected.encryption.metadata())
+                && let Some(message) = drift(governing, metadata)
+            {
+                self.findings.push(Finding {
+                    rule: Rule::RecipientDrift,
+                    file: file.clone(),
+                    line: None,
+                    message,
+                    fix: format!(
+                        "re-encrypt for the current recipients: `sops updatekeys {file}` \
+                         (run where sops finds {})",
+                        governing.config.shown
+                    ),
+                });
+            }
+            match &inspected.encryption {
+                // Values in clear where the file's own rule encrypts: edited without sops. (A
+                // file whose rule encrypts nothing is a finding only where encryption is required.)
+                Encryption::Partial { clear, .. } if !clear.is_empty() => {
+                    self.must_encrypt.entry(file.clone()).or_default();
+                }
+                Encryption::Partial { .. } => {}
+                Encryption::Plain { .. } => self.plaintext_secrets(file),
+                Encryption::Encrypted { .. } => {}
+            }
+        }
+    }
+
+    /// Plaintext Secret manifests in a YAML or JSON file that is not SOPS-encrypted.
+    fn plaintext_secrets(&mut self, file: &str) {
+        let Some(inspected) = self.files.get(file) else {
+            return;
+        };
+        let documents = match inspected.format {
+            Format::Yaml => stores::yaml::parse_manifests(&inspected.bytes).ok(),
+            Format::Json => stores::json::parse(&inspected.bytes)
+                .ok()
+                .map(|p| p.documents),
+            _ => None,
+        };
+        let text = String::from_utf8_lossy(&inspected.bytes);
+        for secret in secrets::plaintext_secrets(&documents.unwrap_or_default()) {
+            let line = secret
+                .values
+                .first()
+                .and_then(|path| line_of(&text, secret.document, path));
+            self.findings.push(Finding {
+                rule: Rule::PlaintextSecret,
+                file: file.to_owned(),
+                line,
+                message: format!(
+                    "Secret {} has plaintext values: {}",
+                    secret.name,
+                    secret.value_names()
+                ),
+                fix: format!(
+                    "encrypt the file with sops (and read it through a ksops generator), or, if \
+                     the values are not secret, annotate the Secret with `{}: <reason>`",
+                    secrets::ALLOW_ANNOTATION
+                ),
+            });
+        }
+    }
+
+    /// Files read by kustomize `secretGenerator`s must not be plaintext files in the tree.
+    fn generator_inputs(&mut self, discovery: &Discovery) {
+        for input in &discovery.inputs {
+            let Some(inspected) = self.inspect(&input.file) else {
+                continue;
+            };
+            if matches!(inspected.encryption, Encryption::Plain { .. })
+                && secrets::generator_input_is_plaintext(
+                    &String::from_utf8_lossy(&inspected.bytes),
+                    input.env,
+                )
+            {
+                self.findings.push(Finding {
+                    rule: Rule::PlaintextSecret,
+                    file: input.origin.file.clone(),
+                    line: input.origin.line,
+                    message: format!(
+                        "secretGenerator `{}` reads `{}`, a plaintext file in the repository",
+                        input.secret, input.file
+                    ),
+                    fix: "encrypt the file with sops and read it through a ksops generator \
+                          instead of secretGenerator"
+                        .into(),
+                });
+            }
+        }
+    }
+
+    /// One finding per file that must be encrypted and is not.
+    fn report_unencrypted(&mut self) {
+        for (file, reasons) in std::mem::take(&mut self.must_encrypt) {
+            let Some(inspected) = self.files.get(&file) else {
+                continue;
+            };
+            let mut line = None;
+            let state = match &inspected.encryption {
+                Encryption::Encrypted { .. } => continue,
+                Encryption::Plain {
+                    invalid_metadata: None,
+                } => "not SOPS-encrypted".to_owned(),
+                Encryption::Plain {
+                    invalid_metadata: Some(reason),
+                } => format!("not SOPS-encrypted: its sops metadata is invalid ({reason})"),
+                Encryption::Partial { clear, .. } if clear.is_empty() => {
+                    "has sops metadata but no encrypted value (its encryption rule matches none of \
+                     its keys)"
+                        .to_owned()
+                }
+                Encryption::Partial { clear, .. } => {
+                    line = self.line(&file, clear.first());
+                    format!(
+                        "has sops metadata but {} value(s) in clear where its encryption rule \
+                         requires ENC[…] (edited without sops?): {}",
+                        clear.len(),
+                        clear
+                            .iter()
+                            .map(|(_, path)| dotted(path))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            };
+            let reasons: Vec<&str> = reasons
+                .iter()
+                .map(String::as_str)
+                .filter(|r| !r.is_empty())
+                .collect();
+            let must = if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(". It must be encrypted: {}", reasons.join("; "))
+            };
+            let fix = if matches!(inspected.encryption, Encryption::Partial { .. }) {
+                format!(
+                    "restore the file, then change values only with `sops edit {file}` (which \
+                     encrypts them)"
+                )
+            } else {
+                format!(
+                    "encrypt it in place: `sops encrypt -i {file}` (never commit the plaintext)"
+                )
+            };
+            self.findings.push(Finding {
+                rule: Rule::UnencryptedFile,
+                file,
+                line,
+                message: format!("{state}{must}"),
+                fix,
+            });
+        }
+        // A file reported as unencrypted is not reported again as a plaintext Secret.
+        let unencrypted: BTreeSet<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::UnencryptedFile)
+            .map(|f| f.file.clone())
+            .collect();
+        self.findings
+            .retain(|f| f.rule != Rule::PlaintextSecret || !unencrypted.contains(&f.file));
+    }
+
+    /// `--decrypt`: every encrypted file must decrypt and pass its MAC check.
+    fn decrypt(&mut self, keyring: &Keyring) {
+        let mut encrypted: Vec<(&String, &Inspected)> = self
+            .files
+            .iter()
+            .filter(|(_, inspected)| inspected.encryption.is_encrypted())
+            .collect();
+        encrypted.sort_by_key(|(file, _)| *file);
+        for (file, inspected) in encrypted {
+            self.stats.decrypted += 1;
+            let Err(error) = decrypt_documents(&inspected.bytes, inspected.format, keyring, false)
+            else {
+                continue;
+            };
+            let fix = match error {
+                DecryptError::DataKey(_) => {
+                    "provide an identity for one of the file's recipients (SOPS_AGE_KEY_FILE, \
+                     SOPS_AGE_KEY, …), or re-encrypt it for your key with `sops updatekeys`"
+                }
+                _ => {
+                    "the file was changed after encryption: restore it, or re-create it from the \
+                     plaintext with sops"
+                }
+            };
+            self.findings.push(Finding {
+                rule: Rule::DecryptFailed,
+                file: file.clone(),
+                line: None,
+                message: format!("does not decrypt: {error}"),
+                fix: fix.into(),
+            });
+        }
+    }
+
+    /// Reads and inspects a file of the tree (once).
+    fn inspect(&mut self, file: &str) -> Option<&Inspected> {
+        if !self.files.contains_key(file) {
+            let bytes = read_capped(&self.root.join(file)).ok()?;
+            self.inspect_bytes(file, bytes);
+        }
+        self.files.get(file)
+    }
+
+    fn inspect_bytes(&mut self, file: &str, bytes: Vec<u8>) -> &Inspected {
+        let stats = &mut self.stats;
+        self.files.entry(file.to_owned()).or_insert_with(|| {
+            let format = Format::from_path(Path::new(file));
+            let encryption = Encryption::inspect(format, &bytes);
+            if encryption.is_encrypted() {
+                stats.encrypted += 1;
+            }
+            Inspected {
+                bytes,
+                format,
+                encryption,
+            }
+        })
+    }
+
+    fn line(&self, file: &str, at: Option<&(usize, Vec<Segment>)>) -> Option<usize> {
+        let inspected = self.files.get(file)?;
+        let (document, path) = at?;
+        if !matches!(inspected.format, Format::Yaml | Format::Json) {
+            return None;
+        }
+        line_of(&String::from_utf8_lossy(&inspected.bytes), *document, path)
+    }
+}
+
+/// A path as `data.password` or `items[0].data.k`.
+fn dotted(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Reads a file of at most [`Limits::DEFAULT_MAX_FILE_BYTES`] (the generator's cap).
+pub(crate) fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let limit = Limits::DEFAULT_MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// Resolves `.` and `..` without touching the file system (as Go's `filepath.Clean`).
+fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` relative to `root` (both absolute), `/`-separated, with `../` when it lies outside.
+pub(crate) fn relative_display(root: &Path, path: &Path) -> String {
+    let path = clean(path);
+    let root_parts: Vec<Component<'_>> = root.components().collect();
+    let path_parts: Vec<Component<'_>> = path.components().collect();
+    let common = root_parts
+        .iter()
+        .zip(&path_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = std::iter::repeat_n("..".to_owned(), root_parts.len() - common);
+    let rest = path_parts[common..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let parts: Vec<String> = ups.chain(rest).collect();
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_lexical() {
+        let root = Path::new("/r/a");
+        assert_eq!(relative_display(root, Path::new("/r/a/b/./c")), "b/c");
+        assert_eq!(relative_display(root, Path::new("/r/a/b/../c")), "c");
+        assert_eq!(
+            relative_display(root, Path::new("/r/.sops.yaml")),
+            "../.sops.yaml"
+        );
+        assert_eq!(relative_display(root, Path::new("/r/a")), ".");
+        assert_eq!(
+            dotted(&[Segment::Key("a".into()), Segment::Index(2)]),
+            "a[2]"
+        );
+    }
+}
