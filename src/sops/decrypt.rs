@@ -266,10 +266,14 @@ impl Walker<'_> {
             let aad = self.aad_path();
             match leaf {
                 // A comment that does not decrypt is kept as it is: files from old sops
-                // versions have clear comments at encrypted positions.
+                // versions have clear comments at encrypted positions. One that authenticates
+                // as `type:bytes` crashes sops, so it fails here.
                 Value::Comment(comment) => {
                     match self.cipher.decrypt_value(&comment.0, aad.as_bytes()) {
                         Ok(decrypted) => decrypted,
+                        Err(source @ CipherError::BytesType) => {
+                            return Err(DecryptError::Value { path: aad, source });
+                        }
                         Err(_) => Value::Comment(comment),
                     }
                 }
@@ -357,6 +361,47 @@ mod tests {
         assert_eq!(walker.aad_path(), ":");
         walker.path = vec!["merged".into(), "<<".into(), "user".into()];
         assert_eq!(walker.aad_path(), "merged:<<:user:");
+    }
+
+    #[test]
+    fn a_comment_is_kept_unless_it_authenticates_as_bytes() {
+        // TEST ONLY key and value, from the cipher's worked example (a root comment, AAD `:`).
+        let mut key = [0u8; 32];
+        let hex = "e95fa126f7426eae76ef9cf5211860926474361f603cfcaa0f624473edf4e779";
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let cipher = ValueCipher::new(&crate::sops::cipher::DataKey::new(key));
+        let comment = "ENC[AES256_GCM,data:Ng4k03E=,iv:kulYCbBfwt6hwey5sn5HR5kFOQ3X9RTme5nRkbOfxZg=,tag:6kE2SMlrtIoLJc9saHQhkg==,type:comment]";
+        let rule = Rule::UnencryptedSuffix("_unencrypted".into());
+        let walk = |text: &str| {
+            let mut doc = Mapping::new();
+            doc.push_comment(text);
+            let mut walker = Walker {
+                rule: &rule,
+                mac_only_encrypted: false,
+                cipher: &cipher,
+                hash: Sha512::new(),
+                path: vec![],
+                comments: CommentStack::default(),
+            };
+            walker.mapping(&mut doc).map(|()| doc)
+        };
+        let decrypted = walk(comment).unwrap();
+        assert!(matches!(&decrypted.items[0], Item::Comment(c) if c.0 == " note"));
+        // Tampered: kept as written, as sops does for comments it cannot decrypt.
+        let tampered = comment.replace("Ng4k03E=", "Ng4k03A=");
+        let kept = walk(&tampered).unwrap();
+        assert!(matches!(&kept.items[0], Item::Comment(c) if c.0 == tampered));
+        // Authentic but `type:bytes`: sops crashes on it, so it must not pass.
+        let bytes = comment.replace("type:comment", "type:bytes");
+        assert!(matches!(
+            walk(&bytes),
+            Err(DecryptError::Value {
+                source: CipherError::BytesType,
+                ..
+            })
+        ));
     }
 
     #[test]
