@@ -46,6 +46,9 @@ pub enum DecryptError {
         #[source]
         source: CipherError,
     },
+    /// The tree cannot be walked (a YAML key that is not a string).
+    #[error("Error decrypting tree: {0}")]
+    Walk(String),
     /// A position that must hold an encrypted string holds another type.
     #[error(
         "Error decrypting tree: the value at {path} should be encrypted but is a {found}, not an ENC[…] string"
@@ -78,7 +81,9 @@ impl DecryptError {
         match self {
             DecryptError::Parse(_) | DecryptError::Metadata(_) => 1,
             DecryptError::Emit(_) => 4,
-            DecryptError::Value { .. } | DecryptError::NotEncrypted { .. } => 25,
+            DecryptError::Value { .. }
+            | DecryptError::NotEncrypted { .. }
+            | DecryptError::Walk(_) => 25,
             DecryptError::MacUndecryptable(_)
             | DecryptError::MacMissing
             | DecryptError::MacMismatch => 51,
@@ -107,6 +112,9 @@ pub fn decrypt_documents(
     let tree = parsed.metadata.ok_or(MetadataError::NotFound)?;
     let metadata = Metadata::from_tree(&tree, parsed.metadata_style)?;
     let key = recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keyring)?;
+    if let Some(message) = parsed.walk_error {
+        return Err(DecryptError::Walk(message));
+    }
     let cipher = ValueCipher::new(&key);
     let mut documents = parsed.documents;
     let computed = walk_documents(&mut documents, &metadata, &cipher)?;
