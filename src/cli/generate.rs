@@ -1,10 +1,10 @@
 //! The generator commands: `ksops CONFIG` as kustomize's legacy exec plugin, and `ksops` with a
 //! ResourceList on standard input as a KRM exec function.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use crate::cli::CliError;
+use crate::cli::{CliError, write_stdout};
 use crate::generator::binding::Binding;
 use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
 use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, generate};
@@ -195,14 +195,6 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
     )
     .map_err(CliError::Generate)?;
     write_stdout(&output)
-}
-
-fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(CliError::Write)
 }
 
 /// Runs as a KRM function: reads a ResourceList from standard input and writes one back. On

@@ -23,7 +23,8 @@ pub fn run(dir: &Path) -> Result<(), CliError> {
     command
         .args(&args)
         .arg(dir)
-        .env("KUSTOMIZE_PLUGIN_HOME", &home.path);
+        .env("KUSTOMIZE_PLUGIN_HOME", &home.path)
+        .env("TMPDIR", &home.scratch);
     // Generators run in each kustomization's directory, where a key file named relative to
     // where `ksops render` was started would not be found.
     for name in ["SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"] {
@@ -78,6 +79,10 @@ pub(crate) fn kustomize_program(dir: &Path) -> Result<(PathBuf, Vec<&'static str
 pub(crate) struct TempPluginHome {
     /// The plugin home directory.
     pub(crate) path: PathBuf,
+    /// A directory inside it for kustomize's temporary files (its `TMPDIR`): kustomize leaves
+    /// the generator config it hands a plugin behind when the plugin fails, and this way it
+    /// goes with the plugin home.
+    pub(crate) scratch: PathBuf,
 }
 
 impl TempPluginHome {
@@ -91,9 +96,11 @@ impl TempPluginHome {
                 .map_or(0, |d| d.as_nanos())
         ));
         let plugin_dir = path.join("viaduct.ai/v1/ksops");
+        let scratch = path.join("tmp");
         let io = |source| CliError::Render(format!("creating the plugin home: {source}"));
         std::fs::create_dir_all(&plugin_dir).map_err(io)?;
-        let home = TempPluginHome { path };
+        let home = TempPluginHome { path, scratch };
+        std::fs::create_dir(&home.scratch).map_err(io)?;
         std::os::unix::fs::symlink(me, plugin_dir.join("ksops")).map_err(io)?;
         Ok(home)
     }
