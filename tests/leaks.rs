@@ -432,31 +432,16 @@ fn stray_plugin_homes(pid: u32) -> Vec<PathBuf> {
 fn check(lab: &Lab, sc: &Scenario, run_index: usize) -> Vec<String> {
     let run_dir = lab.tmp.path().join(format!("runs/{run_index}"));
     let (home, tmpdir) = (run_dir.join("home"), run_dir.join("tmp"));
-    fs::create_dir_all(&home).expect("create home");
-    fs::create_dir_all(&tmpdir).expect("create tmp");
     let repo_before = snapshot(&lab.repo);
-
-    let mut cmd = common::controlled_command(&common::ksops_bin(), &home);
-    cmd.env("TMPDIR", &tmpdir)
-        .current_dir(&sc.cwd)
-        .args(&sc.args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in lab.canary_env() {
-        if !sc.unset.contains(&name.as_str()) {
-            cmd.env(name, value);
-        }
-    }
-    for (name, value) in &sc.env {
-        cmd.env(name, value);
-    }
-    if sc.stdin.is_some() {
-        cmd.stdin(Stdio::piped());
-    }
-    let mut child = cmd.spawn().expect("spawn ksops");
+    let stdin = if sc.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
+    let mut child = start(lab, sc, &run_dir, Stdio::piped(), stdin);
     let pid = child.id();
-    if let (Some(input), Some(mut stdin)) = (&sc.stdin, child.stdin.take()) {
-        stdin.write_all(input).expect("write stdin");
+    if let (Some(input), Some(mut pipe)) = (&sc.stdin, child.stdin.take()) {
+        pipe.write_all(input).expect("write stdin");
     }
     let out = wait_guarded(child, &sc.name);
 

@@ -354,18 +354,22 @@ fn type_name(value: &Value) -> &'static str {
 mod tests {
     use super::*;
 
+    fn walker<'a>(rule: &'a Rule, cipher: &'a ValueCipher) -> Walker<'a> {
+        Walker {
+            rule,
+            mac_only_encrypted: false,
+            cipher,
+            hash: Sha512::new(),
+            path: vec![],
+            comments: CommentStack::default(),
+        }
+    }
+
     #[test]
     fn aad_of_the_root_is_a_lone_colon() {
         let cipher = ValueCipher::new(&crate::sops::cipher::DataKey::new([0; 32]));
         let rule = Rule::UnencryptedSuffix("_unencrypted".into());
-        let mut walker = Walker {
-            rule: &rule,
-            mac_only_encrypted: false,
-            cipher: &cipher,
-            hash: Sha512::new(),
-            path: vec![],
-            comments: CommentStack::default(),
-        };
+        let mut walker = walker(&rule, &cipher);
         assert_eq!(walker.aad_path(), ":");
         walker.path = vec!["merged".into(), "<<".into(), "user".into()];
         assert_eq!(walker.aad_path(), "merged:<<:user:");
@@ -385,15 +389,7 @@ mod tests {
         let walk = |text: &str| {
             let mut doc = Mapping::new();
             doc.push_comment(text);
-            let mut walker = Walker {
-                rule: &rule,
-                mac_only_encrypted: false,
-                cipher: &cipher,
-                hash: Sha512::new(),
-                path: vec![],
-                comments: CommentStack::default(),
-            };
-            walker.mapping(&mut doc).map(|()| doc)
+            walker(&rule, &cipher).mapping(&mut doc).map(|()| doc)
         };
         let decrypted = walk(comment).unwrap();
         assert!(matches!(&decrypted.items[0], Item::Comment(c) if c.0 == " note"));
