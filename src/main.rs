@@ -1,6 +1,7 @@
 //! The `ksops` binary: dispatches to the library and maps errors to exit codes.
 #![forbid(unsafe_code)]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// musl's allocator serializes the decryption threads (see Cargo.toml).
@@ -12,7 +13,8 @@ fn main() -> ExitCode {
     match ksops::cli::run(std::env::args_os().skip(1)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ksops: {error}");
+            // Not `eprintln!`, which panics when stderr is a closed pipe.
+            let _ = writeln!(std::io::stderr().lock(), "ksops: {error}");
             let code = error.exit_code();
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }

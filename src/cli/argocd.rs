@@ -16,9 +16,9 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::cli::CliError;
 use crate::cli::generate::KSOPS_CONFINE_TO;
 use crate::cli::render::{TempPluginHome, kustomize_program};
+use crate::cli::{CliError, write_stdout};
 
 /// Runs `ksops argocd generate` in the current directory.
 pub fn run_generate() -> Result<(), CliError> {
@@ -45,6 +45,7 @@ pub fn run_generate() -> Result<(), CliError> {
         .env_clear()
         .envs(child_env(std::env::vars_os())?)
         .env("KUSTOMIZE_PLUGIN_HOME", &home.path)
+        .env("TMPDIR", &home.scratch)
         .env(KSOPS_CONFINE_TO, &root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -53,10 +54,7 @@ pub fn run_generate() -> Result<(), CliError> {
         .output()
         .map_err(|_| argocd("cannot run kustomize".into()))?;
     if output.status.success() {
-        let mut stdout = std::io::stdout().lock();
-        return std::io::Write::write_all(&mut stdout, &output.stdout)
-            .and_then(|()| std::io::Write::flush(&mut stdout))
-            .map_err(CliError::Write);
+        return write_stdout(&output.stdout);
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let hidden = [

@@ -1,9 +1,8 @@
 //! `ksops decrypt FILE`: prints exactly what `sops decrypt FILE` prints.
 
-use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{CliError, DecryptArgs};
+use crate::cli::{CliError, DecryptArgs, write_stdout};
 use crate::sops::config;
 use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::stores::{EmitOptions, Format};
@@ -32,11 +31,7 @@ pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
         file: shown,
         source,
     })?;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&plaintext)
-        .and_then(|()| stdout.flush())
-        .map_err(CliError::Write)
+    write_stdout(&plaintext)
 }
 
 fn emit_options(explicit: Option<&Path>) -> Result<EmitOptions, CliError> {

@@ -1,10 +1,10 @@
 //! The generator commands: `ksops CONFIG` as kustomize's legacy exec plugin, and `ksops` with a
 //! ResourceList on standard input as a KRM exec function.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use crate::cli::CliError;
+use crate::cli::{CliError, write_stdout, write_stdout_with};
 use crate::generator::binding::Binding;
 use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
 use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, ValueMode, generate};
@@ -251,16 +251,7 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
         &settings.binding,
     )
     .map_err(CliError::Generate)?;
-    write_stdout(|out| output.write_to(out))
-}
-
-fn write_stdout(
-    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
-) -> Result<(), CliError> {
-    let mut stdout = std::io::stdout().lock();
-    write(&mut stdout)
-        .and_then(|()| stdout.flush())
-        .map_err(CliError::Write)
+    write_stdout_with(|out| output.write_to(out))
 }
 
 /// Runs as a KRM function: reads a ResourceList from standard input and writes one back. On
@@ -286,7 +277,7 @@ pub fn run_krm() -> Result<(), CliError> {
             items.extend(generated);
             let output = krm::write(items, list.function_config, None)
                 .map_err(|e| CliError::Krm(e.to_string()))?;
-            write_stdout(|out| out.write_all(&output))
+            write_stdout(&output)
         }
         Err((message, path)) => krm_failure(
             list.passthrough,
@@ -332,7 +323,7 @@ fn krm_failure(
     path: Option<&str>,
 ) -> Result<(), CliError> {
     if let Ok(output) = krm::write(passthrough, function_config, Some((message, path))) {
-        write_stdout(|out| out.write_all(&output))?;
+        write_stdout(&output)?;
     }
     Err(CliError::Krm(message.to_owned()))
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CliError, find_on_path};
+use crate::cli::{CliError, find_on_path, note};
 
 /// The flags of `ksops install`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +48,6 @@ fn copy_executable(from: &Path, to: &Path) -> Result<(), CliError> {
     };
     fs::copy(from, to).map_err(write_error)?;
     fs::set_permissions(to, fs::Permissions::from_mode(0o755)).map_err(write_error)?;
-    eprintln!("installed {}", to.display());
+    note(&format!("installed {}", to.display()));
     Ok(())
 }

@@ -123,6 +123,32 @@ impl CliError {
     }
 }
 
+/// Writes the command's output to standard output. A closed or failing stdout (EPIPE: the
+/// reader went away) is an error, never a panic: the process then exits non-zero, so a partial
+/// output is not mistaken for success.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write as _;
+    write_stdout_with(|stdout| stdout.write_all(bytes))
+}
+
+/// Like [`write_stdout`], for output written in parts.
+pub(crate) fn write_stdout_with(
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    write(&mut stdout)
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Write)
+}
+
+/// Writes a progress line to standard error, ignoring failures: a closed stderr must not turn
+/// a finished command into a failure (or a panic, as `eprintln!` would).
+pub(crate) fn note(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The first executable file called `name` in a `PATH` directory.
 fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
@@ -138,13 +164,9 @@ fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
 /// Parses the arguments (without the program name) and runs the command.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {
     match parse_args(args)? {
-        Command::Help => {
-            print!("{}", args::HELP);
-            Ok(())
-        }
+        Command::Help => write_stdout(args::HELP.as_bytes()),
         Command::Version => {
-            println!("ksops {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
+            write_stdout(format!("ksops {}\n", env!("CARGO_PKG_VERSION")).as_bytes())
         }
         Command::Decrypt(decrypt_args) => decrypt::run(&decrypt_args),
         Command::Generate(config) => generate::run_legacy(&config),

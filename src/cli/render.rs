@@ -27,7 +27,8 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
     command
         .args(&program_args)
         .arg(dir)
-        .env("KUSTOMIZE_PLUGIN_HOME", &home.path);
+        .env("KUSTOMIZE_PLUGIN_HOME", &home.path)
+        .env("TMPDIR", &home.scratch);
     if let Some(values) = args.values {
         command.env_remove(KSOPS_DRY_RUN).env_remove(KSOPS_REDACT);
         match values {
@@ -94,6 +95,10 @@ pub(crate) fn kustomize_program(dir: &Path) -> Result<(PathBuf, Vec<&'static str
 pub(crate) struct TempPluginHome {
     /// The plugin home directory.
     pub(crate) path: PathBuf,
+    /// A directory inside it for kustomize's temporary files (its `TMPDIR`): kustomize leaves
+    /// the generator config it hands a plugin behind when the plugin fails, and this way it
+    /// goes with the plugin home.
+    pub(crate) scratch: PathBuf,
 }
 
 impl TempPluginHome {
@@ -107,6 +112,7 @@ impl TempPluginHome {
                 .map_or(0, |d| d.as_nanos())
         ));
         let plugin_dir = path.join("viaduct.ai/v1/ksops");
+        let scratch = path.join("tmp");
         let io = |source| {
             CliError::Render(format!(
                 "creating a temporary plugin home in {}: {source}; the temporary directory \
@@ -116,7 +122,8 @@ impl TempPluginHome {
             ))
         };
         std::fs::create_dir_all(&plugin_dir).map_err(io)?;
-        let home = TempPluginHome { path };
+        let home = TempPluginHome { path, scratch };
+        std::fs::create_dir(&home.scratch).map_err(io)?;
         std::os::unix::fs::symlink(me, plugin_dir.join("ksops")).map_err(io)?;
         Ok(home)
     }

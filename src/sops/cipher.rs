@@ -162,9 +162,19 @@ impl ValueCipher {
             return Ok(Value::Str(Vec::new()));
         }
         let parsed = parse(text).ok_or(CipherError::Format)?;
-        let mut sealed = decode_field("data", parsed.data)?;
-        let iv = decode_field("iv", parsed.iv)?;
-        sealed.extend_from_slice(&decode_field("tag", parsed.tag)?);
+        let decode = |field: &'static str, b64: &str| {
+            // Go's base64 decoder skips carriage returns (and newlines, which the pattern
+            // already excludes); a JSON `\r` escape can put one inside a field.
+            let decoded = if b64.contains('\r') {
+                GO_STD_BASE64.decode(b64.replace('\r', ""))
+            } else {
+                GO_STD_BASE64.decode(b64)
+            };
+            decoded.map_err(|_| CipherError::Base64 { field })
+        };
+        let mut sealed = decode("data", parsed.data)?;
+        let iv = decode("iv", parsed.iv)?;
+        sealed.extend_from_slice(&decode("tag", parsed.tag)?);
         let plaintext = self.open(&iv, aad, &sealed)?;
         convert(plaintext, parsed.kind)
     }
@@ -444,6 +454,12 @@ mod tests {
         assert_eq!(
             key.decrypt_value(&unpadded, b"user:"),
             Err(CipherError::Base64 { field: "data" })
+        );
+        // Go's base64 skips carriage returns anywhere in a field, padding included.
+        let with_cr = USER.replace("76UAAQo=", "76U\rAAQo\r=\r");
+        assert_eq!(
+            key.decrypt_value(&with_cr, b"user:"),
+            Ok(Value::str("alice"))
         );
         // Trailing text after the closing bracket is ignored, as in sops.
         let trailing = format!("{USER}trailing");

@@ -46,6 +46,9 @@ pub enum DecryptError {
         #[source]
         source: CipherError,
     },
+    /// The tree cannot be walked (a YAML key that is not a string).
+    #[error("Error decrypting tree: {0}")]
+    Walk(String),
     /// A position that must hold an encrypted string holds another type.
     #[error(
         "Error decrypting tree: the value at {path} should be encrypted but is a {found}, not an ENC[…] string"
@@ -78,7 +81,9 @@ impl DecryptError {
         match self {
             DecryptError::Parse(_) | DecryptError::Metadata(_) => 1,
             DecryptError::Emit(_) => 4,
-            DecryptError::Value { .. } | DecryptError::NotEncrypted { .. } => 25,
+            DecryptError::Value { .. }
+            | DecryptError::NotEncrypted { .. }
+            | DecryptError::Walk(_) => 25,
             DecryptError::MacUndecryptable(_)
             | DecryptError::MacMissing
             | DecryptError::MacMismatch => 51,
@@ -125,8 +130,13 @@ impl Inspected {
         let Inspected {
             mut documents,
             metadata,
+            walk_error,
         } = self;
         let key = recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keyring)?;
+        // sops meets this only when it walks the tree, after recovering the key.
+        if let Some(message) = walk_error {
+            return Err(DecryptError::Walk(message));
+        }
         let cipher = ValueCipher::new(&key);
         let mut hash = Sha512::new();
         if metadata.mac_only_encrypted {
@@ -212,10 +222,13 @@ fn decrypt_leaf(
     let aad = at.aad();
     match leaf {
         // A comment that does not decrypt is kept as it is: files from old sops versions have
-        // clear comments at encrypted positions.
-        Value::Comment(comment) => Ok(cipher
-            .decrypt_value(&comment.0, aad.as_bytes())
-            .unwrap_or(Value::Comment(comment))),
+        // clear comments at encrypted positions. One that authenticates as `type:bytes` crashes
+        // sops, so it fails here.
+        Value::Comment(comment) => match cipher.decrypt_value(&comment.0, aad.as_bytes()) {
+            Ok(decrypted) => Ok(decrypted),
+            Err(source @ CipherError::BytesType) => Err(DecryptError::Value { path: aad, source }),
+            Err(_) => Ok(Value::Comment(comment)),
+        },
         Value::Str(text) => {
             let text = std::str::from_utf8(&text).map_err(|_| DecryptError::Value {
                 path: aad.clone(),
@@ -249,6 +262,38 @@ fn hash_value(hash: &mut Sha512, value: &Value) {
 mod tests {
     use super::*;
     use crate::sops::tree::Comment;
+
+    #[test]
+    fn a_comment_is_kept_unless_it_authenticates_as_bytes() {
+        // TEST ONLY key and value, from the cipher's worked example (a root comment, AAD `:`).
+        let mut key = [0u8; 32];
+        let hex = "e95fa126f7426eae76ef9cf5211860926474361f603cfcaa0f624473edf4e779";
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let cipher = ValueCipher::new(&crate::sops::cipher::DataKey::new(key));
+        let comment = "ENC[AES256_GCM,data:Ng4k03E=,iv:kulYCbBfwt6hwey5sn5HR5kFOQ3X9RTme5nRkbOfxZg=,tag:6kE2SMlrtIoLJc9saHQhkg==,type:comment]";
+        let root = Position {
+            document: 0,
+            path: &[],
+        };
+        let walk = |text: &str| decrypt_leaf(&cipher, &root, Value::Comment(Comment(text.into())));
+        let decrypted = walk(comment).unwrap();
+        assert!(matches!(&decrypted, Value::Comment(c) if c.0 == " note"));
+        // Tampered: kept as written, as sops does for comments it cannot decrypt.
+        let tampered = comment.replace("Ng4k03E=", "Ng4k03A=");
+        let kept = walk(&tampered).unwrap();
+        assert!(matches!(&kept, Value::Comment(c) if c.0 == tampered));
+        // Authentic but `type:bytes`: sops crashes on it, so it must not pass.
+        let bytes = comment.replace("type:comment", "type:bytes");
+        assert!(matches!(
+            walk(&bytes),
+            Err(DecryptError::Value {
+                source: CipherError::BytesType,
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn mac_renders_typed_values_like_sops() {

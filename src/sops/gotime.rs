@@ -75,49 +75,42 @@ impl Timestamp {
         }
     }
 
-    /// Parses RFC 3339 the way Go's `time.Parse(time.RFC3339, …)` and `UnmarshalText` do:
-    /// `T` and `Z` must be upper case, a fraction of seconds is accepted, and the fields are
-    /// range-checked.
+    /// Parses RFC 3339 the way Go's `time.Parse(time.RFC3339, …)` does. Go tries a strict fast
+    /// path first and falls back to its general layout parser, so what is accepted is the
+    /// general parser's language: `T` and `Z` upper case, a one- or two-digit hour, a fraction
+    /// of seconds after `.` or `,`, a UTC offset of up to `24:60`, and range-checked fields.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimeParseError> {
         let fail = |reason| TimeParseError {
             text: text.to_owned(),
             reason,
         };
-        let b = text.as_bytes();
-        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-            let part = b.get(range)?;
-            if part.iter().all(u8::is_ascii_digit) {
-                Some(part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-            } else {
-                None
-            }
+        let mut cursor = Cursor {
+            bytes: text.as_bytes(),
+            pos: 0,
         };
-        let year = digits(0..4).ok_or_else(|| fail("cannot parse year"))?;
-        if b.get(4) != Some(&b'-') {
-            return Err(fail("cannot parse date separator"));
-        }
-        let month = digits(5..7).ok_or_else(|| fail("cannot parse month"))?;
-        if b.get(7) != Some(&b'-') {
-            return Err(fail("cannot parse date separator"));
-        }
-        let day = digits(8..10).ok_or_else(|| fail("cannot parse day"))?;
-        if b.get(10) != Some(&b'T') {
+        let year = cursor
+            .number(4, false)
+            .ok_or_else(|| fail("cannot parse year"))?;
+        let month = cursor
+            .after(b'-', 2)
+            .ok_or_else(|| fail("cannot parse month"))?;
+        let day = cursor
+            .after(b'-', 2)
+            .ok_or_else(|| fail("cannot parse day"))?;
+        if !cursor.eat(b'T') {
             return Err(fail("cannot parse \"T\""));
         }
-        let hour = digits(11..13).ok_or_else(|| fail("cannot parse hour"))?;
-        let minute = (b.get(13) == Some(&b':'))
-            .then(|| digits(14..16))
-            .flatten()
+        let hour = cursor
+            .number(2, true)
+            .ok_or_else(|| fail("cannot parse hour"))?;
+        let minute = cursor
+            .after(b':', 2)
             .ok_or_else(|| fail("cannot parse minute"))?;
-        let second = (b.get(16) == Some(&b':'))
-            .then(|| digits(17..19))
-            .flatten()
+        let second = cursor
+            .after(b':', 2)
             .ok_or_else(|| fail("cannot parse second"))?;
         if !(1..=12).contains(&month) {
             return Err(fail("month out of range"));
-        }
-        if day < 1 || day > days_in_month(i64::from(year), month) {
-            return Err(fail("day out of range"));
         }
         if hour > 23 {
             return Err(fail("hour out of range"));
@@ -128,7 +121,8 @@ impl Timestamp {
         if second > 59 {
             return Err(fail("second out of range"));
         }
-        let mut pos = 19;
+        let b = cursor.bytes;
+        let mut pos = cursor.pos;
         let mut nanos = 0u32;
         if matches!(b.get(pos), Some(b'.' | b',')) && b.get(pos + 1).is_some_and(u8::is_ascii_digit)
         {
@@ -142,19 +136,27 @@ impl Timestamp {
                 nanos = nanos * 10 + fraction.get(i).map_or(0, |d| u32::from(d - b'0'));
             }
         }
+        cursor.pos = pos;
         let offset_seconds = match b.get(pos) {
             Some(b'Z') if pos + 1 == b.len() => 0,
-            Some(sign @ (b'+' | b'-')) if pos + 6 == b.len() && b[pos + 3] == b':' => {
-                let oh = digits(pos + 1..pos + 3).ok_or_else(|| fail("cannot parse offset"))?;
-                let om = digits(pos + 4..pos + 6).ok_or_else(|| fail("cannot parse offset"))?;
-                if oh > 23 || om > 59 {
+            Some(&sign @ (b'+' | b'-')) if pos + 6 == b.len() => {
+                cursor.pos += 1;
+                let (Some(oh), Some(om)) = (cursor.number(2, false), cursor.after(b':', 2)) else {
+                    return Err(fail("cannot parse time zone"));
+                };
+                // Go's range test uses `>`: "some people do write offsets of 24 hours or 60
+                // minutes".
+                if oh > 24 || om > 60 {
                     return Err(fail("time zone offset out of range"));
                 }
                 let magnitude = (oh * 3600 + om * 60) as i32;
-                if *sign == b'-' { -magnitude } else { magnitude }
+                if sign == b'-' { -magnitude } else { magnitude }
             }
             _ => return Err(fail("cannot parse time zone")),
         };
+        if day < 1 || day > days_in_month(i64::from(year), month) {
+            return Err(fail("day out of range"));
+        }
         let civil = Civil {
             year: i64::from(year),
             month,
@@ -202,6 +204,55 @@ impl Timestamp {
             let _ = write!(out, "{sign}{:02}:{:02}", minutes / 60, minutes % 60);
         }
         out
+    }
+}
+
+/// A position in a timestamp being parsed.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    /// Consumes `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.bytes.get(self.pos) == Some(&byte);
+        if found {
+            self.pos += 1;
+        }
+        found
+    }
+
+    /// Go's `getnum`: exactly `width` digits, or a single digit when `flexible` and the next
+    /// character is not a digit (the hour).
+    fn number(&mut self, width: usize, flexible: bool) -> Option<u32> {
+        let digit = |i: usize| {
+            self.bytes
+                .get(i)
+                .filter(|c| c.is_ascii_digit())
+                .map(|c| u32::from(c - b'0'))
+        };
+        let mut n = digit(self.pos)?;
+        let mut len = 1;
+        while len < width {
+            match digit(self.pos + len) {
+                Some(d) => n = n * 10 + d,
+                None if flexible && len == 1 => break,
+                None => return None,
+            }
+            len += 1;
+        }
+        self.pos += len;
+        Some(n)
+    }
+
+    /// A separator followed by a `width`-digit number.
+    fn after(&mut self, separator: u8, width: usize) -> Option<u32> {
+        if self.eat(separator) {
+            self.number(width, false)
+        } else {
+            None
+        }
     }
 }
 
@@ -270,6 +321,14 @@ mod tests {
         assert_eq!(ts.to_rfc3339_nano(), "2026-11-22T11:21:32.123Z");
         let ts = Timestamp::parse_rfc3339("2026-11-22T12:21:32+01:00").unwrap();
         assert_eq!(ts.to_rfc3339(), "2026-11-22T12:21:32+01:00");
+        // Go's general parser: a one-digit hour, a comma before the fraction, offsets up to
+        // 24:60 (printed normalised).
+        let ts = Timestamp::parse_rfc3339("2026-11-22T1:21:32,5Z").unwrap();
+        assert_eq!(ts.to_rfc3339_nano(), "2026-11-22T01:21:32.5Z");
+        let ts = Timestamp::parse_rfc3339("2026-11-22T11:21:32+24:00").unwrap();
+        assert_eq!(ts.to_rfc3339(), "2026-11-22T11:21:32+24:00");
+        let ts = Timestamp::parse_rfc3339("2026-11-22T11:21:32-23:60").unwrap();
+        assert_eq!(ts.to_rfc3339(), "2026-11-22T11:21:32-24:00");
     }
 
     #[test]
@@ -283,6 +342,12 @@ mod tests {
             "2026-11-22T11:21:60Z",
             "2026-11-22T11:21:32",
             "2026-11-22 11:21:32Z",
+            "2026-11-22T123:21:32Z",
+            "2026-11-22T11:2:32Z",
+            "2026-11-22T11:21:32+25:00",
+            "2026-11-22T11:21:32+00:61",
+            "2026-11-22T11:21:32+0000",
+            "2026-11-22T11:21:32Zx",
         ] {
             assert!(Timestamp::parse_rfc3339(text).is_err(), "{text}");
         }

@@ -20,6 +20,9 @@ pub struct Inspected {
     pub documents: Vec<Document>,
     /// The file's metadata.
     pub metadata: Metadata,
+    /// An error sops meets only when it walks the data tree (see
+    /// [`stores::ParsedFile::walk_error`]): decryption raises it once the key is recovered.
+    pub walk_error: Option<String>,
 }
 
 /// Where an encrypted value stands, and what type it declares.
@@ -42,6 +45,7 @@ pub fn inspect(input: &[u8], format: Format) -> Result<Inspected, DecryptError> 
     Ok(Inspected {
         documents: parsed.documents,
         metadata,
+        walk_error: parsed.walk_error,
     })
 }
 
@@ -60,7 +64,12 @@ impl Inspected {
         let Inspected {
             mut documents,
             metadata,
+            walk_error,
         } = self;
+        // Without a key this is as far as sops would get before failing the walk.
+        if let Some(message) = walk_error {
+            return Err(DecryptError::Walk(message));
+        }
         walk(&mut documents, &metadata.rule, |at, leaf, encrypted| {
             if !encrypted {
                 return Ok(leaf);

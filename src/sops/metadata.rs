@@ -80,7 +80,13 @@ pub enum MetadataError {
     NumericVersion,
 }
 
-/// Reads fields of a metadata mapping with the naming rules of the store it came from.
+/// Reads fields of a metadata mapping the way sops' decoder for its store fills its struct.
+///
+/// YAML (go-yaml): exact field names, one entry per name (duplicates are refused while
+/// parsing). JSON and the flat stores (Go `encoding/json`): field names match
+/// case-insensitively and every matching entry is decoded in turn over the previous one (see
+/// [`decode_over`]); an entry of the wrong type fails the whole decode even when a later entry
+/// would replace it.
 struct Fields<'a> {
     map: &'a Mapping,
     style: MetadataStyle,
@@ -94,72 +100,140 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// The field's value: exact name for YAML; Go `encoding/json`'s case-insensitive match with
-    /// the last duplicate winning for JSON and the flat stores (both decode through JSON).
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        let mut found = None;
-        for entry in self.map.entries() {
+    /// The entries decoded into field `name`, in order, with their exact keys.
+    fn matches(&self, name: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + '_ {
+        self.map.entries().filter_map(move |entry| {
             let matches = match self.style {
                 MetadataStyle::Yaml => entry.key == name,
                 MetadataStyle::Json | MetadataStyle::Flat => entry.key.eq_ignore_ascii_case(name),
             };
-            if matches {
-                found = Some(&entry.value);
-            }
-        }
-        found.filter(|v| !matches!(v, Value::Null))
+            matches.then_some((entry.key.as_str(), &entry.value))
+        })
     }
 
-    fn string(&self, name: &str) -> Result<String, MetadataError> {
-        match self.get(name) {
-            None => Ok(String::new()),
-            Some(Value::Str(bytes)) => Ok(String::from_utf8_lossy(bytes).into_owned()),
-            // go-yaml decodes any scalar into a string field from its text.
-            Some(Value::Time(t)) if self.style == MetadataStyle::Yaml => Ok(t.to_rfc3339_nano()),
-            Some(Value::Int(i)) if self.style == MetadataStyle::Yaml => Ok(i.to_string()),
-            Some(Value::Float(f)) if self.style == MetadataStyle::Yaml => {
-                Ok(crate::sops::gonum::format_g(*f, false))
-            }
-            Some(Value::Bool(b)) if self.style == MetadataStyle::Yaml => Ok(b.to_string()),
-            Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a string"))),
-        }
+    /// The field's value once every matching entry is decoded (`None`: absent or null).
+    fn get(&self, name: &'a str) -> Option<Value> {
+        self.matches(name)
+            .fold(None, |current, (_, next)| decode_over(current, next))
     }
 
-    fn list(&self, name: &str) -> Result<&'a [Value], MetadataError> {
+    /// A scalar field: `convert` decodes one entry (`None`: wrong type); null entries leave
+    /// the field as it is, and the last value wins.
+    fn scalar<T>(
+        &self,
+        name: &'a str,
+        kind: &str,
+        convert: impl Fn(&str, &Value) -> Option<T>,
+    ) -> Result<Option<T>, MetadataError> {
+        let mut out = None;
+        for (key, value) in self.matches(name) {
+            if matches!(value, Value::Null) {
+                continue;
+            }
+            let converted = convert(key, value)
+                .ok_or_else(|| MetadataError::Invalid(format!("`{name}` is not {kind}")))?;
+            out = Some(converted);
+        }
+        Ok(out)
+    }
+
+    fn string(&self, name: &'a str) -> Result<String, MetadataError> {
+        let yaml = self.style == MetadataStyle::Yaml;
+        let text = self.scalar(name, "a string", |_, value| match value {
+            Value::Str(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+            // go-yaml decodes any scalar into a string field. The parser keeps floats and
+            // timestamps of the metadata as their text; these print as written.
+            Value::Int(i) if yaml => Some(i.to_string()),
+            Value::Bool(b) if yaml => Some(b.to_string()),
+            Value::Float(f) if yaml => Some(crate::sops::gonum::format_g(*f, false)),
+            Value::Time(t) if yaml => Some(t.to_rfc3339_nano()),
+            _ => None,
+        })?;
+        Ok(text.unwrap_or_default())
+    }
+
+    fn list(&self, name: &'a str) -> Result<Vec<Value>, MetadataError> {
+        let invalid = || MetadataError::Invalid(format!("`{name}` is not a list"));
+        if self
+            .matches(name)
+            .any(|(_, v)| !matches!(v, Value::Sequence(_) | Value::Null))
+        {
+            return Err(invalid());
+        }
         match self.get(name) {
-            None => Ok(&[]),
             Some(Value::Sequence(items)) => Ok(items),
-            Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a list"))),
+            _ => Ok(Vec::new()),
         }
     }
 
-    fn bool(&self, name: &str) -> Result<bool, MetadataError> {
-        match self.get(name) {
-            None => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            // dotenv/INI carry booleans as text; sops takes exactly "true" as true.
-            Some(Value::Str(s)) if self.style == MetadataStyle::Flat => Ok(s.as_slice() == b"true"),
-            Some(_) => Err(MetadataError::Invalid(format!("`{name}` is not a boolean"))),
-        }
-    }
-
-    fn count(&self, name: &str) -> Result<usize, MetadataError> {
-        let invalid = || MetadataError::Invalid(format!("`{name}` is not a whole number"));
-        let whole = |f: f64| (f.fract() == 0.0 && (0.0..1e6).contains(&f)).then_some(f as usize);
-        match self.get(name) {
-            None => Ok(0),
-            Some(Value::Int(i)) => usize::try_from(*i).map_err(|_| invalid()),
-            Some(Value::Float(f)) if self.style != MetadataStyle::Yaml => {
-                whole(*f).ok_or_else(invalid)
+    fn bool(&self, name: &'a str) -> Result<bool, MetadataError> {
+        let style = self.style;
+        let flag = self.scalar(name, "a boolean", |key, value| match (style, value) {
+            (_, Value::Bool(b)) => Some(*b),
+            // go-yaml accepts YAML 1.1 booleans when the target is a bool field.
+            (MetadataStyle::Yaml, Value::Str(text)) => match text.as_slice() {
+                b"y" | b"Y" | b"yes" | b"Yes" | b"YES" | b"on" | b"On" | b"ON" => Some(true),
+                b"n" | b"N" | b"no" | b"No" | b"NO" | b"off" | b"Off" | b"OFF" => Some(false),
+                _ => None,
+            },
+            // dotenv/INI carry it as text, which sops turns into `text == "true"` for the exact
+            // key only; any other spelling stays a string, which a bool field refuses.
+            (MetadataStyle::Flat, Value::Str(text)) if key == name => {
+                Some(text.as_slice() == b"true")
             }
-            // dotenv/INI write the threshold as text; older builds wrote `2.0`.
-            Some(Value::Str(s)) if self.style == MetadataStyle::Flat => std::str::from_utf8(s)
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok())
-                .and_then(whole)
-                .ok_or_else(invalid),
-            Some(_) => Err(invalid()),
+            _ => None,
+        })?;
+        Ok(flag.unwrap_or(false))
+    }
+
+    /// A count such as `shamir_threshold`. sops reads it into a signed int; a value at or below
+    /// zero never makes recovery fail for want of groups, exactly like 0, so it is clamped.
+    fn count(&self, name: &'a str) -> Result<usize, MetadataError> {
+        let style = self.style;
+        let whole = |f: f64| (f.fract() == 0.0 && f.abs() < 1e15).then_some(f as i64);
+        let count = self.scalar(name, "a whole number", |key, value| match (style, value) {
+            (_, Value::Int(i)) => Some(*i),
+            // go-yaml truncates a float into an int field; JSON numbers arrive as floats.
+            (MetadataStyle::Yaml, Value::Float(f)) if f.abs() < 1e15 => Some(f.trunc() as i64),
+            (MetadataStyle::Json, Value::Float(f)) => whole(*f),
+            // dotenv/INI write it as text, which sops converts (Atoi, or a whole float from
+            // older builds) for the exact key only.
+            (MetadataStyle::Flat, Value::Str(text)) if key == name => {
+                let text = std::str::from_utf8(text).ok()?;
+                text.parse::<i64>()
+                    .ok()
+                    .or_else(|| text.parse::<f64>().ok().and_then(whole))
+            }
+            _ => None,
+        })?;
+        Ok(count.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
+    }
+}
+
+/// Decodes `next` over a field that already holds `current`, as Go's JSON decoder does when a
+/// field appears twice: null clears a list and leaves anything else alone; a list is decoded
+/// element by element into the existing elements (an object element keeps the fields the new
+/// one lacks) and takes the new length; anything else replaces the old value.
+fn decode_over(current: Option<Value>, next: &Value) -> Option<Value> {
+    match (current, next) {
+        (Some(Value::Sequence(_)) | None, Value::Null) => None,
+        (current, Value::Null) => current,
+        (Some(Value::Sequence(old)), Value::Sequence(new)) => {
+            let mut old = old.into_iter();
+            let merged = new
+                .iter()
+                .map(|element| match (old.next(), element) {
+                    (Some(Value::Mapping(mut kept)), Value::Mapping(fields)) => {
+                        kept.items.extend(fields.items.iter().cloned());
+                        Value::Mapping(kept)
+                    }
+                    (Some(kept), Value::Null) => kept,
+                    (_, element) => element.clone(),
+                })
+                .collect();
+            Some(Value::Sequence(merged))
         }
+        (_, next) => Some(next.clone()),
     }
 }
 
@@ -218,7 +292,7 @@ fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
     let mut pgp = Vec::new();
     let mut others = Vec::new();
     for kind in KEY_KINDS {
-        for entry in fields.list(kind)? {
+        for entry in &fields.list(kind)? {
             let key = Fields::new(entry, fields.style, kind)?;
             if kind == "age" {
                 age.push(MasterKey::Age {
@@ -417,6 +491,71 @@ mod tests {
         let meta = Metadata::from_tree(&map(fields), MetadataStyle::Flat).unwrap();
         assert!(meta.mac_only_encrypted);
         assert_eq!(meta.shamir_threshold, 2);
+    }
+
+    #[test]
+    fn repeated_fields_decode_over_each_other_like_go_json() {
+        // Flat stores unflatten `Age__list_0__map_enc` and `age__list_0__map_recipient` into two
+        // entries (sorted, as Go's map marshalling sorts them) that Go decodes into one list.
+        let fields = vec![
+            (
+                "Age",
+                Value::Sequence(vec![map(vec![("enc", Value::str("E"))])]),
+            ),
+            (
+                "age",
+                Value::Sequence(vec![map(vec![("recipient", Value::str("age1a"))])]),
+            ),
+            ("lastmodified", Value::str("2026-11-22T11:21:32Z")),
+            ("mac", Value::str("ENC[x]")),
+            ("Mac", Value::Null),
+            ("version", Value::str("3.11.0")),
+        ];
+        let meta = Metadata::from_tree(&map(fields), MetadataStyle::Flat).unwrap();
+        assert_eq!(
+            meta.key_groups[0].keys,
+            [MasterKey::Age {
+                recipient: "age1a".into(),
+                enc: "E".into()
+            }]
+        );
+        // A null entry leaves a string field as it was.
+        assert_eq!(meta.mac, "ENC[x]");
+    }
+
+    #[test]
+    fn flat_text_is_converted_for_the_exact_key_only() {
+        for (key, value) in [
+            ("Shamir_threshold", "2"),
+            ("shamir_threshold", "two"),
+            ("MAC_ONLY_ENCRYPTED", "true"),
+        ] {
+            let fields = base(vec![(key, Value::str(value))]);
+            assert!(
+                Metadata::from_tree(&map(fields), MetadataStyle::Flat).is_err(),
+                "{key}={value}"
+            );
+        }
+        let fields = base(vec![("mac_only_encrypted", Value::str("yes"))]);
+        let meta = Metadata::from_tree(&map(fields), MetadataStyle::Flat).unwrap();
+        assert!(!meta.mac_only_encrypted);
+    }
+
+    #[test]
+    fn typed_fields_follow_go_yaml() {
+        let decode = |extra| Metadata::from_tree(&map(base(extra)), MetadataStyle::Yaml);
+        // YAML 1.1 booleans decode into a bool field.
+        let meta = decode(vec![("mac_only_encrypted", Value::str("yes"))]).unwrap();
+        assert!(meta.mac_only_encrypted);
+        let meta = decode(vec![("mac_only_encrypted", Value::str("Off"))]).unwrap();
+        assert!(!meta.mac_only_encrypted);
+        assert!(decode(vec![("mac_only_encrypted", Value::str("maybe"))]).is_err());
+        // A negative threshold is as permissive as none; a float is truncated.
+        let meta = decode(vec![("shamir_threshold", Value::Int(-1))]).unwrap();
+        assert_eq!(meta.shamir_threshold, 0);
+        let meta = decode(vec![("shamir_threshold", Value::Float(2.7))]).unwrap();
+        assert_eq!(meta.shamir_threshold, 2);
+        assert!(decode(vec![("shamir_threshold", Value::str("2"))]).is_err());
     }
 
     #[test]

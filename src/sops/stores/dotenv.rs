@@ -53,6 +53,7 @@ pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
         documents: vec![document],
         metadata,
         metadata_style: MetadataStyle::Flat,
+        walk_error: None,
     })
 }
 

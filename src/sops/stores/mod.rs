@@ -96,6 +96,9 @@ pub struct ParsedFile {
     pub metadata: Option<Value>,
     /// How `metadata` is to be read.
     pub metadata_style: MetadataStyle,
+    /// An error sops meets only when it walks the data tree (YAML: a key that is not a
+    /// string): decryption raises it once the data key is recovered, with the walk's exit code.
+    pub walk_error: Option<String>,
 }
 
 /// Output settings that `.sops.yaml`'s `stores:` section can change.

@@ -59,6 +59,7 @@ fn json_file(documents: Vec<Document>, metadata: Option<Value>) -> ParsedFile {
         documents,
         metadata,
         metadata_style: MetadataStyle::Json,
+        walk_error: None,
     }
 }
 

@@ -34,13 +34,13 @@ const MAX_DEPTH: usize = 1000;
 
 /// Parses a YAML file (one or more documents) into sops' tree.
 pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
-    let mut documents = parse_documents(input)?;
+    let (mut documents, walk_error) = parse_with(input, false)?;
     let Some(first) = documents.first_mut() else {
         return Err(not_found());
     };
-    let metadata = take_sops(first);
+    let metadata = take_sops(first)?;
     for doc in documents.iter_mut().skip(1) {
-        take_sops(doc);
+        take_sops(doc)?;
     }
     match metadata {
         Some(Value::Null) | None => Err(not_found()),
@@ -48,23 +48,39 @@ pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
             documents,
             metadata: Some(metadata),
             metadata_style: MetadataStyle::Yaml,
+            walk_error,
         }),
     }
 }
 
 /// Parses every document, keeping any `sops` entries in place (also used for `.sops.yaml`).
 pub fn parse_documents(input: &[u8]) -> Result<Vec<Document>, StoreError> {
-    parse_with(input, false)
+    without_walk_error(parse_with(input, false)?)
+}
+
+/// The documents, or the walk error as a parse error for callers that do not decrypt.
+fn without_walk_error(
+    (documents, walk_error): (Vec<Document>, Option<String>),
+) -> Result<Vec<Document>, StoreError> {
+    match walk_error {
+        Some(message) => Err(StoreError::Parse(message)),
+        None => Ok(documents),
+    }
 }
 
 /// Parses Kubernetes manifests that are passed through rather than decrypted: plain timestamps
 /// stay the text they were written as (Kubernetes has no timestamp type, so to a Kubernetes
 /// tool `2024-01-02` is that string; re-printing it as `2024-01-02T00:00:00Z` would change it).
 pub fn parse_manifests(input: &[u8]) -> Result<Vec<Document>, StoreError> {
-    parse_with(input, true)
+    without_walk_error(parse_with(input, true)?)
 }
 
-fn parse_with(input: &[u8], timestamps_as_text: bool) -> Result<Vec<Document>, StoreError> {
+/// The documents and the first error sops would only meet walking them (see
+/// [`Builder::walk_error`]).
+fn parse_with(
+    input: &[u8],
+    timestamps_as_text: bool,
+) -> Result<(Vec<Document>, Option<String>), StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| {
         StoreError::Parse("Error unmarshalling input yaml: yaml: invalid UTF-8".into())
     })?;
@@ -88,7 +104,7 @@ fn parse_with(input: &[u8], timestamps_as_text: bool) -> Result<Vec<Document>, S
         builder.raw = Some(text.chars().collect());
     }
     builder.run(&events)?;
-    Ok(builder.documents)
+    Ok((builder.documents, builder.walk_error))
 }
 
 type Events<'a> = Vec<(Event<'a>, Span)>;
@@ -228,20 +244,50 @@ fn not_found() -> StoreError {
     StoreError::Parse("sops metadata not found".into())
 }
 
-/// Removes the top-level `sops` entries of a document, returning the first one's value.
-fn take_sops(doc: &mut Document) -> Option<Value> {
-    let mut found = None;
-    let mut i = 0;
-    while i < doc.items.len() {
-        if matches!(&doc.items[i], Item::Entry(e) if e.key == "sops") {
-            if let Item::Entry(entry) = doc.items.remove(i) {
-                found.get_or_insert(entry.value);
-            }
-        } else {
-            i += 1;
-        }
+/// Removes the top-level `sops` entries of a document, returning the first one's value, with
+/// the quirks of sops' loop `for i, elt := range branch { if elt.Key == "sops" { branch =
+/// append(branch[:i], branch[i+1:]...) } }`: `range` keeps reading the shifted backing array
+/// (skipping the item after a removed one, re-reading stale items at the end) and a removal
+/// past the shortened length panics. Only documents after the first can hold two `sops` keys
+/// (the first one's are checked for duplicates).
+fn take_sops(doc: &mut Document) -> Result<Option<Value>, StoreError> {
+    let is_sops = |item: &Item| matches!(item, Item::Entry(e) if e.key == "sops");
+    if !doc.items.iter().any(is_sops) {
+        return Ok(None);
     }
-    found
+    let mut slots: Vec<Option<Item>> = std::mem::take(&mut doc.items)
+        .into_iter()
+        .map(Some)
+        .collect();
+    // Go's backing array, as indices into `slots`; `len` is the slice's current length.
+    let mut array: Vec<usize> = (0..slots.len()).collect();
+    let mut len = array.len();
+    let mut removed = Vec::new();
+    for i in 0..array.len() {
+        let at = array[i];
+        if !slots[at].as_ref().is_some_and(is_sops) {
+            continue;
+        }
+        if i >= len {
+            return Err(StoreError::Parse(
+                "a document holds several top-level `sops` keys, which sops cannot read \
+                 (it crashes: slice bounds out of range)"
+                    .into(),
+            ));
+        }
+        array.copy_within(i + 1..len, i);
+        len -= 1;
+        removed.push(at);
+    }
+    let metadata = removed.first().and_then(|&at| match slots[at].take() {
+        Some(Item::Entry(entry)) => Some(entry.value),
+        _ => None,
+    });
+    doc.items = array[..len]
+        .iter()
+        .filter_map(|&at| slots[at].take())
+        .collect();
+    Ok(metadata)
 }
 
 /// One comment line found in the source.
@@ -334,6 +380,10 @@ struct Builder {
     /// Comments that follow the node completed at this frame depth (a carried foot that
     /// landed on a first key or a sequence item: sops prints it after that entry or item).
     after_node: Option<(usize, Vec<String>)>,
+    /// The first error sops meets only when it walks the data tree (a key that is not a
+    /// string, a value of a type it cannot walk): decryption raises it once the data key is
+    /// recovered, with the walk's exit code, as sops does.
+    walk_error: Option<String>,
 }
 
 impl Builder {
@@ -365,6 +415,7 @@ impl Builder {
             carried: Vec::new(),
             after_node: None,
             raw: None,
+            walk_error: None,
         }
     }
 
@@ -447,13 +498,23 @@ impl Builder {
                     self.place_carried(in_key);
                     let value = self.go_breaks(value, *style, start, end);
                     let value = value.as_ref();
-                    let resolved = resolve(value, plain, short.as_deref()).map_err(|e| {
-                        StoreError::Parse(format!(
-                            "Error unmarshalling input yaml: yaml: unmarshal errors:\n  line {}: cannot decode a scalar as a {}",
-                            span.start.line(),
-                            e.tag
-                        ))
-                    })?;
+                    // sops' metadata pass decodes the first document's top-level keys and its
+                    // `sops` subtree, where a scalar its tag does not fit is an error. Elsewhere
+                    // sops ignores the decode error and gets nil: a null value, or a nil key
+                    // that fails the walk.
+                    let strict = self.doc_index == 0
+                        && (self.in_sops_subtree() || (in_key && self.frames.len() == 1));
+                    let resolved = match resolve(value, plain, short.as_deref()) {
+                        Ok(resolved) => resolved,
+                        Err(e) if strict => {
+                            return Err(StoreError::Parse(format!(
+                                "Error unmarshalling input yaml: yaml: unmarshal errors:\n  line {}: cannot decode a scalar as a {}",
+                                span.start.line(),
+                                e.tag
+                            )));
+                        }
+                        Err(_) => Resolved::Null,
+                    };
                     if in_key {
                         // sops first decodes the first document into its metadata struct, and
                         // go-yaml applies the top-level merge keys there (`<<` plain, or any
@@ -468,15 +529,25 @@ impl Builder {
                         self.last = Some((end_line, LinePlace::Append { depth }));
                         continue;
                     }
+                    // go-yaml decodes a scalar into a string field of sops' metadata from its
+                    // text; the metadata has no float or time fields, so those keep their text.
+                    let metadata_text = self.doc_index == 0
+                        && self.in_sops_subtree()
+                        && matches!(
+                            resolved,
+                            Resolved::Float(_) | Resolved::Time(_) | Resolved::Uint(_)
+                        );
                     let tree = match resolved {
+                        _ if metadata_text => Value::Str(value.as_bytes().to_vec()),
                         Resolved::Null => Value::Null,
                         Resolved::Bool(b) => Value::Bool(b),
                         Resolved::Int(i) => Value::Int(i),
                         Resolved::Uint(_) => {
-                            return Err(StoreError::Parse(
+                            self.defer_walk_error(
                                 "Error walking tree: Cannot walk value, unknown type: uint64"
                                     .into(),
-                            ));
+                            );
+                            Value::Null
                         }
                         Resolved::Float(f) => Value::Float(f),
                         Resolved::Str(s) => Value::Str(s),
@@ -683,6 +754,11 @@ impl Builder {
         }
     }
 
+    /// Keeps the first error sops would meet walking the tree (see [`Builder::walk_error`]).
+    fn defer_walk_error(&mut self, message: String) {
+        self.walk_error.get_or_insert(message);
+    }
+
     /// Records a key read in the innermost mapping.
     fn complete_key(
         &mut self,
@@ -694,9 +770,18 @@ impl Builder {
             Resolved::Str(bytes) => {
                 String::from_utf8(bytes).map_err(|_| non_string_key("[]uint8", "…".into()))?
             }
+            // sops erases `sops` subtrees before walking, and its metadata pass skips keys
+            // that name no field, so only a data key that is not a string fails, and only
+            // when sops walks the tree.
             other => {
-                let shown = format!("%!s({}={raw})", other.go_type());
-                return Err(non_string_key(other.go_type(), shown));
+                if !self.in_sops_subtree() {
+                    let shown = match other {
+                        Resolved::Null => "%!s(<nil>)".to_owned(),
+                        _ => format!("%!s({}={raw})", other.go_type()),
+                    };
+                    self.defer_walk_error(non_string_key(other.go_type(), shown).to_string());
+                }
+                raw.to_owned()
             }
         };
         if let Some(Frame {
@@ -1271,7 +1356,7 @@ mod tests {
     fn docs(text: &str) -> Vec<Document> {
         let mut docs = parse_documents(text.as_bytes()).unwrap();
         for d in &mut docs {
-            take_sops(d);
+            take_sops(d).unwrap();
         }
         docs
     }
@@ -1527,6 +1612,51 @@ mod tests {
         }
     }
 
+    /// What sops only notices when it walks the data tree is kept for the decryption to
+    /// raise once the data key is recovered; elsewhere sops ignores decode errors.
+    #[test]
+    fn walk_errors_wait_for_the_walk() {
+        let walk_error = |text: &str| parse(text.as_bytes()).unwrap().walk_error;
+        assert!(
+            walk_error("1: a\nsops: {}\n")
+                .unwrap()
+                .contains("non-string key (type int)")
+        );
+        assert!(
+            walk_error("a:\n  null: a\nsops: {}\n")
+                .unwrap()
+                .contains("non-string key (type <nil>): %!s(<nil>)")
+        );
+        assert!(
+            walk_error("a: 18446744073709551615\nsops: {}\n")
+                .unwrap()
+                .contains("unknown type: uint64")
+        );
+        // Inside `sops` subtrees (erased before the walk) nothing is deferred.
+        assert_eq!(walk_error("sops: {1: a}\n---\nb: 1\nsops: {2: b}\n"), None);
+        // A value its tag does not fit is null, as sops ignores the decode error.
+        let parsed = parse(b"a: !!int abc\nb:\n  c: !!binary x\nsops: {}\n").unwrap();
+        assert_eq!(parsed.walk_error, None);
+        assert_eq!(parsed.documents[0].get("a"), Some(&Value::Null));
+        // Metadata floats and timestamps keep their text, as go-yaml gives a string field.
+        let parsed = parse(b"sops: {version: 1.0, lastmodified: 2026-11-23 11:37:29}\n").unwrap();
+        let Some(Value::Mapping(meta)) = parsed.metadata else {
+            panic!("no metadata")
+        };
+        assert_eq!(meta.get("version"), Some(&Value::str("1.0")));
+        assert_eq!(
+            meta.get("lastmodified"),
+            Some(&Value::str("2026-11-23 11:37:29"))
+        );
+        // sops' erase loop skips the item after a removed `sops` key.
+        let parsed = parse(b"sops: {}\n---\nsops: 1\nsops: 2\nc: 3\n").unwrap();
+        let keys: Vec<&str> = parsed.documents[1]
+            .entries()
+            .map(|e| e.key.as_str())
+            .collect();
+        assert_eq!(keys, ["sops", "c"]);
+    }
+
     #[test]
     fn rejects_what_sops_rejects() {
         assert_eq!(err("a: 1\n"), "sops metadata not found");
@@ -1538,10 +1668,12 @@ mod tests {
             err("a: 1\nsops: {}\na: 2\n")
                 .contains("line 3: mapping key \"a\" already defined at line 1")
         );
-        assert!(err("1: a\nsops: {}\n").contains("non-string key (type int)"));
-        assert!(err("null: a\nsops: {}\n").contains("non-string key (type <nil>)"));
-        assert!(err("a: 18446744073709551615\nsops: {}\n").contains("unknown type: uint64"));
-        assert!(err("a: !!int abc\nsops: {}\n").contains("!!int"));
+        // A tag a scalar does not fit fails where sops' metadata pass decodes it: the first
+        // document's top-level keys and its `sops` subtree.
+        assert!(err("!!int a: 1\nsops: {}\n").contains("!!int"));
+        assert!(err("sops: {version: !!int abc}\n").contains("!!int"));
+        // Two `sops` keys in a later document crash sops' erase loop.
+        assert!(err("sops: {}\n---\nsops: 1\nc: 2\nsops: 3\n").contains("several top-level"));
         for merge in [
             "!!merge <<: x",
             "<<: x",
