@@ -4,10 +4,10 @@
 //! variables, which every generator kustomize starts inherits.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::cli::generate::{KSOPS_DRY_RUN, KSOPS_REDACT, ValueSetting};
-use crate::cli::{CliError, RenderArgs, find_on_path};
+use crate::cli::{CliError, RenderArgs, find_on_path, write_stdout};
 use crate::sops::stores::yaml::parse_documents;
 use crate::sops::tree::Value;
 
@@ -51,16 +51,24 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
             command.env(name, cwd.join(value));
         }
     }
-    let status = command.status().map_err(|source| CliError::Read {
-        file: program.display().to_string(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
+    // The build's output is held until it has succeeded, so a failed or interrupted build
+    // never leaves part of a render on standard output (kustomize's stderr streams through).
+    let output = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| CliError::Read {
+            file: program.display().to_string(),
+            source,
+        })?;
+    if output.status.success() {
+        write_stdout(&output.stdout)
     } else {
         Err(CliError::Render(format!(
-            "{} exited with {status}",
-            program.display()
+            "{} exited with {}",
+            program.display(),
+            output.status
         )))
     }
 }
