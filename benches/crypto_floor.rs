@@ -3,7 +3,7 @@
 //! check), timed on files parsed beforehand. For comparison it also times the library's whole
 //! per-file path (`decrypt_documents`: parsing, metadata, the same crypto) on the same bytes.
 //!
-//! Usage: `crypto_floor [--iterations K] FILE...` (YAML files encrypted with an age key that
+//! Usage: `crypto_floor [--iterations K | --once floor|library|none] FILE...` (YAML files encrypted with an age key that
 //! `SOPS_AGE_KEY_FILE` or another sops identity source holds). Single-threaded. Prints
 //! `key value` lines, times in microseconds per file (median over K passes over all files).
 //! Run by `scripts/bench.sh`; `cargo bench --bench crypto_floor -- FILE...` works too.
@@ -110,9 +110,7 @@ fn prepare(input: &[u8]) -> Prepared {
 }
 
 /// The floor for one file: unwrap the data key, decrypt every value, hash, check the MAC.
-/// Returns the number of plaintext bytes (so the work cannot be optimised away). Never inlined,
-/// so that `valgrind --toggle-collect=crypto_floor::floor` counts exactly this work.
-#[inline(never)]
+/// Returns the number of plaintext bytes (so the work cannot be optimised away).
 fn floor(file: &Prepared, keyring: &Keyring) -> usize {
     let key = recover_data_key(
         &file.metadata.key_groups,
@@ -147,8 +145,6 @@ fn floor(file: &Prepared, keyring: &Keyring) -> usize {
 }
 
 /// The library's whole per-file path on the same bytes (parse, metadata, the same crypto).
-/// Never inlined, for `valgrind --toggle-collect=crypto_floor::library`.
-#[inline(never)]
 fn library(input: &[u8], keyring: &Keyring) -> usize {
     decrypt_documents(input, Format::Yaml, keyring, false)
         .expect("decrypt")
@@ -184,8 +180,15 @@ fn main() {
             .expect("--iterations N");
         args.drain(at..at + 2);
     }
+    // `--once floor|library|none`: one untimed pass of that work and nothing printed, for
+    // counting instructions (a `none` run counts the set-up that the other two share).
+    let mut once = None;
+    if let Some(at) = args.iter().position(|a| a == "--once") {
+        once = Some(args.get(at + 1).cloned().expect("--once floor|library|none"));
+        args.drain(at..at + 2);
+    }
     if args.is_empty() {
-        eprintln!("usage: crypto_floor [--iterations K] FILE...");
+        eprintln!("usage: crypto_floor [--iterations K | --once floor|library|none] FILE...");
         return;
     }
     let inputs: Vec<Vec<u8>> = args
@@ -194,6 +197,16 @@ fn main() {
         .collect();
     let keyring = Keyring::load(&IdentitySources::from_env());
     let prepared: Vec<Prepared> = inputs.iter().map(|i| prepare(i)).collect();
+    if let Some(work) = once {
+        let sink: usize = match work.as_str() {
+            "floor" => prepared.iter().map(|p| floor(p, &keyring)).sum(),
+            "library" => inputs.iter().map(|i| library(i, &keyring)).sum(),
+            "none" => 0,
+            other => panic!("--once {other}: expected floor, library or none"),
+        };
+        std::hint::black_box(sink);
+        return;
+    }
     let values: usize = prepared
         .iter()
         .flat_map(|p| &p.leaves)

@@ -259,8 +259,8 @@ PY
 declare -A floor
 while read -r key value; do floor[$key]=$value; done < <(xargs -a all-files.txt "$floor_bin" --iterations 5)
 # 3b. The same comparison in instructions (valgrind's callgrind counts instructions, not
-# seconds): repeatable whatever else the machine is doing. On the first IR_N files, each
-# function twice per file (a warm-up and one timed pass); ksops as a whole process, 1 thread.
+# seconds): repeatable whatever else the machine is doing. On the first IR_N files: one pass of
+# the floor and of the library, less the set-up they share; ksops as a whole process, 1 thread.
 ir_n=$(( n < ${IR_N:-60} ? n : ${IR_N:-60} ))
 floor_ir=0 library_ir=0 process_ir=0
 if command -v valgrind > /dev/null 2>&1; then
@@ -273,8 +273,9 @@ if command -v valgrind > /dev/null 2>&1; then
     { printf 'apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: direct-ir\nfiles:\n'
       sed 's/^/  - /' ir-files.txt; } > direct-ir.yaml
     mapfile -t ir_files < ir-files.txt
-    floor_ir=$(count_ir --toggle-collect=crypto_floor::floor "$floor_bin" --iterations 1 "${ir_files[@]}")
-    library_ir=$(count_ir --toggle-collect=crypto_floor::library "$floor_bin" --iterations 1 "${ir_files[@]}")
+    setup_ir=$(count_ir "$floor_bin" --once none "${ir_files[@]}")
+    floor_ir=$(( $(count_ir "$floor_bin" --once floor "${ir_files[@]}") - setup_ir ))
+    library_ir=$(( $(count_ir "$floor_bin" --once library "${ir_files[@]}") - setup_ir ))
     process_ir=$(KSOPS_CONCURRENCY_LIMIT=1 count_ir "$ksops" direct-ir.yaml)
 else
     echo "valgrind not found: instruction counts skipped" >&2
@@ -313,9 +314,9 @@ row(f"   ksops marginal CPU per file", f"{marg:.0f} us", f"{marg / floor:.2f}x f
 row("   ksops wall per file, N", f"{gen / n * 1e6:.0f} us", f"{gen / n * 1e6 / floor:.2f}x floor (parallel on {cores} cores)")
 ir_n, floor_ir, library_ir, process_ir = $ir_n, $floor_ir, $library_ir, $process_ir
 if floor_ir:
-    f_ir = floor_ir / (2 * ir_n)
+    f_ir = floor_ir / ir_n
     row("3b. crypto floor, instructions/file", f"{f_ir / 1e6:.2f} M", f"callgrind, first {ir_n} files")
-    row("   library decrypt_documents", f"{library_ir / (2 * ir_n) / 1e6:.2f} M", f"{library_ir / floor_ir:.2f}x floor")
+    row("   library decrypt_documents", f"{library_ir / ir_n / 1e6:.2f} M", f"{library_ir / floor_ir:.2f}x floor")
     row("   ksops whole process", f"{process_ir / ir_n / 1e6:.2f} M", f"{process_ir / ir_n / f_ir:.2f}x floor (start-up, keys, output included)")
 row("4. ksops --version start-up", f"{startup:.2f} ms", "median of 51 runs")
 row(f"   peak RSS, N={n}", f"{gen_rss / 1024:.1f} MiB", "direct generator")
