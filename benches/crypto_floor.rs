@@ -184,7 +184,11 @@ fn main() {
     // counting instructions (a `none` run counts the set-up that the other two share).
     let mut once = None;
     if let Some(at) = args.iter().position(|a| a == "--once") {
-        once = Some(args.get(at + 1).cloned().expect("--once floor|library|none"));
+        once = Some(
+            args.get(at + 1)
+                .cloned()
+                .expect("--once floor|library|none"),
+        );
         args.drain(at..at + 2);
     }
     if args.is_empty() {
