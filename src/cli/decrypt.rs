@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{CliError, DecryptArgs};
+use crate::cli::{CliError, DecryptArgs, read_file};
 use crate::sops::config;
 use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::stores::{EmitOptions, Format};
@@ -12,10 +12,7 @@ use crate::sops::{DecryptOptions, decrypt};
 /// Runs `ksops decrypt`.
 pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
     let shown = args.file.display().to_string();
-    let input = std::fs::read(&args.file).map_err(|source| CliError::Read {
-        file: shown.clone(),
-        source,
-    })?;
+    let input = read_file(&args.file)?;
     // Like sops, the output store follows the file name, not --input-type.
     let options = DecryptOptions {
         input: args
