@@ -1,4 +1,5 @@
 //! The `ksops` binary: dispatches to the library and maps errors to exit codes.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

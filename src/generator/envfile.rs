@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
+use zeroize::Zeroizing;
 
 /// A dotenv file godotenv v1.5.1 would refuse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -79,20 +80,23 @@ pub const MAX_EXPANSION_BYTES: usize = 32 << 20;
 pub fn parse_env(text: &str) -> Result<Vec<(String, String)>, EnvError> {
     // godotenv normalises Windows line ends first, and only those: a lone `\r` ends an
     // unquoted value but stays inside quoted ones.
-    let src = text.replace("\r\n", "\n");
+    let src = Zeroizing::new(text.replace("\r\n", "\n"));
     let mut out = Vec::new();
-    let mut vars: HashMap<String, String> = HashMap::new();
+    let mut vars = Vars::new();
     let mut pos = 0;
     let mut budget = MAX_EXPANSION_BYTES;
     while let Some(start) = statement_start(&src, pos) {
         let (key, value_start) = locate_key_name(&src, start)?;
         let (value, rest) = extract_var_value(&src, value_start, &key, &vars, &mut budget)?;
-        vars.insert(key.clone(), value.clone());
+        vars.insert(key.clone(), Zeroizing::new(value.clone()));
         out.push((key, value));
         pos = rest;
     }
     Ok(out)
 }
+
+/// The values assigned so far, for expansion (decrypted text, wiped on drop).
+type Vars = HashMap<String, Zeroizing<String>>;
 
 /// godotenv's `isSpace`: horizontal white space only (line breaks excluded, except `\r`).
 fn is_space(c: char) -> bool {
@@ -188,7 +192,7 @@ fn extract_var_value(
     src: &str,
     start: usize,
     key: &str,
-    vars: &HashMap<String, String>,
+    vars: &Vars,
     budget: &mut usize,
 ) -> Result<(String, usize), EnvError> {
     let too_large = || EnvError::ExpansionTooLarge {
@@ -261,7 +265,7 @@ fn expand_escapes(s: &str) -> String {
 /// the earlier value or nothing; a `$` without a name stays.
 ///
 /// `budget` is what the file's expansions may still copy; `None` when this value needs more.
-fn expand_variables(s: &str, vars: &HashMap<String, String>, budget: &mut usize) -> Option<String> {
+fn expand_variables(s: &str, vars: &Vars, budget: &mut usize) -> Option<String> {
     let mut exhausted = false;
     let expanded = EXPAND_VAR
         .replace_all(s, |c: &Captures| {
@@ -270,7 +274,7 @@ fn expand_variables(s: &str, vars: &HashMap<String, String>, budget: &mut usize)
             if c.get(1).is_some() {
                 whole[1..].to_string()
             } else if let Some(name) = c.get(4) {
-                let value = vars.get(name.as_str()).map_or("", String::as_str);
+                let value = vars.get(name.as_str()).map_or("", |v| v.as_str());
                 match budget.checked_sub(value.len()) {
                     Some(left) if !exhausted => {
                         *budget = left;

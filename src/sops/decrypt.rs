@@ -90,8 +90,8 @@ impl DecryptError {
 /// A decrypted file: its documents with every value in clear, and its metadata.
 #[derive(Debug)]
 pub struct Decrypted {
-    /// The documents, decrypted in place.
-    pub documents: Vec<Document>,
+    /// The documents, decrypted in place; every key, value and comment is wiped on drop.
+    pub documents: Zeroizing<Vec<Document>>,
     /// The file's metadata.
     pub metadata: Metadata,
 }
@@ -108,7 +108,8 @@ pub fn decrypt_documents(
     let metadata = Metadata::from_tree(&tree, parsed.metadata_style)?;
     let key = recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keyring)?;
     let cipher = ValueCipher::new(&key);
-    let mut documents = parsed.documents;
+    // Wiped on drop from here on, also when the walk fails half way through.
+    let mut documents = Zeroizing::new(parsed.documents);
     let computed = walk_documents(&mut documents, &metadata, &cipher)?;
     if !ignore_mac {
         verify_mac(&metadata, &cipher, &computed)?;
