@@ -19,18 +19,10 @@ pub const FORMATS: [Format; 5] = [
     Format::Binary,
 ];
 
-/// The format a selector byte picks (the seed script writes the index of the file's format).
+/// The format a selector byte picks (scripts/fuzz-corpus.sh writes the index of the file's
+/// format in [`FORMATS`]).
 pub fn format_from(selector: u8) -> Format {
     FORMATS[usize::from(selector) % FORMATS.len()]
-}
-
-/// The index of a format in [`FORMATS`], for building seeds.
-pub fn format_index(format: Format) -> u8 {
-    FORMATS
-        .iter()
-        .position(|f| *f == format)
-        .and_then(|i| u8::try_from(i).ok())
-        .unwrap_or(0)
 }
 
 /// Splits a selector byte off the input (an empty input selects 0).
