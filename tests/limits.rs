@@ -93,15 +93,38 @@ fn assert_decrypt_refused(name: &str, contents: &[u8], code: i32, expected: &str
     );
 }
 
-#[test]
-fn yaml_billion_laughs_is_refused() {
+/// Ten levels of nine references each: 10^9 nodes once expanded, from 300 bytes.
+fn billion_laughs() -> String {
     let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..10u8 {
         let (name, previous) = (char::from(b'a' + level), char::from(b'a' + level - 1));
         let refs = vec![format!("*{previous}"); 9].join(", ");
         text.push_str(&format!("{name}: &{name} [{refs}]\n"));
     }
-    assert_decrypt_refused("laughs.yaml", text.as_bytes(), 1, "excessive aliasing");
+    text
+}
+
+#[test]
+fn yaml_billion_laughs_is_refused_by_every_yaml_reader() {
+    let laughs = billion_laughs();
+    assert_decrypt_refused("laughs.yaml", laughs.as_bytes(), 1, "excessive aliasing");
+
+    // A legacy generator config, and a ResourceList on standard input.
+    let dir = TempDir::new("limits-laughs");
+    let config = format!("kind: ksops\nfiles: []\n{laughs}");
+    std::fs::write(dir.path().join("generator.yaml"), &config).expect("write config");
+    let out = ksops_in(dir.path(), &["generator.yaml"], None);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("generator.yaml") && out.stderr.contains("excessive aliasing"),
+        "{}",
+        out.stderr
+    );
+    let list = format!("kind: ResourceList\nitems: []\n{laughs}");
+    let out = ksops_in(dir.path(), &[], Some(list.into_bytes()));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("excessive aliasing"), "{}", out.stderr);
 }
 
 #[test]
