@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::{CliError, DecryptArgs, write_stdout};
+use crate::cli::{CliError, DecryptArgs, read_file, write_stdout};
 use crate::sops::config;
 use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::stores::{EmitOptions, Format};
@@ -11,10 +11,7 @@ use crate::sops::{DecryptOptions, decrypt};
 /// Runs `ksops decrypt`.
 pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
     let shown = args.file.display().to_string();
-    let input = std::fs::read(&args.file).map_err(|source| CliError::Read {
-        file: shown.clone(),
-        source,
-    })?;
+    let input = read_file(&args.file)?;
     // Like sops, the output store follows the file name, not --input-type.
     let options = DecryptOptions {
         input: args

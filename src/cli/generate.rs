@@ -1,10 +1,10 @@
 //! The generator commands: `ksops CONFIG` as kustomize's legacy exec plugin, and `ksops` with a
 //! ResourceList on standard input as a KRM exec function.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CliError, write_stdout, write_stdout_with};
+use crate::cli::{CliError, read_capped, read_file, write_stdout, write_stdout_with};
 use crate::generator::binding::Binding;
 use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
 use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, ValueMode, generate};
@@ -232,10 +232,7 @@ fn is_safe_component(name: &str) -> bool {
 /// root, printing the manifests only when every file succeeded.
 pub fn run_legacy(config: &Path) -> Result<(), CliError> {
     let shown = config.display().to_string();
-    let text = std::fs::read(config).map_err(|source| CliError::Read {
-        file: shown.clone(),
-        source,
-    })?;
+    let text = read_file(config)?;
     let config = GeneratorConfig::parse(&text).map_err(|source| CliError::Schema {
         file: shown,
         source,
@@ -260,13 +257,7 @@ pub fn run_krm() -> Result<(), CliError> {
     if std::io::stdin().is_terminal() {
         return Err(CliError::Terminal);
     }
-    let mut input = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut input)
-        .map_err(|source| CliError::Read {
-            file: "standard input".into(),
-            source,
-        })?;
+    let input = read_capped(std::io::stdin().lock(), "standard input")?;
     let list = match krm::read(&input) {
         Ok(list) => list,
         Err(error) => return krm_failure(Vec::new(), None, &error.to_string(), None),

@@ -10,6 +10,9 @@ mod install;
 mod render;
 
 use std::ffi::OsString;
+use std::io::Read;
+
+use crate::generator::confine::Limits;
 
 pub use args::{Command, DecryptArgs, RenderArgs, parse_args};
 pub use check::{CheckArgs, ReportFormat};
@@ -39,6 +42,17 @@ pub enum CliError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// An input is larger than [`Limits::DEFAULT_MAX_FILE_BYTES`].
+    #[error(
+        "reading {file}: larger than the limit of {limit} bytes (32 MiB) that ksops reads; \
+         no Secret file comes near it (Kubernetes refuses Secrets over 1 MiB)"
+    )]
+    TooLarge {
+        /// The file as named on the command line, or `standard input`.
+        file: String,
+        /// The limit in force.
+        limit: u64,
     },
     /// `.sops.yaml` could not be used.
     #[error("{0}")]
@@ -102,7 +116,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Decrypt { source, .. } => source.exit_code(),
-            CliError::Read { .. } => 2,
+            CliError::Read { .. } | CliError::TooLarge { .. } => 2,
             CliError::Config(_) => 5,
             // KSOPS exits 1 for every generator failure.
             CliError::Generate(_)
@@ -147,6 +161,38 @@ pub(crate) fn write_stdout_with(
 pub(crate) fn note(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Reads all of `input` (a file named on the command line, or standard input) unless it holds
+/// more than [`Limits::DEFAULT_MAX_FILE_BYTES`], the cap the generator applies to every file it
+/// reads: nothing larger is read into memory, whatever the input (a huge file, `/dev/zero`).
+fn read_capped(input: impl Read, file: &str) -> Result<Vec<u8>, CliError> {
+    let limit = Limits::DEFAULT_MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    input
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| CliError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(CliError::TooLarge {
+            file: file.to_owned(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Opens a file named on the command line and reads it with [`read_capped`].
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| CliError::Read {
+        file: shown.clone(),
+        source,
+    })?;
+    read_capped(file, &shown)
 }
 
 /// The first executable file called `name` in a `PATH` directory.

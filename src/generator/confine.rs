@@ -23,6 +23,7 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
@@ -69,17 +70,26 @@ pub struct Limits {
     /// API refuses Secrets over 1 MiB) while keeping a hostile repo from exhausting the
     /// repo-server's memory.
     pub max_file_bytes: u64,
+    /// Most bytes, all files together, that one [`Root`] reads (a file listed twice counts
+    /// twice). Every decrypted file is held until the generator's output is complete, so this
+    /// bounds its memory: without it, one 32 MiB file listed a thousand times would ask for
+    /// 32 GiB. The default, [`Limits::DEFAULT_MAX_TOTAL_BYTES`] (256 MiB), is eight files at
+    /// the per-file cap, or a quarter of a million typical Secret files.
+    pub max_total_bytes: u64,
 }
 
 impl Limits {
     /// The default per-file cap: 32 MiB.
     pub const DEFAULT_MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+    /// The default cap on all files read through one root: 256 MiB.
+    pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file_bytes: Self::DEFAULT_MAX_FILE_BYTES,
+            max_total_bytes: Self::DEFAULT_MAX_TOTAL_BYTES,
         }
     }
 }
@@ -161,6 +171,17 @@ pub enum ConfineError {
         /// The limit in force.
         limit: u64,
     },
+    /// Reading the file brings the bytes read through the root past [`Limits::max_total_bytes`].
+    #[error(
+        "{reference:?}: reading it brings the files read in this run past the limit of {limit} \
+         bytes for all files together; split the files across generators or kustomizations"
+    )]
+    TotalTooLarge {
+        /// The reference as written.
+        reference: String,
+        /// The limit in force.
+        limit: u64,
+    },
     /// Any other I/O failure (permission denied, symlink loop, read error…).
     #[error("{reference:?}: {source}")]
     Io {
@@ -180,6 +201,8 @@ pub struct Root {
     access: Access,
     policy: RootPolicy,
     limits: Limits,
+    /// Bytes read so far, against [`Limits::max_total_bytes`].
+    read_total: AtomicU64,
 }
 
 /// How [`Root::read`] reaches files.
@@ -236,6 +259,7 @@ impl Root {
             access,
             policy,
             limits,
+            read_total: AtomicU64::new(0),
         })
     }
 
@@ -286,6 +310,7 @@ impl Root {
             access: Access::Confined { dir, prefix },
             policy: RootPolicy::Checkout,
             limits,
+            read_total: AtomicU64::new(0),
         })
     }
 
@@ -322,7 +347,16 @@ impl Root {
                 .open(base.join(path))
                 .map_err(|err| self.open_error(reference, err))?,
         };
-        read_regular_file(&file, reference, self.limits)
+        let bytes = read_regular_file(&file, reference, self.limits)?;
+        let len = bytes.len() as u64;
+        let before = self.read_total.fetch_add(len, Ordering::Relaxed);
+        if before.saturating_add(len) > self.limits.max_total_bytes {
+            return Err(ConfineError::TotalTooLarge {
+                reference: reference.to_owned(),
+                limit: self.limits.max_total_bytes,
+            });
+        }
+        Ok(bytes)
     }
 
     /// Maps an error from opening `reference` to a [`ConfineError`].

@@ -25,6 +25,7 @@ use crate::sops::metadata::Metadata;
 use crate::sops::stores::Format;
 use crate::sops::tree::{Comment, Document, Value};
 use crate::sops::{DecryptError, Decrypted};
+use zeroize::Zeroizing;
 
 /// What stands for every encrypted string in a dry run.
 pub const PLACEHOLDER: &str = "KSOPS_DRY_RUN_PLACEHOLDER";
@@ -96,7 +97,7 @@ pub fn read(input: &[u8], format: Format, manifest: bool) -> Result<Decrypted, D
             fields,
         }),
         None => Ok(Decrypted {
-            documents,
+            documents: Zeroizing::new(documents),
             metadata,
         }),
     }

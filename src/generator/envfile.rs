@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
+use zeroize::Zeroizing;
 
 /// A dotenv file godotenv v1.5.1 would refuse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -48,7 +49,28 @@ pub enum EnvError {
         /// 1-based line number.
         line: usize,
     },
+    /// Variable expansion would add more than [`MAX_EXPANSION_BYTES`] to the file's values.
+    #[error(
+        "expanding variables in `{key}` on line {line} exceeds the limit of {limit} bytes for the \
+         whole file (each `$VAR` copies an earlier value)"
+    )]
+    ExpansionTooLarge {
+        /// The variable being assigned.
+        key: String,
+        /// 1-based line number where its value starts.
+        line: usize,
+        /// The limit in force.
+        limit: usize,
+    },
 }
+
+/// The most bytes that `$VAR` expansion may copy into the values of one env file.
+///
+/// Each reference copies an earlier value, so `A=$A$A` repeated doubles the size at every line:
+/// 40 such lines ask for a terabyte (godotenv tries, and runs out of memory). A Kubernetes
+/// Secret holds at most 1 MiB, and the encrypted file itself is capped at 32 MiB, so 32 MiB of
+/// expansion is far beyond any real file while keeping memory bounded.
+pub const MAX_EXPANSION_BYTES: usize = 32 << 20;
 
 /// Parses a decrypted dotenv file; returns the assignments in file order, duplicates included
 /// (godotenv keeps the last; the caller decides). Each value is expanded against the values
@@ -58,19 +80,23 @@ pub enum EnvError {
 pub fn parse_env(text: &str) -> Result<Vec<(String, String)>, EnvError> {
     // godotenv normalises Windows line ends first, and only those: a lone `\r` ends an
     // unquoted value but stays inside quoted ones.
-    let src = text.replace("\r\n", "\n");
+    let src = Zeroizing::new(text.replace("\r\n", "\n"));
     let mut out = Vec::new();
-    let mut vars: HashMap<String, String> = HashMap::new();
+    let mut vars = Vars::new();
     let mut pos = 0;
+    let mut budget = MAX_EXPANSION_BYTES;
     while let Some(start) = statement_start(&src, pos) {
         let (key, value_start) = locate_key_name(&src, start)?;
-        let (value, rest) = extract_var_value(&src, value_start, &key, &vars)?;
-        vars.insert(key.clone(), value.clone());
+        let (value, rest) = extract_var_value(&src, value_start, &key, &vars, &mut budget)?;
+        vars.insert(key.clone(), Zeroizing::new(value.clone()));
         out.push((key, value));
         pos = rest;
     }
     Ok(out)
 }
+
+/// The values assigned so far, for expansion (decrypted text, wiped on drop).
+type Vars = HashMap<String, Zeroizing<String>>;
 
 /// godotenv's `isSpace`: horizontal white space only (line breaks excluded, except `\r`).
 fn is_space(c: char) -> bool {
@@ -166,8 +192,14 @@ fn extract_var_value(
     src: &str,
     start: usize,
     key: &str,
-    vars: &HashMap<String, String>,
+    vars: &Vars,
+    budget: &mut usize,
 ) -> Result<(String, usize), EnvError> {
+    let too_large = || EnvError::ExpansionTooLarge {
+        key: key.to_string(),
+        line: line_of(src, start),
+        limit: MAX_EXPANSION_BYTES,
+    };
     let rest = &src[start..];
     let quote = match rest.as_bytes().first() {
         Some(&q @ (b'"' | b'\'')) => q,
@@ -181,7 +213,8 @@ fn extract_var_value(
                 .find(|&i| line[i] == '#' && is_space(line[i - 1]))
                 .unwrap_or(line.len());
             let value: String = line[..end_of_var].iter().collect();
-            let value = expand_variables(value.trim_matches(is_space), vars);
+            let value = expand_variables(value.trim_matches(is_space), vars, budget)
+                .ok_or_else(too_large)?;
             return Ok((value, start + end));
         }
     };
@@ -195,7 +228,7 @@ fn extract_var_value(
         let q = char::from(quote);
         let inner = rest[..i].trim_start_matches(q).trim_end_matches(q);
         let value = if quote == b'"' {
-            expand_variables(&expand_escapes(inner), vars)
+            expand_variables(&expand_escapes(inner), vars, budget).ok_or_else(too_large)?
         } else {
             inner.to_string()
         };
@@ -230,20 +263,34 @@ fn expand_escapes(s: &str) -> String {
 /// `expandVariables`: `\$…` loses its backslash and is not expanded; `$NAME`, `${NAME}` (and,
 /// by the same pattern, `${NAME` and `$(NAME`, which swallow the brace or parenthesis) become
 /// the earlier value or nothing; a `$` without a name stays.
-fn expand_variables(s: &str, vars: &HashMap<String, String>) -> String {
-    EXPAND_VAR
+///
+/// `budget` is what the file's expansions may still copy; `None` when this value needs more.
+fn expand_variables(s: &str, vars: &Vars, budget: &mut usize) -> Option<String> {
+    let mut exhausted = false;
+    let expanded = EXPAND_VAR
         .replace_all(s, |c: &Captures| {
             let whole = &c[0];
             // godotenv also tests `submatch[2] == "("`, which never holds (group 2 is `$`).
             if c.get(1).is_some() {
                 whole[1..].to_string()
             } else if let Some(name) = c.get(4) {
-                vars.get(name.as_str()).cloned().unwrap_or_default()
+                let value = vars.get(name.as_str()).map_or("", |v| v.as_str());
+                match budget.checked_sub(value.len()) {
+                    Some(left) if !exhausted => {
+                        *budget = left;
+                        value.to_string()
+                    }
+                    _ => {
+                        exhausted = true;
+                        String::new()
+                    }
+                }
             } else {
                 whole.to_string()
             }
         })
-        .into_owned()
+        .into_owned();
+    (!exhausted).then_some(expanded)
 }
 
 #[cfg(test)]
@@ -653,5 +700,29 @@ mod tests {
             parse_env("€=1"),
             Err(EnvError::UnexpectedCharacter { ch: '€', line: 1 })
         );
+    }
+
+    #[test]
+    fn doubling_expansion_is_refused_at_the_limit() {
+        // Each line doubles A: 40 lines would need 16 TiB.
+        let hostile = format!("A=0123456789abcdef\n{}", "A=\"$A${A}\"\n".repeat(40));
+        let err = parse_env(&hostile).unwrap_err();
+        // The budget counts every copy: 20 doublings of 16 bytes copy 32 MiB less 32 bytes in
+        // all, so the 21st (line 22) is refused.
+        assert_eq!(
+            err,
+            EnvError::ExpansionTooLarge {
+                key: "A".into(),
+                line: 22,
+                limit: MAX_EXPANSION_BYTES
+            }
+        );
+        assert!(
+            err.to_string()
+                .contains("exceeds the limit of 33554432 bytes")
+        );
+        // Expansion up to the limit itself still works.
+        let ok = format!("A=0123456789abcdef\n{}", "A=$A$A\n".repeat(20));
+        assert_eq!(get(&ok, "A").map(|a| a.len()), Some(16 << 20));
     }
 }

@@ -94,6 +94,17 @@ pub enum SchemaError {
         /// The entry's path, e.g. `files[2]`.
         path: String,
     },
+    /// The config lists more files than [`MAX_FILES_PER_GENERATOR`].
+    #[error(
+        "the generator lists {count} files (`files`, and `files`, `binaryFiles` and `envs` of \
+         every secretFrom entry), more than the limit of {limit}; split it into several generators"
+    )]
+    TooManyFiles {
+        /// How many file entries the config has.
+        count: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// A `key=path` entry that does not split into a non-empty key and path.
     #[error("invalid format in file generator `{entry}` (`{path}`): {reason}")]
     InvalidFileEntry {
@@ -290,6 +301,14 @@ pub struct GeneratorConfig {
     pub secret_from: Vec<SecretSpec>,
 }
 
+/// The most files one generator may list, all fields together.
+///
+/// Every file is read (up to 32 MiB) and decrypted before anything is printed, so the count
+/// bounds a generator's work and memory. Real generators list a handful of files; a thousand
+/// leaves ample room for generated configs, while a config of a million one-line entries is
+/// refused before any file is opened.
+pub const MAX_FILES_PER_GENERATOR: usize = 1000;
+
 /// Fields KSOPS reads, per place, for "did you mean" hints.
 const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "files", "secretFrom"];
 const SPEC_FIELDS: &[&str] = &["metadata", "type", "files", "binaryFiles", "envs"];
@@ -342,6 +361,18 @@ impl GeneratorConfig {
             .map(|(field, path)| PathEntry { field, path })
             .collect();
         out.secret_from = secret_from.unwrap_or_default();
+        let count = out.files.len()
+            + out
+                .secret_from
+                .iter()
+                .map(|s| s.files.len() + s.binary_files.len() + s.envs.len())
+                .sum::<usize>();
+        if count > MAX_FILES_PER_GENERATOR {
+            return Err(SchemaError::TooManyFiles {
+                count,
+                limit: MAX_FILES_PER_GENERATOR,
+            });
+        }
         Ok(out)
     }
 }
@@ -1036,5 +1067,30 @@ secretFrom:
         assert_eq!(peek("kind: ksops\n"), "?/ksops");
         assert_eq!(peek("kind: ksops\nmetadata: [x]\n"), "?/ksops");
         assert_eq!(GeneratorId::peek(&Value::Null).to_string(), "?/?");
+    }
+
+    #[test]
+    fn too_many_files_are_refused_before_reading_any() {
+        let entries = |n: usize, prefix: &str| -> String {
+            (0..n)
+                .map(|i| format!("      - {prefix}{i}.yaml\n"))
+                .collect()
+        };
+        let config = |files: usize, envs: usize| {
+            format!(
+                "kind: ksops\nfiles:\n{}secretFrom:\n  - metadata: {{name: s}}\n    envs:\n{}",
+                entries(files, "f").replace("      -", "  -"),
+                entries(envs, "e")
+            )
+        };
+        assert!(parse(&config(600, 400)).is_ok());
+        assert_eq!(
+            parse(&config(600, 401)),
+            Err(SchemaError::TooManyFiles {
+                count: 1001,
+                limit: MAX_FILES_PER_GENERATOR
+            })
+        );
+        assert!(err(&config(1001, 0)).contains("more than the limit of 1000"));
     }
 }

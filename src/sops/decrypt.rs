@@ -95,8 +95,8 @@ impl DecryptError {
 /// A decrypted file: its documents with every value in clear, and its metadata.
 #[derive(Debug)]
 pub struct Decrypted {
-    /// The documents, decrypted in place.
-    pub documents: Vec<Document>,
+    /// The documents, decrypted in place; every key, value and comment is wiped on drop.
+    pub documents: Zeroizing<Vec<Document>>,
     /// The file's metadata.
     pub metadata: Metadata,
 }
@@ -128,7 +128,7 @@ impl Inspected {
         mut on_value: impl FnMut(&EncryptedLeaf<'_>, Value) -> Value,
     ) -> Result<Decrypted, DecryptError> {
         let Inspected {
-            mut documents,
+            documents,
             metadata,
             walk_error,
         } = self;
@@ -137,6 +137,8 @@ impl Inspected {
         if let Some(message) = walk_error {
             return Err(DecryptError::Walk(message));
         }
+        // Wiped on drop from here on, also when the walk fails half way through.
+        let mut documents = Zeroizing::new(documents);
         let cipher = ValueCipher::new(&key);
         let mut hash = Sha512::new();
         if metadata.mac_only_encrypted {

@@ -4,6 +4,8 @@
 //! and comments are first-class leaves (they are encrypted, carry an AAD, and take part in the
 //! comment-regex rules). Order and duplicate keys are kept exactly as read.
 
+use zeroize::Zeroize;
+
 use crate::sops::gotime::Timestamp;
 
 /// One document of a file: YAML files may hold several, every other store holds one.
@@ -117,5 +119,99 @@ impl Mapping {
     /// Whether the mapping holds no items at all (entries or comments).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+}
+
+/// Wipes every key, comment and value in place, so a decrypted tree held in
+/// [`zeroize::Zeroizing`] leaves no plaintext behind when it is dropped.
+impl Zeroize for Mapping {
+    fn zeroize(&mut self) {
+        for item in &mut self.items {
+            match item {
+                Item::Entry(entry) => {
+                    entry.key.zeroize();
+                    entry.value.zeroize();
+                }
+                Item::Comment(comment) => comment.0.zeroize(),
+            }
+        }
+    }
+}
+
+/// Wipes the value in place (see the [`Mapping`] implementation).
+impl Zeroize for Value {
+    fn zeroize(&mut self) {
+        match self {
+            Value::Null => {}
+            Value::Time(time) => {
+                time.unix_seconds.zeroize();
+                time.nanos.zeroize();
+                time.offset_seconds.zeroize();
+            }
+            Value::Bool(b) => b.zeroize(),
+            Value::Int(i) => i.zeroize(),
+            Value::Float(f) => f.zeroize(),
+            Value::Str(bytes) => bytes.zeroize(),
+            Value::Mapping(mapping) => mapping.zeroize(),
+            Value::Sequence(items) => items.iter_mut().for_each(Zeroize::zeroize),
+            Value::Comment(comment) => comment.0.zeroize(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroize_wipes_keys_values_and_comments_at_every_depth() {
+        let mut inner = Mapping::new();
+        inner.push("password", Value::str("hunter2"));
+        inner.push("port", Value::Int(5432));
+        inner.push_comment(" secret note");
+        let mut doc = Mapping::new();
+        doc.push(
+            "list",
+            Value::Sequence(vec![
+                Value::Mapping(inner),
+                Value::Float(1.5),
+                Value::Bool(true),
+                Value::Comment(Comment(" item note".into())),
+            ]),
+        );
+        doc.zeroize();
+        let Some(Item::Entry(entry)) = doc.items.first() else {
+            panic!("the structure stays");
+        };
+        assert!(entry.key.is_empty());
+        let Value::Sequence(items) = &entry.value else {
+            panic!("the structure stays");
+        };
+        let Value::Mapping(inner) = &items[0] else {
+            panic!("the structure stays");
+        };
+        assert_eq!(
+            inner.items[0],
+            Item::Entry(Entry {
+                key: String::new(),
+                value: Value::Str(Vec::new())
+            })
+        );
+        assert_eq!(
+            inner.items[1],
+            Item::Entry(Entry {
+                key: String::new(),
+                value: Value::Int(0)
+            })
+        );
+        assert_eq!(inner.items[2], Item::Comment(Comment(String::new())));
+        assert_eq!(
+            items[1..],
+            [
+                Value::Float(0.0),
+                Value::Bool(false),
+                Value::Comment(Comment(String::new()))
+            ]
+        );
     }
 }

@@ -335,10 +335,33 @@ fn oversized_file_is_refused_without_reading_it() {
 }
 
 #[test]
+fn reads_stop_at_the_total_limit_even_for_one_file_listed_many_times() {
+    let fx = Fixture::new();
+    let limits = Limits {
+        max_file_bytes: 1024,
+        max_total_bytes: 2048,
+    };
+    fx.write("root/a", &[b'a'; 1000]);
+    let root = Root::open(&fx.root_dir(), RootPolicy::Kustomization, limits).unwrap();
+    assert_eq!(root.read("a").unwrap().len(), 1000);
+    assert_eq!(root.read("./a").unwrap().len(), 1000);
+    let err = root.read("a").unwrap_err();
+    assert!(
+        matches!(&err, ConfineError::TotalTooLarge { reference, limit: 2048 } if reference == "a"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("limit of 2048 bytes for all files together")
+    );
+}
+
+#[test]
 fn file_exactly_at_the_limit_is_accepted() {
     let fx = Fixture::new();
     let limits = Limits {
         max_file_bytes: 1024,
+        ..Limits::default()
     };
     fx.write("root/at", &[b'a'; 1024]);
     fx.write("root/over", &[b'a'; 1025]);
@@ -558,6 +581,7 @@ fn unconfined_still_refuses_fifos_and_oversized_files() {
         RootPolicy::Unconfined,
         Limits {
             max_file_bytes: 1024,
+            ..Limits::default()
         },
     )
     .unwrap();

@@ -7,7 +7,7 @@
 //! The metadata is written as `sops_<flattened key>=<value>` lines.
 
 use crate::sops::stores::flatten::{decode_newlines, unflatten, val_to_string};
-use crate::sops::stores::{MetadataStyle, ParsedFile, StoreError};
+use crate::sops::stores::{MetadataStyle, NodeCount, ParsedFile, StoreError};
 use crate::sops::tree::{Document, Item, Mapping, Value};
 
 /// The prefix marking metadata lines.
@@ -21,10 +21,13 @@ const SOPS_PREFIX: &str = "sops_";
 pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
     let mut document = Mapping::new();
     let mut metadata = Vec::new();
+    let mut nodes = NodeCount::default();
     for (index, line) in input.split(|&b| b == b'\n').enumerate() {
         let Some((&first, rest)) = line.split_first() else {
             continue;
         };
+        // A comment is one node, an entry two (its key and its value).
+        nodes.add(if first == b'#' { 1 } else { 2 })?;
         if first == b'#' {
             document.push_comment(String::from_utf8_lossy(rest));
             continue;

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 
 use crate::sops::stores::flatten::{unflatten, val_to_string};
-use crate::sops::stores::{MetadataStyle, ParsedFile, StoreError};
+use crate::sops::stores::{MetadataStyle, NodeCount, ParsedFile, StoreError};
 use crate::sops::tree::{Document, Item, Mapping, Value};
 
 /// The name ini.v1 gives to the keys before the first section header.
@@ -172,6 +172,8 @@ struct Parser<'a> {
     comment: Vec<u8>,
     /// Counter for `-` auto-increment keys, reset at each section.
     auto_count: usize,
+    /// Sections and keys read so far (each is a name and a value; comments ride along).
+    nodes: NodeCount,
 }
 
 impl<'a> Parser<'a> {
@@ -183,6 +185,7 @@ impl<'a> Parser<'a> {
             line_no: 0,
             comment: Vec::new(),
             auto_count: 1,
+            nodes: NodeCount::default(),
         }
     }
 
@@ -237,12 +240,14 @@ impl<'a> Parser<'a> {
                 if let Some(comment) = clean_comment(line.get(close + 1..).unwrap_or_default()) {
                     self.comment.extend_from_slice(comment);
                 }
+                self.nodes.add(2)?;
                 let mut section = Section::new(name.to_vec());
                 section.comment = self.take_comment();
                 sections.push(section);
                 self.auto_count = 1;
                 continue;
             }
+            self.nodes.add(2)?;
             let (mut name, offset) = match read_key_name(line) {
                 Ok(found) => found,
                 Err(KeyNameError::NoDelimiter) => {

@@ -110,6 +110,15 @@ pub struct EmitOptions {
     pub json_indent: Option<i64>,
 }
 
+/// The most nodes one file may hold: every mapping key, value, list item, section and
+/// comment counts (YAML alias expansion has a budget of its own).
+///
+/// Parsing must stay bounded in memory whatever the input, and a node costs up to a few hundred
+/// bytes while it is parsed, so this keeps any input within a few hundred MiB. No secrets file
+/// comes near it: an `ENC[…]` value is at least 80 bytes, so a file at the 32 MiB size cap holds
+/// fewer than 400 000 encrypted values.
+pub const MAX_NODES: usize = 1_000_000;
+
 /// A store failed to parse or emit a document. The message follows sops' wording.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -119,6 +128,37 @@ pub enum StoreError {
     /// The tree cannot be written in this format.
     #[error("{0}")]
     Emit(String),
+    /// The input holds more than [`MAX_NODES`] nodes (sops has no such limit).
+    #[error(
+        "the file holds more than {limit} keys, values and comments, the most ksops reads \
+         (a limit that bounds memory use; no secrets file comes near it)"
+    )]
+    TooManyNodes {
+        /// The limit in force.
+        limit: usize,
+    },
+}
+
+impl StoreError {
+    /// The error for an input over [`MAX_NODES`].
+    pub fn too_many_nodes() -> StoreError {
+        StoreError::TooManyNodes { limit: MAX_NODES }
+    }
+}
+
+/// Counts the nodes a parser creates, against [`MAX_NODES`].
+#[derive(Debug, Default)]
+pub(crate) struct NodeCount(usize);
+
+impl NodeCount {
+    /// Counts `n` more nodes; an error once the total exceeds [`MAX_NODES`].
+    pub(crate) fn add(&mut self, n: usize) -> Result<(), StoreError> {
+        self.0 = self.0.saturating_add(n);
+        if self.0 > MAX_NODES {
+            return Err(StoreError::too_many_nodes());
+        }
+        Ok(())
+    }
 }
 
 /// Parses an encrypted file of the given format.

@@ -27,8 +27,10 @@ const SOPS_KEY: &str = "sops";
 /// caller reports `sops metadata not found`, as sops does before looking at the data). In that
 /// case `documents` holds the tree as read, or nothing if a number in it overflows a float64.
 pub fn parse(input: &[u8]) -> Result<ParsedFile, StoreError> {
-    let scanned =
-        scan::scan(input).map_err(|err| StoreError::Parse(format!("{UNMARSHAL}{err}")))?;
+    let scanned = scan::scan(input).map_err(|err| match err {
+        scan::SyntaxError::TooManyNodes => StoreError::too_many_nodes(),
+        syntax => StoreError::Parse(format!("{UNMARSHAL}{syntax}")),
+    })?;
     let mapping = match scanned.top {
         Value::Mapping(mapping) => mapping,
         Value::Null => return Ok(json_file(Vec::new(), None)),

@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use crate::sops::stores::{MAX_NODES, NodeCount};
 use crate::sops::tree::{Mapping, Value};
 
 /// How deeply arrays and objects may nest.
@@ -34,6 +35,8 @@ pub(super) enum SyntaxError {
     },
     /// Arrays and objects nest deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// The text holds more than [`MAX_NODES`] values and keys.
+    TooManyNodes,
 }
 
 impl fmt::Display for SyntaxError {
@@ -44,6 +47,7 @@ impl fmt::Display for SyntaxError {
                 write!(f, "invalid character {} {context}", quote_char(*byte))
             }
             SyntaxError::TooDeep => write!(f, "nesting depth exceeds {MAX_DEPTH} levels"),
+            SyntaxError::TooManyNodes => write!(f, "more than {MAX_NODES} values and keys"),
         }
     }
 }
@@ -94,6 +98,7 @@ pub(super) fn scan(input: &[u8]) -> Result<Scanned, SyntaxError> {
         input,
         pos: 0,
         first_overflow: None,
+        nodes: NodeCount::default(),
     }
     .read()
 }
@@ -102,6 +107,8 @@ struct Reader<'a> {
     input: &'a [u8],
     pos: usize,
     first_overflow: Option<String>,
+    /// Values and keys read so far, against [`MAX_NODES`].
+    nodes: NodeCount,
 }
 
 /// The bytes after the first of `true`, `false` and `null`, each with Go's context for a wrong
@@ -135,6 +142,11 @@ impl Reader<'_> {
         Some(byte)
     }
 
+    /// Counts one more value or key.
+    fn count_node(&mut self) -> Result<(), SyntaxError> {
+        self.nodes.add(1).map_err(|_| SyntaxError::TooManyNodes)
+    }
+
     /// Skips JSON whitespace and returns the next byte, consumed (`None` at end of input).
     fn next_significant(&mut self) -> Option<u8> {
         while let Some(byte) = self.bump() {
@@ -151,6 +163,7 @@ impl Reader<'_> {
             // Read the start of a value; containers push a frame and go back for their first
             // element, everything else yields a complete value.
             let start = self.next_significant().ok_or(SyntaxError::UnexpectedEnd)?;
+            self.count_node()?;
             let mut value = match start {
                 b'{' | b'[' if stack.len() >= MAX_DEPTH => return Err(SyntaxError::TooDeep),
                 b'{' => match self.next_significant() {
@@ -241,6 +254,7 @@ impl Reader<'_> {
 
     /// Reads a key (its opening quote already consumed) and the `:` after it.
     fn object_key(&mut self) -> Result<String, SyntaxError> {
+        self.count_node()?;
         let key = self.string()?;
         match self.next_significant() {
             Some(b':') => Ok(key),

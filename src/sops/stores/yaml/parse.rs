@@ -24,7 +24,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use super::breaks;
 use super::resolve::{Resolved, resolve};
-use crate::sops::stores::{MetadataStyle, ParsedFile, StoreError};
+use crate::sops::stores::{MAX_NODES, MetadataStyle, NodeCount, ParsedFile, StoreError};
 use crate::sops::tree::{Comment, Document, Entry, Item, Mapping, Value};
 
 /// Most nodes that alias expansion may create, against "billion laughs" inputs.
@@ -95,6 +95,9 @@ fn parse_with(
             saphyr_events(&repaired).map_err(scan_error)?
         }
     };
+    if !matches!(events.last(), Some((Event::StreamEnd, _))) {
+        return Err(StoreError::too_many_nodes());
+    }
     // The builder lays out lines and comments on the copy saphyr read, where every go-yaml
     // line break is a `\n`, and reads LS and PS scalars again from the original.
     let mut builder = Builder::new(&broken);
@@ -109,9 +112,26 @@ fn parse_with(
 
 type Events<'a> = Vec<(Event<'a>, Span)>;
 
-/// All of saphyr's events for `source`, or its first error.
+/// All of saphyr's events for `source`, or its first error. Reading stops before the node
+/// past [`MAX_NODES`], so the events lack the final `StreamEnd`: memory stays bounded.
 fn saphyr_events(source: &str) -> Result<Events<'_>, ScanError> {
-    Parser::new_from_str(source).collect()
+    let mut nodes = 0;
+    Parser::new_from_str(source)
+        .take_while(|event| {
+            if matches!(event, Ok((event, _)) if is_node(event)) {
+                nodes += 1;
+            }
+            nodes <= MAX_NODES
+        })
+        .collect()
+}
+
+/// Whether an event starts a node (a key, a value or an item), for the [`MAX_NODES`] limit.
+fn is_node(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..)
+    )
 }
 
 fn scan_error(e: ScanError) -> StoreError {
@@ -364,6 +384,8 @@ struct Builder {
     /// Anchored values with their node counts and whether they fail a merge (`bad_merge`).
     anchors: HashMap<usize, (Value, usize, bool)>,
     expanded: usize,
+    /// Nodes and comments read so far, against [`MAX_NODES`].
+    nodes: NodeCount,
     doc_root: Option<Value>,
     /// Comments for the document when it has no mapping yet.
     doc_comments: Vec<String>,
@@ -407,6 +429,7 @@ impl Builder {
             last: None,
             anchors: HashMap::new(),
             expanded: 0,
+            nodes: NodeCount::default(),
             doc_root: None,
             doc_comments: Vec::new(),
             doc_index: 0,
@@ -455,6 +478,7 @@ impl Builder {
             if !matches!(event, Event::StreamStart) {
                 self.scan_gap(start, span.start.col(), closing, doc_ends);
             }
+            self.nodes.add(usize::from(is_node(event)))?;
             match event {
                 Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
                 Event::DocumentStart(explicit) => {
@@ -1208,6 +1232,10 @@ impl Builder {
                     trailing,
                     text: self.chars[i + 1..j].iter().collect(),
                 });
+                // Past the limit `run` refuses the document: stop collecting.
+                if self.nodes.add(1).is_err() {
+                    break;
+                }
                 i = j;
             } else {
                 i += 1;

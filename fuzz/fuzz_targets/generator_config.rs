@@ -1,0 +1,11 @@
+//! A `kind: ksops` generator config, as read from the repository by the legacy plugin.
+#![no_main]
+
+use ksops::generator::schema::GeneratorConfig;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(error) = GeneratorConfig::parse(data) {
+        let _ = error.to_string();
+    }
+});

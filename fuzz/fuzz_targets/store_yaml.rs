@@ -1,0 +1,15 @@
+//! The YAML store: every entry point (encrypted file, plain documents such as `.sops.yaml` and
+//! generator configs, Kubernetes manifests) on arbitrary bytes, then emitting what parsed in
+//! every output format, must never panic.
+#![no_main]
+
+use ksops::sops::stores::{Format, yaml};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    ksops_fuzz::parse_and_emit_everywhere(Format::Yaml, data);
+    if let Ok(documents) = yaml::parse_documents(data) {
+        ksops_fuzz::emit_everywhere(&documents);
+    }
+    let _ = yaml::parse_manifests(data);
+});
