@@ -217,7 +217,7 @@ fn a_resource_list_over_32_mib_on_stdin_is_refused() {
 #[test]
 fn a_generator_listing_too_many_files_is_refused_before_reading_any() {
     let dir = TempDir::new("limits-files");
-    let files: String = (0..1001)
+    let files: String = (0..10_001)
         .map(|i| format!("  - missing-{i}.yaml\n"))
         .collect();
     let config =
@@ -228,8 +228,8 @@ fn a_generator_listing_too_many_files_is_refused_before_reading_any() {
     assert!(out.stdout.is_empty());
     assert!(
         out.stderr.contains("generator.yaml")
-            && out.stderr.contains("1001 files")
-            && out.stderr.contains("limit of 1000")
+            && out.stderr.contains("10001 files")
+            && out.stderr.contains("limit of 10000")
             && !out.stderr.contains("missing-0.yaml"),
         "{}",
         out.stderr
