@@ -387,7 +387,12 @@ fn decrypt_one(
             .map_err(Failure::Binding)?;
     }
     stores::emit(format, &decrypted.documents, &EmitOptions::default())
-        .map(Zeroizing::new)
+        .map(|emitted| {
+            // Held until every file is done: an exact-size copy keeps the memory held at the
+            // output's size (the emitter's buffer grew by doubling; it is wiped on drop).
+            let emitted = Zeroizing::new(emitted);
+            Zeroizing::new(emitted.to_vec())
+        })
         .map_err(|e| Failure::Decrypt(DecryptError::Emit(e)))
 }
 
