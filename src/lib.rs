@@ -17,3 +17,5 @@ pub mod check;
 pub mod cli;
 pub mod generator;
 pub mod sops;
+#[cfg(test)]
+mod testing;

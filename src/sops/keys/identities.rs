@@ -915,7 +915,7 @@ mod tests {
     }
 
     fn scratch() -> tempfile::TempDir {
-        tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+        crate::testing::scratch_dir()
     }
 
     #[test]

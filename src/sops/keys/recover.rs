@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn no_identities_anywhere_reads_like_sops() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = crate::testing::scratch_dir();
         let keyring = Keyring::load(&IdentitySources {
             home: Some(dir.path().to_path_buf()),
             ..empty_sources()
@@ -466,7 +466,7 @@ mod tests {
         if !have_tool("ssh-keygen") || !have_tool("age") {
             return;
         }
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = crate::testing::scratch_dir();
         let ssh = dir.path().join(".ssh");
         std::fs::create_dir(&ssh).unwrap_or_else(|e| panic!("{e}"));
         let ed = ssh.join("id_ed25519");
@@ -506,7 +506,7 @@ mod tests {
         if !have_tool("age") || !have_tool("age-keygen") {
             return;
         }
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = crate::testing::scratch_dir();
         let recipients = dir.path().join("r.txt");
         let pubkey = run(Command::new("age-keygen")
             .arg("-y")

@@ -37,21 +37,10 @@ pub fn enc_blobs(sops_yaml: &str) -> Vec<String> {
     out
 }
 
-/// Whether an external tool is on `$PATH`. Missing tools skip the test loudly, or fail it when
-/// `KSOPS_REQUIRE_TOOLS=1`.
+/// Whether an external tool is on `$PATH`: a missing tool fails the test unless the opt-in
+/// [`crate::testing::SKIP_VAR`] is set (see [`crate::testing::require_tool`]).
 pub fn have_tool(name: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
-    if !found {
-        if std::env::var("KSOPS_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("required tool `{name}` is not on PATH (KSOPS_REQUIRE_TOOLS=1)");
-        }
-        eprintln!(
-            "SKIPPING: tool `{name}` is not on PATH; set KSOPS_REQUIRE_TOOLS=1 to fail instead"
-        );
-    }
-    found
+    crate::testing::require_tool(name).is_some()
 }
 
 /// Runs a command, panicking with its stderr on failure; returns stdout.

@@ -1413,13 +1413,14 @@ mod tests {
     }
 
     /// Encrypts `plain` with sops and checks that the comment layout sops wrote (its tree)
-    /// matches ours. Returns false when sops is unavailable.
-    fn sops_agrees(plain: &str) -> bool {
-        let dir = std::env::temp_dir().join(format!("ksops-yamlparse-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let file = dir.join(format!("{:x}.yaml", fxhash(plain)));
+    /// matches ours. Fails when sops is missing, unless the opt-in skip variable is set.
+    fn assert_sops_agrees(sops: &Path, scratch: &Path, index: usize, plain: &str) {
+        let file = scratch.join(format!("case-{index}.yaml"));
         std::fs::write(&file, plain).unwrap();
-        let out = Command::new("sops")
+        let out = Command::new(sops)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", scratch)
             .env("SOPS_AGE_KEY_FILE", vectors().join("age-test-identity.txt"))
             .args([
                 "encrypt",
@@ -1427,17 +1428,8 @@ mod tests {
                 "age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry",
             ])
             .arg(&file)
-            .output();
-        let out = match out {
-            Ok(out) => out,
-            Err(_) => {
-                if std::env::var("KSOPS_REQUIRE_TOOLS").as_deref() == Ok("1") {
-                    panic!("sops is required but missing");
-                }
-                eprintln!("!!! sops not found: skipping sops round-trip check");
-                return false;
-            }
-        };
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", sops.display()));
         assert!(
             out.status.success(),
             "sops failed: {}",
@@ -1449,19 +1441,16 @@ mod tests {
             skeleton(&docs(&enc), false),
             "input:\n{plain}\nsops wrote:\n{enc}"
         );
-        true
-    }
-
-    fn fxhash(s: &str) -> u64 {
-        s.bytes().fold(0xcbf29ce484222325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        })
     }
 
     #[test]
     fn comment_layout_matches_sops() {
-        for case in CASES {
-            sops_agrees(case);
+        let Some(sops) = crate::testing::require_tool("sops") else {
+            return;
+        };
+        let scratch = crate::testing::scratch_dir();
+        for (index, case) in CASES.iter().enumerate() {
+            assert_sops_agrees(&sops, scratch.path(), index, case);
         }
     }
 

@@ -4,12 +4,12 @@
 //!
 //! Encrypted inputs are made at test time with the real sops and the TEST ONLY vector identity.
 
-mod common;
+use crate::support::{self, require_tools};
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{RunOutput, TempDir};
+use crate::support::{RunOutput, TempDir};
 
 /// A kustomization directory with encrypted inputs, a generator config and the identity.
 struct Fixture {
@@ -20,15 +20,15 @@ struct Fixture {
 }
 
 fn identity() -> PathBuf {
-    common::vectors_dir().join("age-test-identity.txt")
+    support::vectors_dir().join("age-test-identity.txt")
 }
 
 /// Encrypts `plaintext` with sops into `dir/name`.
 fn encrypt(sops: &Path, dir: &Path, name: &str, plaintext: &[u8], extra: &[&str]) {
-    let recipient = common::age_recipient(&identity());
+    let recipient = support::age_recipient(&identity());
     let mut flags = vec!["--age", recipient.as_str()];
     flags.extend_from_slice(extra);
-    common::sops_encrypt(sops, dir, name, plaintext, &[], &flags);
+    support::sops_encrypt(sops, dir, name, plaintext, &[], &flags);
 }
 
 const CONFIG: &str = "\
@@ -109,20 +109,17 @@ fn fixture(sops: &Path) -> Fixture {
 /// Runs `ksops CONFIG` in `dir` with a controlled environment.
 fn run_generator(dir: &Path, config: &Path, env: &[(&str, &Path)]) -> RunOutput {
     let home = TempDir::new("generator-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.arg(config).current_dir(dir);
     for (name, value) in env {
         cmd.env(name, value);
     }
-    common::run(&mut cmd).expect("run ksops")
+    support::run(&mut cmd).expect("run ksops")
 }
 
 #[test]
 fn generates_manifests_and_secrets_like_ksops() {
-    let Some(sops) = common::tool_or_skip("sops", "generates_manifests_and_secrets_like_ksops")
-    else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let fx = fixture(&sops);
     let out = run_generator(
         &fx.app,
@@ -188,9 +185,7 @@ type: Opaque
 
 #[test]
 fn refuses_and_prints_nothing() {
-    let Some(sops) = common::tool_or_skip("sops", "refuses_and_prints_nothing") else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let fx = fixture(&sops);
     fs::write(fx.root.join("outside.yaml"), "a: b\n").expect("write outside file");
     std::os::unix::fs::symlink(fx.root.join("outside.yaml"), fx.app.join("link.yaml"))
@@ -244,7 +239,7 @@ fn refuses_and_prints_nothing() {
 
 /// Every `kubectl` build on the machine (the one on PATH and the `kubectl.1.*` beside it).
 fn kubectl_builds() -> Vec<PathBuf> {
-    let Some(kubectl) = common::find_tool("kubectl") else {
+    let Some(kubectl) = support::find_tool("kubectl") else {
         return Vec::new();
     };
     let real = fs::canonicalize(&kubectl).unwrap_or(kubectl.clone());
@@ -269,25 +264,23 @@ fn kubectl_builds() -> Vec<PathBuf> {
 
 #[test]
 fn renders_through_every_kubectl_build() {
-    let Some(sops) = common::tool_or_skip("sops", "renders_through_every_kubectl_build") else {
-        return;
-    };
-    if common::tool_or_skip("kubectl", "renders_through_every_kubectl_build").is_none() {
+    let [sops] = require_tools!("sops");
+    if support::require_tool("kubectl").is_none() {
         return;
     }
     let fx = fixture(&sops);
     let plugin_dir = fx.root.join("plugins/viaduct.ai/v1/ksops");
     fs::create_dir_all(&plugin_dir).expect("mkdir plugin home");
-    fs::copy(common::ksops_bin(), plugin_dir.join("ksops")).expect("install plugin");
+    fs::copy(support::ksops_bin(), plugin_dir.join("ksops")).expect("install plugin");
     let mut outputs = Vec::new();
     for kubectl in kubectl_builds() {
         let home = TempDir::new("kubectl-home");
-        let mut cmd = common::controlled_command(&kubectl, home.path());
+        let mut cmd = support::controlled_command(&kubectl, home.path());
         cmd.args(["kustomize", "--enable-alpha-plugins"])
             .arg(&fx.app)
             .env("KUSTOMIZE_PLUGIN_HOME", fx.root.join("plugins"))
             .env("SOPS_AGE_KEY_FILE", &fx.identity);
-        let out = common::run(&mut cmd).expect("run kubectl");
+        let out = support::run(&mut cmd).expect("run kubectl");
         let name = kubectl.display().to_string();
         assert!(
             out.success(),

@@ -11,11 +11,11 @@
 //! (`KSOPS_TAMPER_SCALE=all` runs every edit; the default of 1 is the CI set). Byte-identical
 //! mutants are run once. Divergent mutants are kept under `target/tamper-divergences/`.
 
-mod common;
+use crate::support::{self, require_tools};
 
+use crate::support::{Case, RunOutput, TempDir, compare_outcome, ksops_bin};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Case, RunOutput, TempDir, compare_outcome, ksops_bin};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::ops::Range;
@@ -1149,7 +1149,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 /// Keeps a divergent mutant under `target/tamper-divergences/` with a note on how to replay it.
 fn keep_divergence(label: &str, m: &Mutant, file: &Path, sops: &RunOutput, problems: &[String]) {
-    let dir = common::crate_root()
+    let dir = support::crate_root()
         .join("target/tamper-divergences")
         .join(label.replace(['/', ' ', ':', '`', '"', '\'', '#'], "_"));
     let _ = fs::create_dir_all(&dir);
@@ -1182,17 +1182,15 @@ struct Tally {
 
 #[test]
 fn tampered_files_behave_like_sops() {
-    let Some(sops) = common::tool_or_skip("sops", "tampered_files_behave_like_sops") else {
-        return;
-    };
-    let dir = common::generated_dir();
+    let [sops] = require_tools!("sops");
+    let dir = support::generated_dir();
     let cases: Vec<Case> = Case::load_dir(&dir)
         .expect("load generated cases")
         .into_iter()
         .filter(|c| CASES.contains(&c.name.as_str()))
         .collect();
     assert_eq!(cases.len(), CASES.len(), "a tamper case is missing");
-    let other_recipient = common::age_recipient(&dir.join("keys/wrong.txt"));
+    let other_recipient = support::age_recipient(&dir.join("keys/wrong.txt"));
     let scale = scale();
 
     let mut mutants = Vec::new();
@@ -1241,7 +1239,7 @@ fn tampered_files_behave_like_sops() {
         })
         .collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let verdicts = common::par_map(&mutants, threads, |m| {
+    let verdicts = support::par_map(&mutants, threads, |m| {
         judge(&sops, m, &expected[m.case.name.as_str()])
     });
 
@@ -1295,7 +1293,7 @@ fn tampered_files_behave_like_sops() {
 /// heuristic; a file whose encrypted values are all tiny has nothing distinctive to look for).
 #[test]
 fn tamper_fixtures_have_secrets_to_protect() {
-    let dir = common::generated_dir();
+    let dir = support::generated_dir();
     let cases = Case::load_dir(&dir).expect("load cases");
     let without: Vec<&str> = CASES
         .iter()

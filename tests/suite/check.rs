@@ -5,13 +5,11 @@
 //!
 //! Needs no external tool: the fixtures are committed.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{RunOutput, TempDir, controlled_command, crate_root, ksops_bin, run};
+use crate::support::{RunOutput, TempDir, controlled_command, crate_root, ksops_bin, run};
 use ksops::sops::stores::json;
 use ksops::sops::tree::Value;
 

@@ -4,9 +4,9 @@
 //! No sops is needed here: the expected bytes were produced by sops 3.11 when the fixtures were
 //! generated. Failures list case names only, never file contents.
 
-mod common;
+use crate::support::{self, require_tools};
 
-use common::{Case, RunOutput, compare_outcome, ksops_bin, vectors_dir};
+use crate::support::{Case, RunOutput, compare_outcome, ksops_bin, vectors_dir};
 use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
@@ -76,7 +76,7 @@ fn vector_cases() -> Vec<(Case, Option<std::path::PathBuf>)> {
                 name,
                 typed(store),
                 0,
-                Some(common::generated_dir().join("vectors-extra/shamir3of2.yaml.expected")),
+                Some(support::generated_dir().join("vectors-extra/shamir3of2.yaml.expected")),
                 vector_key(&["age-test-identity-2.txt", "age-test-identity-3.txt"]),
             ),
             "ecr-listbug.yaml" => push(
@@ -141,7 +141,7 @@ fn check(case: &Case, expected_file: Option<&Path>) -> Result<(), String> {
 #[test]
 fn decrypt_matches_recorded_sops_output() {
     let mut cases: Vec<(Case, Option<std::path::PathBuf>)> =
-        Case::load_dir(&common::generated_dir())
+        Case::load_dir(&support::generated_dir())
             .expect("load generated cases")
             .into_iter()
             .map(|c| (c, None))
@@ -156,7 +156,7 @@ fn decrypt_matches_recorded_sops_output() {
 
     // Two workers: each case is a process start, and the ssh-rsa unwrap is not free.
     let failures: Vec<String> =
-        common::par_map(&cases, 2, |(case, exp)| check(case, exp.as_deref()))
+        support::par_map(&cases, 2, |(case, exp)| check(case, exp.as_deref()))
             .into_iter()
             .filter_map(Result::err)
             .collect();
@@ -181,17 +181,15 @@ fn decrypt_matches_recorded_sops_output() {
 #[test]
 #[ignore = "needs sops: checks the recorded fixtures against the installed sops"]
 fn recorded_fixtures_replay_with_sops() {
-    let Some(sops) = common::tool_or_skip("sops", "recorded_fixtures_replay_with_sops") else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let mut cases: Vec<(Case, Option<std::path::PathBuf>)> =
-        Case::load_dir(&common::generated_dir())
+        Case::load_dir(&support::generated_dir())
             .expect("load generated cases")
             .into_iter()
             .map(|c| (c, None))
             .collect();
     cases.extend(vector_cases());
-    let failures: Vec<String> = common::par_map(&cases, 2, |(case, exp)| {
+    let failures: Vec<String> = support::par_map(&cases, 2, |(case, exp)| {
         let out = case.run(&sops, None).expect("run sops");
         // sops must agree with its own recording, with exact exit codes.
         let ok = if case.exit == 0 {

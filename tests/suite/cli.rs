@@ -1,17 +1,17 @@
 //! Command-line behaviour that kustomize, init containers and people rely on: help, version,
 //! `install`, and usage errors that are never taken for generator configs.
 
-mod common;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::TempDir;
+use crate::support::TempDir;
 
-fn ksops(args: &[&str]) -> common::RunOutput {
+fn ksops(args: &[&str]) -> support::RunOutput {
     let home = TempDir::new("cli-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.args(args);
-    common::run(&mut cmd).expect("run ksops")
+    support::run(&mut cmd).expect("run ksops")
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn install_copies_an_executable() {
     assert_eq!(mode & 0o777, 0o755);
     assert_eq!(
         std::fs::read(&installed).expect("read copy"),
-        std::fs::read(common::ksops_bin()).expect("read original")
+        std::fs::read(support::ksops_bin()).expect("read original")
     );
     let missing = ksops(&["install"]);
     assert!(!missing.success());

@@ -7,9 +7,9 @@
 //! `target/differential-failures/`; inputs sops refuses to encrypt are counted, skipped, and kept
 //! under `target/differential-refused/` to help tune the generator.
 
-mod common;
+use crate::support::{self, require_tools};
 
-use common::{RunOutput, TempDir, compare_outcome, ksops_bin, run};
+use crate::support::{RunOutput, TempDir, compare_outcome, ksops_bin, run};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -902,7 +902,7 @@ enum Outcome {
 
 /// Test keys (TEST ONLY, from the committed fixtures): a, b, c are recipients, `wrong` is not.
 fn key_files() -> Vec<PathBuf> {
-    let keys = common::generated_dir().join("keys");
+    let keys = support::generated_dir().join("keys");
     ["a.txt", "b.txt", "c.txt", "wrong.txt"]
         .iter()
         .map(|k| keys.join(k))
@@ -918,10 +918,13 @@ fn run_case(sops: &Path, seed: u64, index: usize) -> Outcome {
     let plain_path = dir.path().join(format!("plain.{}", spec.store.ext()));
     fs::write(&plain_path, &spec.plain).expect("write plaintext");
 
-    let mut enc = common::controlled_command(sops, home.path());
+    let mut enc = support::controlled_command(sops, home.path());
     enc.current_dir(dir.path()).arg("--encrypt");
     if spec.groups {
-        let r: Vec<String> = keys[..3].iter().map(|k| common::age_recipient(k)).collect();
+        let r: Vec<String> = keys[..3]
+            .iter()
+            .map(|k| support::age_recipient(k))
+            .collect();
         let cfg = format!(
             "# TEST ONLY\ncreation_rules:\n  - shamir_threshold: 2\n    key_groups:\n\
              \x20     - age: [{}]\n      - age: [{}]\n      - age: [{}]\n",
@@ -933,7 +936,7 @@ fn run_case(sops: &Path, seed: u64, index: usize) -> Outcome {
         let r: Vec<String> = spec
             .recipients
             .iter()
-            .map(|i| common::age_recipient(&keys[*i]))
+            .map(|i| support::age_recipient(&keys[*i]))
             .collect();
         enc.args(["--age", &r.join(",")]);
     }
@@ -968,7 +971,7 @@ fn run_case(sops: &Path, seed: u64, index: usize) -> Outcome {
 
     let decrypt = |program: &Path| -> RunOutput {
         let home = TempDir::new("diff-home");
-        let mut cmd = common::controlled_command(program, home.path());
+        let mut cmd = support::controlled_command(program, home.path());
         cmd.current_dir(dir.path())
             .env("SOPS_AGE_KEY_FILE", &id_path)
             .arg("decrypt")
@@ -1016,7 +1019,7 @@ fn keep(
     spec: &Spec,
     why: Option<&str>,
 ) -> PathBuf {
-    let dest = common::crate_root()
+    let dest = support::crate_root()
         .join("target")
         .join(kind)
         .join(format!("seed-{seed}"))
@@ -1048,9 +1051,7 @@ fn keep(
 
 #[test]
 fn ksops_matches_sops_on_random_documents() {
-    let Some(sops) = common::tool_or_skip("sops", "ksops_matches_sops_on_random_documents") else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let seed = std::env::var("KSOPS_DIFF_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -1067,7 +1068,7 @@ fn ksops_matches_sops_on_random_documents() {
     eprintln!("differential: seed {seed}, {count} documents (replay with KSOPS_DIFF_SEED={seed})");
 
     let indices: Vec<usize> = (0..count).collect();
-    let outcomes = common::par_map(&indices, 2, |i| run_case(&sops, seed, *i));
+    let outcomes = support::par_map(&indices, 2, |i| run_case(&sops, seed, *i));
     let refused = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Refused))

@@ -5,33 +5,33 @@
 //!
 //! Encrypted inputs are made at test time with the real sops and the TEST ONLY vector identities.
 
-mod common;
+use crate::support::{self, require_tools};
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{RunOutput, TempDir};
+use crate::support::{RunOutput, TempDir};
 
 fn identity(n: usize) -> PathBuf {
     let name = match n {
         1 => "age-test-identity.txt".to_owned(),
         n => format!("age-test-identity-{n}.txt"),
     };
-    common::vectors_dir().join(name)
+    support::vectors_dir().join(name)
 }
 
 /// Encrypts `plain` with sops into `dir/name` for vector identity `to`.
 /// `global` flags go before `encrypt` (e.g. `--config`); with a config, `to` is ignored.
 fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &str, to: usize, global: &[&str]) {
-    let recipient = common::age_recipient(&identity(to));
+    let recipient = support::age_recipient(&identity(to));
     let age: &[&str] = if global.is_empty() {
         &["--age", &recipient]
     } else {
         &[]
     };
-    common::sops_encrypt(sops, dir, name, plain.as_bytes(), global, age);
+    support::sops_encrypt(sops, dir, name, plain.as_bytes(), global, age);
 }
 
 fn secret(name: &str, namespace: Option<&str>) -> String {
@@ -120,7 +120,7 @@ fn cmp(sops: &Path) -> Cmp {
 /// The `generate` command of the shipped CMP `plugin.yaml`, as the sidecar would run it: the
 /// program is looked up on PATH there; here `ksops` is the binary under test.
 fn plugin_generate_command() -> (PathBuf, Vec<String>) {
-    let path = common::crate_root().join("plugin/argocd/cmp-sidecar/plugin.yaml");
+    let path = support::crate_root().join("plugin/argocd/cmp-sidecar/plugin.yaml");
     let docs = ksops::sops::stores::yaml::parse_documents(&fs::read(&path).expect("plugin.yaml"))
         .expect("plugin.yaml parses");
     let words: Vec<String> = docs
@@ -147,7 +147,7 @@ fn plugin_generate_command() -> (PathBuf, Vec<String>) {
         program, "ksops",
         "plugin.yaml runs something other than ksops"
     );
-    (common::ksops_bin(), args.to_vec())
+    (support::ksops_bin(), args.to_vec())
 }
 
 impl Cmp {
@@ -189,7 +189,7 @@ impl Cmp {
             .env("ARGOCD_ENV_KSOPS_ROOT", "unconfined-unsafe")
             .env("SOPS_AGE_KEY_FILE", identity(1))
             .envs(extra.iter().copied());
-        common::run(&mut cmd).expect("run ksops argocd generate")
+        support::run(&mut cmd).expect("run ksops argocd generate")
     }
 
     fn set_generator(&self, app: &str, text: &str) {
@@ -229,14 +229,14 @@ fn assert_refused(out: &RunOutput, expect: &str) {
     );
 }
 
-fn tools(test: &str) -> Option<PathBuf> {
-    common::tool_or_skip("kubectl", test)?;
-    common::tool_or_skip("sops", test)
+fn tools() -> Option<PathBuf> {
+    support::require_tool("kubectl")?;
+    support::require_tool("sops")
 }
 
 #[test]
 fn cmp_generate_is_confined_to_the_checkout() {
-    let Some(sops) = tools("cmp_generate_is_confined_to_the_checkout") else {
+    let Some(sops) = tools() else {
         return;
     };
     let cmp = cmp(&sops);
@@ -269,7 +269,7 @@ fn cmp_generate_is_confined_to_the_checkout() {
 #[test]
 fn cmp_generate_runs_as_the_sidecar_user() {
     let test = "cmp_generate_runs_as_the_sidecar_user";
-    let Some(sops) = tools(test) else {
+    let Some(sops) = tools() else {
         return;
     };
     let uid = Command::new("id").arg("-u").output().expect("run id -u");
@@ -277,9 +277,7 @@ fn cmp_generate_runs_as_the_sidecar_user() {
         eprintln!("SKIPPED {test}: switching to uid {SIDECAR_UID} needs root");
         return;
     }
-    let Some(setpriv) = common::tool_or_skip("setpriv", test) else {
-        return;
-    };
+    let [setpriv] = require_tools!("setpriv");
     let cmp = cmp(&sops);
     cmp.set_generator(
         "a",
@@ -295,7 +293,7 @@ fn cmp_generate_runs_as_the_sidecar_user() {
 
 #[test]
 fn cmp_generate_ignores_application_env_and_checks_the_app_path() {
-    let Some(sops) = tools("cmp_generate_ignores_application_env_and_checks_the_app_path") else {
+    let Some(sops) = tools() else {
         return;
     };
     let cmp = cmp(&sops);
@@ -321,7 +319,7 @@ fn cmp_generate_ignores_application_env_and_checks_the_app_path() {
 
 #[test]
 fn repo_server_build_matches_render() {
-    let Some(sops) = tools("repo_server_build_matches_render") else {
+    let Some(sops) = tools() else {
         return;
     };
     let tmp = TempDir::new("argocd-native");
@@ -329,7 +327,7 @@ fn repo_server_build_matches_render() {
     make_repo(&sops, &repo);
     let plugin_dir = tmp.path().join("plugins/viaduct.ai/v1/ksops");
     fs::create_dir_all(&plugin_dir).expect("plugin dir");
-    std::os::unix::fs::symlink(common::ksops_bin(), plugin_dir.join("ksops")).expect("link");
+    std::os::unix::fs::symlink(support::ksops_bin(), plugin_dir.join("ksops")).expect("link");
     let writable = tmp.path().join("tmp");
     fs::create_dir_all(&writable).expect("tmpdir");
     let app = repo.join("apps/a");
@@ -350,16 +348,16 @@ fn repo_server_build_matches_render() {
         .env("ARGOCD_APP_SOURCE_PATH", "apps/a")
         .env("ARGOCD_APP_PROJECT_NAME", "project-a")
         .env("SOPS_AGE_KEY_FILE", identity(1));
-    let native = common::run(&mut native).expect("run kubectl kustomize");
+    let native = support::run(&mut native).expect("run kubectl kustomize");
     assert!(native.success(), "{}", text(&native.stderr));
 
-    let mut render = common::controlled_command(&common::ksops_bin(), tmp.path());
+    let mut render = support::controlled_command(&support::ksops_bin(), tmp.path());
     render
         .arg("render")
         .arg(&app)
         .env("TMPDIR", &writable)
         .env("SOPS_AGE_KEY_FILE", identity(1));
-    let render = common::run(&mut render).expect("run ksops render");
+    let render = support::run(&mut render).expect("run ksops render");
     assert!(render.success(), "{}", text(&render.stderr));
     assert_eq!(text(&native.stdout), text(&render.stdout));
     assert!(text(&native.stdout).contains("name: a-db"));
@@ -369,7 +367,7 @@ fn repo_server_build_matches_render() {
 
 #[test]
 fn namespace_binding() {
-    let Some(sops) = tools("namespace_binding") else {
+    let Some(sops) = tools() else {
         return;
     };
     let cmp = cmp(&sops);
@@ -388,7 +386,7 @@ fn namespace_binding() {
     let config = cmp.tmp.path().join("mac-only.sops.yaml");
     let rule = format!(
         "creation_rules:\n  - age: {}\n    encrypted_regex: ^stringData$\n    mac_only_encrypted: true\n",
-        common::age_recipient(&identity(1))
+        support::age_recipient(&identity(1))
     );
     write(&config, &rule);
     let global = ["--config", config.to_str().expect("utf8")];
@@ -450,7 +448,7 @@ fn namespace_binding() {
 
 #[test]
 fn project_keys_are_the_only_identity_source() {
-    let Some(sops) = tools("project_keys_are_the_only_identity_source") else {
+    let Some(sops) = tools() else {
         return;
     };
     let cmp = cmp(&sops);

@@ -1,22 +1,22 @@
 //! The README's first command: `ksops render examples/overlays/<env>` with the TEST ONLY demo
 //! key renders every overlay, with hashed Secret names rewired into the Deployment.
 
-mod common;
+use crate::support;
 
-use common::TempDir;
+use crate::support::TempDir;
 
 #[test]
 fn every_example_overlay_renders() {
-    if common::tool_or_skip("kubectl", "every_example_overlay_renders").is_none() {
+    if support::require_tool("kubectl").is_none() {
         return;
     }
     for env in ["dev", "staging", "prod"] {
         let home = TempDir::new("examples-home");
-        let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
-        cmd.current_dir(common::crate_root())
+        let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
+        cmd.current_dir(support::crate_root())
             .args(["render", &format!("examples/overlays/{env}")])
             .env("SOPS_AGE_KEY_FILE", "examples/overlays/demo-age-key.txt");
-        let out = common::run(&mut cmd).expect("run ksops render");
+        let out = support::run(&mut cmd).expect("run ksops render");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.success(), "{env}: {stderr}");
         let text = String::from_utf8(out.stdout).expect("utf8");

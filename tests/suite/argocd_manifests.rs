@@ -3,12 +3,10 @@
 //! `ConfigManagementPlugin` whose generate step is `ksops argocd generate`, the Dockerfile keeps
 //! its guarantees, and no file under `plugin/` holds an age secret key.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{TempDir, controlled_command, crate_root, run, tool_or_skip};
+use crate::support::{TempDir, controlled_command, crate_root, require_tool, run};
 use ksops::sops::stores::yaml::parse_documents;
 use ksops::sops::tree::{Mapping, Value};
 
@@ -92,7 +90,7 @@ fn is_component(dir: &Path) -> bool {
 
 #[test]
 fn every_argocd_kustomization_builds() {
-    let Some(kubectl) = tool_or_skip("kubectl", "every_argocd_kustomization_builds") else {
+    let Some(kubectl) = require_tool("kubectl") else {
         return;
     };
     let dirs = kustomization_dirs();

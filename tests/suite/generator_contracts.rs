@@ -9,7 +9,7 @@
 //! contain decrypted values: only key names, case names and (for refusals) stderr, which is
 //! itself checked to be free of plaintext.
 
-mod common;
+use crate::support::{self, require_tools};
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{RunOutput, TempDir};
+use crate::support::{RunOutput, TempDir};
 
 /// The TEST ONLY vector identity `n` (1, 2 or 3).
 fn identity(n: u8) -> PathBuf {
@@ -27,7 +27,7 @@ fn identity(n: u8) -> PathBuf {
         1 => "age-test-identity.txt".to_string(),
         n => format!("age-test-identity-{n}.txt"),
     };
-    common::vectors_dir().join(name)
+    support::vectors_dir().join(name)
 }
 
 /// Minimal standard base64 (the tests write Secret `data:` values; no dev-dependency for it).
@@ -52,10 +52,10 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Encrypts to vector identity 1, with extra sops flags (e.g. `--encrypted-regex`).
 fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &[u8], flags: &[&str]) {
-    let recipient = common::age_recipient(&identity(1));
+    let recipient = support::age_recipient(&identity(1));
     let mut all = vec!["--age", recipient.as_str()];
     all.extend_from_slice(flags);
-    common::sops_encrypt(sops, dir, name, plain, &[], &all);
+    support::sops_encrypt(sops, dir, name, plain, &[], &all);
 }
 
 /// Only `data`/`stringData` encrypted: metadata (and kustomize's annotations) stay readable.
@@ -72,7 +72,7 @@ fn plugin_home(root: &Path) -> PathBuf {
     let home = root.join("plugins");
     let dir = home.join("viaduct.ai/v1/ksops");
     fs::create_dir_all(&dir).expect("mkdir plugin home");
-    fs::copy(common::ksops_bin(), dir.join("ksops")).expect("install plugin");
+    fs::copy(support::ksops_bin(), dir.join("ksops")).expect("install plugin");
     home
 }
 
@@ -86,14 +86,14 @@ fn kustomize(
     env: &[(&str, OsString)],
 ) -> RunOutput {
     let scratch = TempDir::new("kubectl-home");
-    let mut cmd = common::controlled_command(kubectl, home.unwrap_or(scratch.path()));
+    let mut cmd = support::controlled_command(kubectl, home.unwrap_or(scratch.path()));
     cmd.args(["kustomize", "--enable-alpha-plugins"])
         .arg(dir)
         .env("KUSTOMIZE_PLUGIN_HOME", plugins);
     for (name, value) in env {
         cmd.env(name, value);
     }
-    common::run(&mut cmd).expect("run kubectl")
+    support::run(&mut cmd).expect("run kubectl")
 }
 
 /// Asserts success and returns stdout as text (stderr shown on failure: it carries no secrets
@@ -165,13 +165,7 @@ fn write(path: &Path, text: &str) {
 /// come out, with the overlay's namespace applied to the base's generated Secret too.
 #[test]
 fn base_and_overlay_generators_with_the_same_name() {
-    let test = "base_and_overlay_generators_with_the_same_name";
-    let Some(sops) = common::tool_or_skip("sops", test) else {
-        return;
-    };
-    let Some(kubectl) = common::tool_or_skip("kubectl", test) else {
-        return;
-    };
+    let [sops, kubectl] = require_tools!("sops", "kubectl");
     let tmp = TempDir::new("contracts-overlay");
     let root = tmp.path();
     let (base, overlay) = (root.join("base"), root.join("overlay"));
@@ -231,13 +225,7 @@ type Expected = (&'static str, &'static [u8]);
 /// the encrypted file's clear metadata) against a base Secret of the same name.
 #[test]
 fn behavior_merge_and_replace_over_a_base_secret() {
-    let test = "behavior_merge_and_replace_over_a_base_secret";
-    let Some(sops) = common::tool_or_skip("sops", test) else {
-        return;
-    };
-    let Some(kubectl) = common::tool_or_skip("kubectl", test) else {
-        return;
-    };
+    let [sops, kubectl] = require_tools!("sops", "kubectl");
     let tmp = TempDir::new("contracts-behavior");
     let root = tmp.path();
     let base = root.join("base");
@@ -321,13 +309,7 @@ fn behavior_merge_and_replace_over_a_base_secret() {
 /// turn into strings, all the way through kustomize.
 #[test]
 fn json_manifest_and_typed_values_pass_through() {
-    let test = "json_manifest_and_typed_values_pass_through";
-    let Some(sops) = common::tool_or_skip("sops", test) else {
-        return;
-    };
-    let Some(kubectl) = common::tool_or_skip("kubectl", test) else {
-        return;
-    };
+    let [sops, kubectl] = require_tools!("sops", "kubectl");
     let tmp = TempDir::new("contracts-typed");
     let app = tmp.path().join("app");
     fs::create_dir_all(&app).expect("mkdir app");
@@ -359,11 +341,11 @@ fn json_manifest_and_typed_values_pass_through() {
 
     // Directly, the JSON file comes out as JSON (KSOPS decrypts with the file's own format).
     let home = TempDir::new("contracts-typed-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.arg("generator.yaml")
         .current_dir(&app)
         .env("SOPS_AGE_KEY_FILE", identity(1));
-    let direct = rendered("direct", common::run(&mut cmd).expect("run ksops"));
+    let direct = rendered("direct", support::run(&mut cmd).expect("run ksops"));
     assert!(direct.starts_with('{'), "JSON manifest not emitted as JSON");
     assert!(direct.contains("\"replicas\": 3"), "JSON int not kept");
 
@@ -416,16 +398,7 @@ type IdentityCase<'a> = (
 /// one).
 #[test]
 fn identity_sources_through_kustomize() {
-    let test = "identity_sources_through_kustomize";
-    let Some(sops) = common::tool_or_skip("sops", test) else {
-        return;
-    };
-    let Some(kubectl) = common::tool_or_skip("kubectl", test) else {
-        return;
-    };
-    let Some(ssh_keygen) = common::tool_or_skip("ssh-keygen", test) else {
-        return;
-    };
+    let [sops, kubectl, ssh_keygen] = require_tools!("sops", "kubectl", "ssh-keygen");
     let tmp = TempDir::new("contracts-ids");
     let root = tmp.path();
     let plugins = plugin_home(root);
@@ -459,7 +432,7 @@ fn identity_sources_through_kustomize() {
     let ssh_pub = fs::read_to_string(ssh_key.with_extension("pub")).expect("read ssh pub key");
     let mut flags = vec!["--age", ssh_pub.trim()];
     flags.extend_from_slice(&DATA_REGEX);
-    common::sops_encrypt(
+    support::sops_encrypt(
         &sops,
         &ssh_app,
         "s.enc.yaml",
@@ -475,13 +448,13 @@ fn identity_sources_through_kustomize() {
         &sops_config,
         &format!(
             "creation_rules:\n  - encrypted_regex: '^(data|stringData)$'\n    shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{}]\n      - age: [{}]\n",
-            common::age_recipient(&identity(1)),
-            common::age_recipient(&identity(2)),
-            common::age_recipient(&identity(3)),
+            support::age_recipient(&identity(1)),
+            support::age_recipient(&identity(2)),
+            support::age_recipient(&identity(3)),
         ),
     );
     let config_arg = sops_config.to_string_lossy().into_owned();
-    common::sops_encrypt(
+    support::sops_encrypt(
         &sops,
         &shamir_app,
         "s.enc.yaml",
@@ -561,7 +534,7 @@ fn identity_sources_through_kustomize() {
             "by-shamir",
         ),
     ];
-    let results = common::par_map(&cases, 5, |(_, app, home, env, _)| {
+    let results = support::par_map(&cases, 5, |(_, app, home, env, _)| {
         kustomize(&kubectl, &plugins, app, *home, env)
     });
     for ((name, _, _, _, secret), out) in cases.iter().zip(results) {
@@ -757,25 +730,23 @@ fn leaks(bytes: &[u8]) -> bool {
 /// prints plaintext or key material. The FIFO case must not block.
 #[test]
 fn legacy_refusals_exit_1_and_leak_nothing() {
-    let Some(sops) = common::tool_or_skip("sops", "legacy_refusals_exit_1_and_leak_nothing") else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let fx = refusals_fixture(&sops);
     // The untampered file decrypts: the refusals below are caused by the one thing each changes.
     let home = TempDir::new("contracts-refusal-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.arg("good.yaml")
         .current_dir(&fx.app)
         .env("SOPS_AGE_KEY_FILE", identity(1));
     assert!(
-        common::run(&mut cmd).expect("run").success(),
+        support::run(&mut cmd).expect("run").success(),
         "control case failed"
     );
 
     let cases = refusal_cases(&fx.app);
-    let results = common::par_map(&cases, 4, |(_, cfg, env, _)| {
+    let results = support::par_map(&cases, 4, |(_, cfg, env, _)| {
         let home = TempDir::new("contracts-refusal-home");
-        let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+        let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
         cmd.arg(cfg).current_dir(&fx.app);
         for (k, v) in env {
             cmd.env(k, v);
@@ -838,14 +809,10 @@ functionConfig:
 /// ResourceList with an error result and no generated object, exit 1, stderr names the file.
 #[test]
 fn krm_refusals_are_error_results_without_plaintext() {
-    let Some(sops) =
-        common::tool_or_skip("sops", "krm_refusals_are_error_results_without_plaintext")
-    else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let fx = refusals_fixture(&sops);
     let cases = refusal_cases(&fx.app);
-    let results = common::par_map(&cases, 4, |(_, cfg, env, _)| {
+    let results = support::par_map(&cases, 4, |(_, cfg, env, _)| {
         // The file each legacy config names, sent as a ResourceList instead.
         let file = match *cfg {
             "good.yaml" => "db.secret.yaml",
@@ -856,7 +823,7 @@ fn krm_refusals_are_error_results_without_plaintext() {
             _ => "big.secret.yaml",
         };
         let home = TempDir::new("contracts-krm-home");
-        let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+        let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
         cmd.current_dir(&fx.app);
         for (k, v) in env {
             cmd.env(k, v);
@@ -905,13 +872,7 @@ fn krm_refusals_are_error_results_without_plaintext() {
 /// returned and the Secret built from `files`, `binaryFiles` and `envs` is appended.
 #[test]
 fn kpt_secret_from_only() {
-    let test = "kpt_secret_from_only";
-    let Some(sops) = common::tool_or_skip("sops", test) else {
-        return;
-    };
-    let Some(kpt) = common::tool_or_skip("kpt", test) else {
-        return;
-    };
+    let [sops, kpt] = require_tools!("sops", "kpt");
     let tmp = TempDir::new("contracts-kpt");
     let package = tmp.path().join("package");
     fs::create_dir_all(&package).expect("mkdir package");
@@ -936,15 +897,15 @@ fn kpt_secret_from_only() {
         ),
     );
     let home = TempDir::new("contracts-kpt-home");
-    let mut cmd = common::controlled_command(&kpt, home.path());
+    let mut cmd = support::controlled_command(&kpt, home.path());
     cmd.current_dir(&package)
         .args(["fn", "eval", ".", "--exec"])
-        .arg(common::ksops_bin())
+        .arg(support::ksops_bin())
         .arg("--fn-config")
         .arg(&fn_config)
         .args(["-o", "stdout"])
         .env("SOPS_AGE_KEY_FILE", identity(1));
-    let list = rendered("kpt", common::run(&mut cmd).expect("run kpt"));
+    let list = rendered("kpt", support::run(&mut cmd).expect("run kpt"));
     assert!(
         list.contains("kind: ResourceList"),
         "kpt did not print a ResourceList"
@@ -978,18 +939,15 @@ fn kpt_secret_from_only() {
 /// it a pty; stderr is redirected to a file inside the pty session so we can tell it from stdout.
 #[test]
 fn no_arguments_on_a_terminal_prints_usage() {
-    let test = "no_arguments_on_a_terminal_prints_usage";
-    let Some(script) = common::tool_or_skip("script", test) else {
-        return;
-    };
+    let [script] = require_tools!("script");
     let tmp = TempDir::new("contracts-tty");
     let err_file = tmp.path().join("stderr.txt");
     let inner = format!(
         "'{}' 2>'{}'",
-        common::ksops_bin().display(),
+        support::ksops_bin().display(),
         err_file.display()
     );
-    let mut cmd = common::controlled_command(&script, tmp.path());
+    let mut cmd = support::controlled_command(&script, tmp.path());
     cmd.args(["-qec", &inner, "/dev/null"]);
     let out = run_with_timeout(&mut cmd, b"", Duration::from_secs(10));
     let stderr = fs::read_to_string(&err_file).expect("read redirected stderr");

@@ -9,13 +9,13 @@
 //! anywhere. A redacted render must be stable, show no value, and change exactly the marker of a
 //! changed value.
 
-mod common;
+use crate::support::{self, require_tools};
 
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{RunOutput, TempDir};
+use crate::support::{RunOutput, TempDir};
 use ksops::sops::stores::yaml::parse_documents;
 use ksops::sops::tree::{Document, Mapping, Value};
 
@@ -23,7 +23,7 @@ const PLACEHOLDER: &str = "KSOPS_DRY_RUN_PLACEHOLDER";
 const PLACEHOLDER_BASE64: &str = "S1NPUFNfRFJZX1JVTl9QTEFDRUhPTERFUg==";
 
 fn fixtures() -> PathBuf {
-    common::crate_root().join("tests/fixtures/dry-run")
+    support::crate_root().join("tests/fixtures/dry-run")
 }
 
 fn identity(n: usize) -> PathBuf {
@@ -31,7 +31,7 @@ fn identity(n: usize) -> PathBuf {
         1 => "age-test-identity.txt".to_owned(),
         n => format!("age-test-identity-{n}.txt"),
     };
-    common::vectors_dir().join(name)
+    support::vectors_dir().join(name)
 }
 
 /// A writable copy of the fixture overlays.
@@ -56,12 +56,12 @@ fn copy_fixtures() -> TempDir {
 /// `ksops render ARGS DIR` with an empty `HOME` and only the given variables.
 fn render(dir: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> RunOutput {
     let home = TempDir::new("render-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.arg("render").args(args).arg(dir);
     for (name, value) in env {
         cmd.env(name, value);
     }
-    common::run(&mut cmd).expect("run ksops render")
+    support::run(&mut cmd).expect("run ksops render")
 }
 
 fn render_with_key(dir: &Path, args: &[&str], key: usize) -> RunOutput {
@@ -75,12 +75,12 @@ fn render_with_key(dir: &Path, args: &[&str], key: usize) -> RunOutput {
 /// The generator run directly, as kustomize runs a legacy plugin (in the overlay directory).
 fn generator(dir: &Path, env: &[(&str, &str)]) -> RunOutput {
     let home = TempDir::new("generator-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.arg("secret-generator.yaml").current_dir(dir);
     for (name, value) in env {
         cmd.env(name, value);
     }
-    common::run(&mut cmd).expect("run ksops")
+    support::run(&mut cmd).expect("run ksops")
 }
 
 fn stdout(out: &RunOutput, what: &str) -> String {
@@ -212,16 +212,15 @@ fn without_hash_suffixes(yaml: &str) -> String {
     out
 }
 
-fn tools(test: &str, names: &[&str]) -> bool {
+fn tools(names: &[&str]) -> bool {
     names
         .iter()
-        .all(|name| common::tool_or_skip(name, test).is_some())
+        .all(|name| support::require_tool(name).is_some())
 }
 
 #[test]
 fn dry_run_matches_a_real_render_field_by_field() {
-    let test = "dry_run_matches_a_real_render_field_by_field";
-    if !tools(test, &["kubectl"]) {
+    if !tools(&["kubectl"]) {
         return;
     }
     let overlay = fixtures().join("overlay");
@@ -238,17 +237,17 @@ fn dry_run_matches_a_real_render_field_by_field() {
     let scratch = TempDir::new("dry-run-kubectl");
     let plugin_dir = scratch.path().join("plugins/viaduct.ai/v1/ksops");
     fs::create_dir_all(&plugin_dir).expect("mkdir plugin home");
-    std::os::unix::fs::symlink(common::ksops_bin(), plugin_dir.join("ksops")).expect("link");
+    std::os::unix::fs::symlink(support::ksops_bin(), plugin_dir.join("ksops")).expect("link");
     let trace = scratch.path().join("key-command-ran");
-    let kubectl = common::find_tool("kubectl").expect("kubectl");
+    let kubectl = support::find_tool("kubectl").expect("kubectl");
     let home = TempDir::new("dry-run-kubectl-home");
-    let mut cmd = common::controlled_command(&kubectl, home.path());
+    let mut cmd = support::controlled_command(&kubectl, home.path());
     cmd.args(["kustomize", "--enable-alpha-plugins"])
         .arg(&overlay)
         .env("KUSTOMIZE_PLUGIN_HOME", scratch.path().join("plugins"))
         .env("KSOPS_DRY_RUN", "1")
         .env("SOPS_AGE_KEY_CMD", format!("touch {}", trace.display()));
-    let via_kubectl = stdout(&common::run(&mut cmd).expect("run kubectl"), "kubectl");
+    let via_kubectl = stdout(&support::run(&mut cmd).expect("run kubectl"), "kubectl");
     assert!(!trace.exists(), "a dry run ran SOPS_AGE_KEY_CMD");
     assert_eq!(via_kubectl, dry, "kubectl with KSOPS_DRY_RUN=1 differs");
 
@@ -286,8 +285,7 @@ fn dry_run_matches_a_real_render_field_by_field() {
 
 #[test]
 fn dry_run_as_a_krm_function_under_kpt() {
-    let test = "dry_run_as_a_krm_function_under_kpt";
-    if !tools(test, &["kpt"]) {
+    if !tools(&["kpt"]) {
         return;
     }
     let overlay = fixtures().join("overlay");
@@ -317,12 +315,12 @@ fn dry_run_as_a_krm_function_under_kpt() {
         package.join("deployment.yaml"),
     )
     .expect("copy");
-    let kpt = common::find_tool("kpt").expect("kpt");
+    let kpt = support::find_tool("kpt").expect("kpt");
     let home = TempDir::new("kpt-home");
     let config = overlay.join("secret-generator.yaml");
-    let mut cmd = common::kpt_fn_eval(&kpt, home.path(), &package, &config);
+    let mut cmd = support::kpt_fn_eval(&kpt, home.path(), &package, &config);
     cmd.env("KSOPS_DRY_RUN", "1");
-    let krm = stdout(&common::run(&mut cmd).expect("run kpt"), "kpt fn eval");
+    let krm = stdout(&support::run(&mut cmd).expect("run kpt"), "kpt fn eval");
 
     // The KRM function emits the same objects as the legacy plugin, beside the package's own
     // (kpt adds its `config.kubernetes.io/path` bookkeeping annotations).
@@ -358,8 +356,7 @@ fn dry_run_as_a_krm_function_under_kpt() {
 
 #[test]
 fn dry_run_refuses_encrypted_identity_fields_with_advice() {
-    let test = "dry_run_refuses_encrypted_identity_fields_with_advice";
-    if !tools(test, &["kubectl"]) {
+    if !tools(&["kubectl"]) {
         return;
     }
     let out = render(&fixtures().join("full"), &["--dry-run"], &[]);
@@ -505,8 +502,7 @@ fn value_len(field: &str, value: &str) -> usize {
 
 #[test]
 fn redacted_render_is_stable_and_shows_no_value() {
-    let test = "redacted_render_is_stable_and_shows_no_value";
-    if !tools(test, &["kubectl"]) {
+    if !tools(&["kubectl"]) {
         return;
     }
     let overlay = fixtures().join("overlay");
@@ -545,11 +541,8 @@ fn redacted_render_is_stable_and_shows_no_value() {
 
 #[test]
 fn redacted_markers_follow_values_not_files_or_runs() {
-    let test = "redacted_markers_follow_values_not_files_or_runs";
-    let Some(sops) = common::tool_or_skip("sops", test) else {
-        return;
-    };
-    if !tools(test, &["kubectl"]) {
+    let [sops] = require_tools!("sops");
+    if !tools(&["kubectl"]) {
         return;
     }
     let fixtures = copy_fixtures();
@@ -561,11 +554,11 @@ fn redacted_markers_follow_values_not_files_or_runs() {
 
     let sops_run = |args: &[&OsStr]| {
         let home = TempDir::new("sops-home");
-        let mut cmd = common::controlled_command(&sops, home.path());
+        let mut cmd = support::controlled_command(&sops, home.path());
         cmd.current_dir(fixtures.path())
             .args(args)
             .env("SOPS_AGE_KEY_FILE", identity(1));
-        let out = common::run(&mut cmd).expect("run sops");
+        let out = support::run(&mut cmd).expect("run sops");
         assert!(
             out.success(),
             "sops {args:?}: {}",

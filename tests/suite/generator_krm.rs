@@ -2,23 +2,23 @@
 //! real KRM host (`kpt fn eval --exec`). Encrypted inputs are made at test time with the real
 //! sops and the TEST ONLY vector identity.
 
-mod common;
+use crate::support::{self, require_tools};
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::TempDir;
+use crate::support::TempDir;
 
 fn identity() -> std::path::PathBuf {
-    common::vectors_dir().join("age-test-identity.txt")
+    support::vectors_dir().join("age-test-identity.txt")
 }
 
 /// Writes an encrypted `db.secret.yaml` (only `stringData` encrypted) into `dir`.
 fn encrypted_secret(sops: &Path, dir: &Path) {
-    let recipient = common::age_recipient(&identity());
-    common::sops_encrypt(
+    let recipient = support::age_recipient(&identity());
+    support::sops_encrypt(
         sops,
         dir,
         "db.secret.yaml",
@@ -29,11 +29,11 @@ fn encrypted_secret(sops: &Path, dir: &Path) {
 }
 
 /// What kustomize sends: the config as functionConfig and, annotated, as the only item.
-const FROM_KUSTOMIZE: &str = include_str!("fixtures/krm/from-kustomize.yaml");
+const FROM_KUSTOMIZE: &str = include_str!("../fixtures/krm/from-kustomize.yaml");
 
-fn run_krm(dir: &Path, input: &str, with_key: bool) -> common::RunOutput {
+fn run_krm(dir: &Path, input: &str, with_key: bool) -> support::RunOutput {
     let home = TempDir::new("krm-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -49,7 +49,7 @@ fn run_krm(dir: &Path, input: &str, with_key: bool) -> common::RunOutput {
         .write_all(input.as_bytes())
         .expect("write ResourceList");
     let out = child.wait_with_output().expect("wait for ksops");
-    common::RunOutput {
+    support::RunOutput {
         code: out.status.code(),
         stdout: out.stdout,
         stderr: out.stderr,
@@ -58,10 +58,7 @@ fn run_krm(dir: &Path, input: &str, with_key: bool) -> common::RunOutput {
 
 #[test]
 fn answers_kustomize_with_the_generated_objects() {
-    let Some(sops) = common::tool_or_skip("sops", "answers_kustomize_with_the_generated_objects")
-    else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let dir = TempDir::new("krm");
     encrypted_secret(&sops, dir.path());
     let out = run_krm(
@@ -82,9 +79,7 @@ fn answers_kustomize_with_the_generated_objects() {
 
 #[test]
 fn failures_are_results_without_secrets() {
-    let Some(sops) = common::tool_or_skip("sops", "failures_are_results_without_secrets") else {
-        return;
-    };
+    let [sops] = require_tools!("sops");
     let dir = TempDir::new("krm-fail");
     encrypted_secret(&sops, dir.path());
     for (name, file, with_key, needle) in [
@@ -113,13 +108,7 @@ fn failures_are_results_without_secrets() {
 
 #[test]
 fn works_under_kpt_and_keeps_other_resources() {
-    let Some(sops) = common::tool_or_skip("sops", "works_under_kpt_and_keeps_other_resources")
-    else {
-        return;
-    };
-    let Some(kpt) = common::tool_or_skip("kpt", "works_under_kpt_and_keeps_other_resources") else {
-        return;
-    };
+    let [sops, kpt] = require_tools!("sops", "kpt");
     let dir = TempDir::new("krm-kpt");
     let package = dir.path().join("package");
     fs::create_dir_all(&package).expect("mkdir package");
@@ -138,9 +127,9 @@ fn works_under_kpt_and_keeps_other_resources() {
     )
     .expect("write fn config");
     let home = TempDir::new("kpt-home");
-    let mut cmd = common::kpt_fn_eval(&kpt, home.path(), &package, &config);
+    let mut cmd = support::kpt_fn_eval(&kpt, home.path(), &package, &config);
     cmd.env("SOPS_AGE_KEY_FILE", identity());
-    let out = common::run(&mut cmd).expect("run kpt");
+    let out = support::run(&mut cmd).expect("run kpt");
     assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("utf8");
     assert!(text.contains("password: hunter2-krm"), "{text}");

@@ -6,14 +6,14 @@
 //! generator listing too many files. No test asserts a duration; a process still running after
 //! [`HANG_GUARD`] is killed and fails its test as hung.
 
-mod common;
+use crate::support;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TempDir;
+use crate::support::TempDir;
 
 /// How long a refusal may take before the test calls it a hang (debug builds, shared CI).
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -53,7 +53,7 @@ fn finish(mut child: Child, what: &str) -> Outcome {
 /// Runs `ksops ARGS` in `dir` with no identities, feeding `stdin` when given.
 fn ksops_in(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Outcome {
     let home = TempDir::new("limits-home");
-    let mut cmd = common::controlled_command(&common::ksops_bin(), home.path());
+    let mut cmd = support::controlled_command(&support::ksops_bin(), home.path());
     cmd.current_dir(dir)
         .args(args)
         .stdin(if stdin.is_some() {
@@ -157,7 +157,7 @@ fn a_million_tiny_nodes_are_refused_in_every_store() {
         ("lines.env", "a=\n".repeat(over / 2 + 1)),
         ("lines.ini", format!("[s]\n{}", "a=\n".repeat(over / 2 + 1))),
     ];
-    common::par_map(&cases, 2, |(name, text)| {
+    support::par_map(&cases, 2, |(name, text)| {
         assert_decrypt_refused(name, text.as_bytes(), 1, NODE_LIMIT_TEXT);
     });
 }

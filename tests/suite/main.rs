@@ -1,0 +1,21 @@
+//! The end-to-end suite: one test binary, one module per area, sharing [`support`].
+//!
+//! Run with `cargo test`; tests that need an external tool fail when it is missing (see
+//! [`support::require_tool`]).
+
+mod support;
+
+mod argocd;
+mod argocd_manifests;
+mod check;
+mod cli;
+mod decrypt_fixtures;
+mod differential;
+mod dry_run;
+mod examples;
+mod generator_contracts;
+mod generator_krm;
+mod generator_legacy;
+mod leaks;
+mod limits;
+mod tamper;
