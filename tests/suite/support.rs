@@ -2,7 +2,7 @@
 //! with a cleared environment, temporary directories, and the `.case` fixture format written by
 //! `scripts/gen-fixtures.sh`.
 //!
-//! Every child process starts from `env_clear()` with only `PATH` and a fresh temporary `HOME`, so
+//! Every child process starts from `env_clear()` with only `PATH`, `TMPDIR` and a fresh `HOME`, so
 //! a developer's own age keys (`~/.config/sops/age/keys.txt`, `~/.ssh/id_*`, `SOPS_AGE_*`) can
 //! never make a test pass or fail by accident.
 
@@ -144,18 +144,23 @@ impl Drop for TempDir {
     }
 }
 
+/// The `TMPDIR` of every child the tests start: a directory under Cargo's temporary directory
+/// for tests, so that nothing a tool leaves behind lands in the system temporary directory.
+pub fn child_tmpdir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("child-tmp");
+    fs::create_dir_all(&dir).expect("create the children's TMPDIR");
+    dir
+}
+
 /// A command with a cleared environment: only `PATH` (so sops can find `age-plugin-*` and the key
-/// command can find `cat`), `HOME`, and `TMPDIR` inside it.
+/// command can find `cat`), `HOME`, and `TMPDIR` (see [`child_tmpdir`]).
 pub fn controlled_command(program: &Path, home: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
-    // The child's temporary files go with `home`, never to the system temporary directory.
-    let tmp = home.join(".tmp");
-    fs::create_dir_all(&tmp).expect("create the child's TMPDIR");
-    cmd.env("HOME", home).env("TMPDIR", tmp);
+    cmd.env("HOME", home).env("TMPDIR", child_tmpdir());
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -455,6 +460,7 @@ pub fn sops_encrypt(
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
+        .env("TMPDIR", child_tmpdir())
         .output()
         .expect("run sops encrypt");
     assert!(out.status.success(), "sops encrypt {name} failed");
