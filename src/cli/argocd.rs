@@ -14,88 +14,65 @@
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::cli::generate::KSOPS_CONFINE_TO;
-use crate::cli::render::{TempPluginHome, kustomize_program};
-use crate::cli::{CliError, write_stdout};
+use crate::cli::args::ArgocdArgs;
+use crate::cli::env::{KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError};
+use crate::cli::error::{ArgocdError, CliError};
+use crate::cli::io::write_stdout;
+use crate::cli::kustomize::{TempPluginHome, kustomize_program, run_build};
 
 /// Runs `ksops argocd generate` in the current directory.
-pub fn run_generate() -> Result<(), CliError> {
-    let cwd = std::env::current_dir()
-        .map_err(|_| argocd("cannot determine the working directory".into()))?;
+pub fn run(args: &ArgocdArgs) -> Result<(), CliError> {
+    let cwd = std::env::current_dir().map_err(|_| ArgocdError::WorkingDirectory)?;
     let source_path = std::env::var_os("ARGOCD_APP_SOURCE_PATH").unwrap_or_default();
     let root = checkout_root(&cwd, Path::new(&source_path))?;
-    let me = std::env::current_exe().map_err(|source| CliError::Read {
-        file: "the running ksops executable".into(),
-        source,
-    })?;
-    let home = TempPluginHome::create(&me)?;
+    let home = TempPluginHome::create().map_err(ArgocdError::from)?;
     if home.path.starts_with(&root) {
         // The plugin home must not be something the repository could have planted.
-        return Err(argocd(
-            "the temporary directory is inside the checkout; set TMPDIR outside it".into(),
-        ));
+        return Err(ArgocdError::TempInsideCheckout.into());
     }
-    let (program, args) = kustomize_program(Path::new("."))?;
+    let (program, program_args) = kustomize_program(Path::new(".")).map_err(ArgocdError::from)?;
     let mut command = Command::new(&program);
     command
-        .args(&args)
+        .args(&program_args)
+        .args(&args.kustomize_args)
         .arg(".")
         .env_clear()
-        .envs(child_env(std::env::vars_os())?)
+        .envs(child_env(std::env::vars_os()).map_err(ArgocdError::from)?)
         .env("KUSTOMIZE_PLUGIN_HOME", &home.path)
         .env("TMPDIR", &home.scratch)
-        .env(KSOPS_CONFINE_TO, &root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let output = command
-        .output()
-        .map_err(|_| argocd("cannot run kustomize".into()))?;
-    if output.status.success() {
-        return write_stdout(&output.stdout);
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let hidden = [
-        (root.as_path(), "<checkout>"),
-        (home.path.as_path(), "<plugin home>"),
+        .env(KSOPS_CONFINE_TO, &root);
+    let shown = [
+        (root.clone(), "<checkout>"),
+        (home.path.clone(), "<plugin home>"),
     ];
-    Err(argocd(failure_message(&stderr, &hidden)))
-}
-
-fn argocd(message: String) -> CliError {
-    CliError::Argocd(message)
+    let output = run_build(command, &program, &shown).map_err(ArgocdError::from)?;
+    write_stdout(&output)
 }
 
 /// The checkout root: `cwd` with `source_path` (the app path inside the repository) removed from
 /// its end. `.` or empty means `cwd` itself; `..`, absolute paths and a `cwd` that does not end
 /// with the app path are refused (the bound must never be above the checkout).
-pub(crate) fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, CliError> {
+fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, ArgocdError> {
     let mut parts = Vec::new();
     for component in source_path.components() {
         match component {
             Component::CurDir => {}
             Component::Normal(part) => parts.push(part),
             Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                return Err(argocd(
-                    "ARGOCD_APP_SOURCE_PATH must be a relative path without `..`".into(),
-                ));
+                return Err(ArgocdError::SourcePath);
             }
         }
     }
     let mut root = cwd.to_path_buf();
     for part in parts.iter().rev() {
         if root.file_name() != Some(part) || !root.pop() {
-            return Err(argocd(
-                "the working directory does not end with ARGOCD_APP_SOURCE_PATH".into(),
-            ));
+            return Err(ArgocdError::NotAtSourcePath);
         }
     }
     if !root.is_absolute() || root.parent().is_none() {
-        return Err(argocd(
-            "the checkout root would be the file system root; refusing".into(),
-        ));
+        return Err(ArgocdError::FileSystemRoot);
     }
     Ok(root)
 }
@@ -106,9 +83,9 @@ pub(crate) fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, C
 /// which we set), and the build variables Argo CD itself sets (`ARGOCD_APP_*`, except
 /// `ARGOCD_APP_PARAMETERS`, which the Application supplies). Everything else is dropped, notably
 /// `ARGOCD_ENV_*` and `PARAM_*` (Application-supplied), `KUBECONFIG`, git credentials and proxies.
-pub(crate) fn child_env(
+fn child_env(
     vars: impl Iterator<Item = (OsString, OsString)>,
-) -> Result<Vec<(OsString, OsString)>, CliError> {
+) -> Result<Vec<(OsString, OsString)>, SettingError> {
     let mut kept = Vec::new();
     for (name, value) in vars {
         let Some(text) = name.to_str() else { continue };
@@ -121,47 +98,12 @@ pub(crate) fn child_env(
         }
         // Generators run in each kustomization's directory (inside the checkout), where a relative
         // key path would name a repository file.
-        if matches!(text, "SOPS_AGE_KEY_FILE" | "SOPS_AGE_SSH_PRIVATE_KEY_FILE")
-            && !Path::new(&value).is_absolute()
-        {
-            return Err(CliError::Setting(format!(
-                "{text} must be an absolute path in the sidecar"
-            )));
+        if KEY_FILE_VARS.contains(&text) && !Path::new(&value).is_absolute() {
+            return Err(SettingError::RelativeKeyFile(text.to_owned()));
         }
         kept.push((name, value));
     }
     Ok(kept)
-}
-
-/// One readable message from kustomize's stderr: the generator's own message when there is one
-/// (it starts with `ksops: `), else kustomize's last line; absolute checkout and plugin-home paths
-/// replaced by placeholders.
-pub(crate) fn failure_message(stderr: &str, hidden: &[(&Path, &str)]) -> String {
-    let mut text = stderr.to_owned();
-    for (path, placeholder) in hidden {
-        if let Some(path) = path.to_str().filter(|p| !p.is_empty()) {
-            text = text.replace(path, placeholder);
-        }
-    }
-    let message = match text.rfind("ksops: ") {
-        // kubectl/kustomize append where the plugin was configured (a temporary file) and a
-        // closing ` >`: drop both.
-        Some(at) => text[at + "ksops: ".len()..]
-            .lines()
-            .filter(|l| !l.contains("failure in plugin configured via") && l.trim() != ">")
-            .collect::<Vec<_>>()
-            .join("\n"),
-        None => text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_default()
-            .to_owned(),
-    };
-    match message.trim() {
-        "" => "kustomize failed without a message".into(),
-        message => message.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -221,14 +163,5 @@ mod tests {
         let relative =
             [("SOPS_AGE_KEY_FILE", "k.txt")].map(|(k, v)| (OsString::from(k), OsString::from(v)));
         assert!(child_env(relative.into_iter()).is_err());
-    }
-
-    #[test]
-    fn failure_message_hides_paths() {
-        let stderr = "Error: failure in plugin configured via /tmp/_cmp_server/u1/apps/a/gen.yaml; \
-                      exit status 1: ksops: generator `x`: files[0]: reading the file\n\t: failure in plugin \
-                      configured via /tmp/kust-plugin-config-1; exit status 1\n >\n";
-        let message = failure_message(stderr, &[(Path::new("/tmp/_cmp_server/u1"), "<checkout>")]);
-        assert_eq!(message, "generator `x`: files[0]: reading the file");
     }
 }

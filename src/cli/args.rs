@@ -1,28 +1,170 @@
-//! Command-line parsing into plain structs. No work happens here beyond reading flags.
+//! The command line, parsed once into a plain [`Command`].
+//!
+//! Every command is described once, in a [`CommandSpec`]: its operands, flags and help text.
+//! One loop ([`parse_flags`]) reads every command's flags through that description, and
+//! `--help` prints the same description, so the parser and the help cannot drift apart.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::cli::CliError;
-use crate::cli::generate::ValueSetting;
+use crate::check::Host;
+use crate::cli::env::{self, ValueSetting};
+use crate::cli::error::UsageError;
+use crate::cli::kustomize::{KUSTOMIZE_FLAGS, KustomizeFlag};
+use crate::generator::confine::RootPolicy;
 use crate::sops::stores::Format;
 
-/// The `CHECK OPTIONS AND RULES` section, shared by `ksops --help` and `ksops check --help`.
-macro_rules! check_section {
-    () => {
-        "\
-CHECK OPTIONS AND RULES:
-    --format human|json   Report for people (default) or one JSON object for tools.
-    --host kubectl|kustomize|kpt
-                          Also report generators this host silently skips (kubectl: KRM
-                          exec functions; kpt: legacy exec plugins). Default: no host checks.
-    --root kustomization|git-worktree
-                          How far generator files may reach (as KSOPS_ROOT; default
-                          kustomization).
-    --decrypt             Also decrypt every encrypted file, with the identities
-                          `ksops decrypt` uses (SOPS_AGE_KEY_FILE, …), MAC verified;
-                          failures are findings. Values are never printed.
+/// One flag of a command.
+#[derive(Debug)]
+pub struct FlagSpec {
+    /// The flag, with its dashes (`--input-type`).
+    pub name: &'static str,
+    /// The placeholder of its value (`TYPE`), or `None` for an on/off flag.
+    pub value: Option<&'static str>,
+    /// One or more lines of help.
+    pub help: &'static str,
+}
 
+/// One command: what the parser accepts and what `--help` prints.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// The words that select it (`decrypt`, `argocd generate`).
+    pub name: &'static str,
+    /// Its operands as shown in the usage line (`FILE`, `[DIR]`).
+    pub operands: &'static str,
+    /// One line for the command list.
+    pub summary: &'static str,
+    /// What it does, a paragraph.
+    pub about: &'static str,
+    /// Its own flags.
+    pub flags: &'static [FlagSpec],
+    /// Whether it passes kustomize's build flags through to the kustomize it runs.
+    pub kustomize_flags: bool,
+    /// Further sections of its help (rules, exit codes).
+    pub details: &'static str,
+}
+
+/// `--help`, which every command accepts.
+const HELP_FLAG: FlagSpec = FlagSpec {
+    name: "--help",
+    value: None,
+    help: "Print this help and exit.",
+};
+
+/// `ksops decrypt`.
+pub const DECRYPT: CommandSpec = CommandSpec {
+    name: "decrypt",
+    operands: "FILE",
+    summary: "Print the decrypted FILE exactly as `sops decrypt` does.",
+    about: "Decrypts FILE with the identities sops 3.11 would use (see IDENTITIES in `ksops \
+            --help`) and prints it exactly as `sops decrypt` prints it. The MAC is verified.",
+    flags: &[
+        FlagSpec {
+            name: "--input-type",
+            value: Some("TYPE"),
+            help: "Read FILE as yaml, json, dotenv, ini or binary\n\
+                   (default: from the file name, as sops does).",
+        },
+        FlagSpec {
+            name: "--output-type",
+            value: Some("TYPE"),
+            help: "Print as yaml, json, dotenv, ini or binary\n\
+                   (default: from the file name, not from --input-type).",
+        },
+        FlagSpec {
+            name: "--ignore-mac",
+            value: None,
+            help: "Do not verify the file's MAC. Values are still authenticated.",
+        },
+        FlagSpec {
+            name: "--config",
+            value: Some("PATH"),
+            help: "The sops config file for output settings (default: $SOPS_CONFIG,\n\
+                   else .sops.yaml in the working directory or a parent).",
+        },
+    ],
+    kustomize_flags: false,
+    details: "\
+EXIT CODES (the same as sops, so scripts written for `sops decrypt` keep working):
+    0     decrypted
+    1     invalid file or metadata (not encrypted, not parseable, bad `sops` section)
+    2     FILE cannot be read (a directory, no permission), bad usage
+    3     the output cannot be written (for example a closed pipe)
+    4     the result cannot be printed in the output format
+    5     the sops config file cannot be used
+    25    a value failed to decrypt (tampered, moved or renamed)
+    51    MAC mismatch
+    100   FILE does not exist
+    128   no identity could recover the data key
+",
+};
+
+/// `ksops render`.
+pub const RENDER: CommandSpec = CommandSpec {
+    name: "render",
+    operands: "[DIR]",
+    summary: "Build a kustomization with this binary as its ksops plugin.",
+    about: "Builds the kustomization DIR (default: the working directory) with this binary wired \
+            in as its ksops plugin through a temporary plugin home (nothing is installed). Uses \
+            `kustomize build --enable-alpha-plugins --enable-exec` when kustomize is on PATH, \
+            else `kubectl kustomize --enable-alpha-plugins` (and refuses generators kubectl \
+            would silently skip). kustomize's own build flags (below) are passed through, and \
+            anything after `--` is passed to kustomize as it is.",
+    flags: &[
+        FlagSpec {
+            name: "--dry-run",
+            value: None,
+            help: "Read no key: every value is a placeholder\n\
+                   (sets KSOPS_DRY_RUN=1).",
+        },
+        FlagSpec {
+            name: "--redact",
+            value: None,
+            help: "Decrypt, but print each value as a marker a pull request can diff\n\
+                   (sets KSOPS_REDACT=1).",
+        },
+    ],
+    kustomize_flags: true,
+    details: "",
+};
+
+/// `ksops check`.
+pub const CHECK: CommandSpec = CommandSpec {
+    name: "check",
+    operands: "[DIR]",
+    summary: "Guardrails for CI and pre-commit hooks: report every finding.",
+    about: "Checks DIR (default: the working directory) before it reaches a cluster, without keys \
+            unless --decrypt is given, and reports every finding with its file, line, rule id \
+            and fix. No secret value is ever printed.",
+    flags: &[
+        FlagSpec {
+            name: "--format",
+            value: Some("human|json"),
+            help: "Report for people (default) or one JSON object for tools.",
+        },
+        FlagSpec {
+            name: "--host",
+            value: Some("kubectl|kustomize|kpt"),
+            help: "Also report generators this host cannot run (kubectl\n\
+                   silently skips KRM exec functions). Default: none.",
+        },
+        FlagSpec {
+            name: "--root",
+            value: Some("kustomization|git-worktree"),
+            help: "How far generator files may reach (as KSOPS_ROOT; default\n\
+                   kustomization).",
+        },
+        FlagSpec {
+            name: "--decrypt",
+            value: None,
+            help: "Also decrypt every encrypted file, with the identities\n\
+                   `ksops decrypt` uses, MAC verified; failures are\n\
+                   findings. Values are never printed.",
+        },
+    ],
+    kustomize_flags: false,
+    details: "\
+RULES:
     unencrypted-file      a file matched by a .sops.yaml creation rule's path_regex, or read
                           by a ksops generator, is not SOPS-encrypted (or has values in clear)
     plaintext-secret      a v1 Secret manifest with literal data/stringData values, or a
@@ -41,112 +183,59 @@ CHECK OPTIONS AND RULES:
                           (fix: sops updatekeys FILE)
     decrypt-failed        with --decrypt: a file that does not decrypt or fails its MAC
 
-    Exit codes: 0 no findings, 1 findings, 2 the check could not run.
-    Files ignored by .gitignore are not checked. DIR/.ksops-check.yaml lists exceptions:
-        allow:
-          - paths: [docs/examples/]     (gitignore-style, relative to DIR)
-            rules: [plaintext-secret]   (every rule when left out)
-            reason: sample manifests    (required)
+EXIT CODES:
+    0     no findings
+    1     findings (the report is on standard output)
+    2     the check could not run (bad usage, unreadable directory, invalid settings)
 
-"
-    };
-}
-
-/// `ksops --help`.
-pub const HELP: &str = concat!(
-    "\
-ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)
-
-USAGE:
-    ksops < RESOURCE_LIST           (run by kustomize or kpt as a KRM exec function)
-    ksops GENERATOR_CONFIG          (run by kustomize as a legacy exec plugin)
-    ksops decrypt [OPTIONS] FILE
-    ksops install [--with-kustomize] DIR
-    ksops render [--dry-run | --redact] DIR
-    ksops check [--format human|json] [--host HOST] [--root ROOT] [--decrypt] [DIR]
-    ksops argocd generate           (Argo CD Config Management Plugin `generate` command)
-    ksops --help | --version
-
-GENERATOR:
-    As a KRM function, ksops reads a ResourceList on standard input (the config in functionConfig)
-    and writes one back with the generated objects appended. As a legacy exec plugin, kustomize
-    runs `ksops <config>`. Either way the working directory is the kustomization root, every file
-    the config names is decrypted (in parallel), and files must stay inside that root.
-
-    KSOPS_CONCURRENCY_LIMIT   at most this many files are decrypted at once (default 20)
-    KSOPS_ROOT                how far file references may reach: `kustomization` (default),
-                              `git-worktree` (the enclosing git work tree), or
-                              `unconfined-unsafe` (anything readable; for local use only)
-    KSOPS_BIND_NAMESPACE=1    every decrypted `files` manifest must carry the authenticated
-                              namespace $ARGOCD_APP_NAMESPACE (mac_only_encrypted files are
-                              refused); secretFrom Secrets are put in it
-    KSOPS_PROJECT_KEYS_DIR    identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt
-    KSOPS_DRY_RUN=1           read no identity: check each file without a key and emit every
-                              object with each encrypted value replaced by the placeholder
-                              KSOPS_DRY_RUN_PLACEHOLDER (base64-encoded in a Secret's `data`)
-    KSOPS_REDACT=1            decrypt, but emit each value as <redacted len=N hmac-sha256=HEX>
-                              (HMAC keyed from your private keys); set by `render --redact`
-
-COMMANDS:
-    decrypt     Print the decrypted FILE exactly as `sops decrypt` does.
-    render      Build the kustomization DIR with this binary as its ksops plugin (a temporary
-                plugin home; nothing is installed). Uses `kustomize build --enable-alpha-plugins
-                --enable-exec` when kustomize is on PATH, else `kubectl kustomize
-                --enable-alpha-plugins` (and refuses generators kubectl would silently skip).
-                --dry-run: no key needed, values are placeholders (sets KSOPS_DRY_RUN=1).
-                --redact: values are markers a pull request can diff (sets KSOPS_REDACT=1).
-    argocd generate
-                Run in <checkout>/$ARGOCD_APP_SOURCE_PATH by an Argo CD CMP sidecar: build the
-                app like `render`, with every generator confined to the checkout and the
-                Application's ARGOCD_ENV_* variables dropped. Prints only the objects.
-    check       Guardrails for CI and pre-commit over DIR (default: the working directory):
-                report every finding, exit 1 if there is any (2 if the check cannot run).
-                See CHECK below.
-    install     Copy this binary (and, with --with-kustomize, the kustomize on PATH) into DIR,
-                for init containers of images without a shell.
-
-DECRYPT OPTIONS:
-    --input-type TYPE     Read FILE as yaml, json, dotenv, ini or binary
-                          (default: from the file name, as sops does).
-    --output-type TYPE    Print as yaml, json, dotenv, ini or binary
-                          (default: from the file name, not from --input-type).
-    --ignore-mac          Do not verify the file's MAC. Values are still authenticated.
-    --config PATH         The sops config file for output settings (default: $SOPS_CONFIG,
-                          else .sops.yaml in the working directory or a parent).
-
+Files ignored by .gitignore are not checked. DIR/.ksops-check.yaml lists exceptions:
+    allow:
+      - paths: [docs/examples/]     (gitignore-style, relative to DIR)
+        rules: [plaintext-secret]   (every rule when left out)
+        reason: sample manifests    (required)
 ",
-    check_section!(),
-    "\
-IDENTITIES (read as sops 3.11 reads them, all used together):
-    SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,
-    ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt
-    (else ~/.config/sops/age/keys.txt).
+};
 
-EXIT CODES (as sops): 1 invalid file, 4 cannot print, 25 a value failed to decrypt,
-    51 MAC mismatch, 128 no identity could recover the data key.
-"
-);
+/// `ksops install`.
+pub const INSTALL: CommandSpec = CommandSpec {
+    name: "install",
+    operands: "DIR",
+    summary: "Copy this binary into DIR, for init containers of images without a shell.",
+    about: "Copies this binary to DIR/ksops (and, with --with-kustomize, the kustomize found on \
+            PATH to DIR/kustomize), mode 0755. Everything is checked before anything is copied: \
+            DIR must be a writable directory and, with --with-kustomize, kustomize must be on \
+            PATH.",
+    flags: &[FlagSpec {
+        name: "--with-kustomize",
+        value: None,
+        help: "Also copy the `kustomize` found on PATH.",
+    }],
+    kustomize_flags: false,
+    details: "",
+};
 
-/// `ksops check --help`.
-pub const CHECK_HELP: &str = concat!(
-    "\
-ksops check: guardrails for CI and pre-commit hooks
+/// `ksops argocd generate`.
+pub const ARGOCD_GENERATE: CommandSpec = CommandSpec {
+    name: "argocd generate",
+    operands: "",
+    summary: "The `generate` command of an Argo CD Config Management Plugin sidecar.",
+    about: "Run in <checkout>/$ARGOCD_APP_SOURCE_PATH by an Argo CD CMP sidecar: builds the app \
+            like `render`, with every generator confined to the checkout and the Application's \
+            ARGOCD_ENV_* variables dropped. Prints only the objects. kustomize's own build flags \
+            (below) are passed through, and anything after `--` is passed to kustomize as it is.",
+    flags: &[],
+    kustomize_flags: true,
+    details: "",
+};
 
-USAGE:
-    ksops check [--format human|json] [--host HOST] [--root ROOT] [--decrypt] [DIR]
-
-Checks DIR (default: the working directory) and reports every finding with its file, line,
-rule id and fix.
-
-",
-    check_section!()
-);
+/// Every command, in the order `ksops --help` lists them.
+pub const COMMANDS: [&CommandSpec; 5] = [&DECRYPT, &RENDER, &CHECK, &ARGOCD_GENERATE, &INSTALL];
 
 /// A parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    /// Print usage.
-    Help,
+    /// Print usage: the overview, or one command's.
+    Help(Option<&'static str>),
     /// Print the version.
     Version,
     /// `ksops decrypt`.
@@ -156,15 +245,13 @@ pub enum Command {
     /// No arguments: a KRM function reading a ResourceList from standard input.
     Krm,
     /// `ksops install`.
-    Install(crate::cli::InstallArgs),
-    /// `ksops render [--dry-run | --redact] DIR`.
+    Install(InstallArgs),
+    /// `ksops render`.
     Render(RenderArgs),
     /// `ksops argocd generate`: the Argo CD CMP v2 `generate` command.
-    ArgocdGenerate,
-    /// `ksops check [DIR]`.
-    Check(crate::cli::CheckArgs),
-    /// `ksops check --help`.
-    CheckHelp,
+    ArgocdGenerate(ArgocdArgs),
+    /// `ksops check`.
+    Check(CheckArgs),
 }
 
 /// The flags of `ksops decrypt`.
@@ -189,233 +276,535 @@ pub struct RenderArgs {
     pub dir: PathBuf,
     /// `--dry-run` or `--redact`; `None` leaves the environment's setting.
     pub values: Option<ValueSetting>,
+    /// kustomize build flags to pass through.
+    pub kustomize_args: Vec<OsString>,
 }
 
+/// The flags of `ksops argocd generate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArgocdArgs {
+    /// kustomize build flags to pass through.
+    pub kustomize_args: Vec<OsString>,
+}
+
+/// How `ksops check` prints its report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One block per finding and a summary line.
+    #[default]
+    Human,
+    /// One JSON object.
+    Json,
+}
+
+/// The flags of `ksops check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckArgs {
+    /// The directory to check (default: the working directory).
+    pub dir: PathBuf,
+    /// `--format`.
+    pub format: ReportFormat,
+    /// `--host`.
+    pub host: Option<Host>,
+    /// `--root`.
+    pub root_policy: RootPolicy,
+    /// `--decrypt`.
+    pub decrypt: bool,
+}
+
+/// The flags of `ksops install`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallArgs {
+    /// Where to copy the binaries.
+    pub destination: PathBuf,
+    /// Also copy the `kustomize` found on `PATH`.
+    pub with_kustomize: bool,
+}
+
+/// The words that are commands (for the suggestion on a misspelled one).
+const COMMAND_WORDS: [&str; 7] = [
+    "decrypt", "render", "check", "argocd", "install", "help", "version",
+];
+
 /// Parses the arguments that follow the program name.
-pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliError> {
+pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
     let mut args = args.into_iter();
     let Some(first) = args.next() else {
         return Ok(Command::Krm);
     };
-    match first.to_str() {
-        Some("--help" | "-h" | "help") => Ok(Command::Help),
-        Some("--version" | "-V" | "version") => Ok(Command::Version),
-        Some("decrypt") => parse_decrypt(args).map(Command::Decrypt),
-        Some("install") => parse_install(args).map(Command::Install),
-        Some("argocd") => match (args.next(), args.next()) {
-            (Some(sub), None) if sub == "generate" => Ok(Command::ArgocdGenerate),
-            _ => Err(CliError::Usage("usage: ksops argocd generate".into())),
-        },
-        Some("check") => {
-            let args: Vec<OsString> = args.collect();
-            if args.iter().any(|a| a == "--help" || a == "-h") {
-                Ok(Command::CheckHelp)
-            } else {
-                parse_check(args.into_iter()).map(Command::Check)
-            }
-        }
-        Some("render") => parse_render(args).map(Command::Render),
-        Some(flag) if flag.starts_with('-') => {
-            Err(CliError::Usage(format!("unknown option {flag:?}")))
-        }
-        // kustomize runs legacy exec plugins with exactly one argument: the config file.
-        _ => match args.next() {
-            None => Ok(Command::Generate(PathBuf::from(first))),
-            Some(_) => Err(CliError::Usage(
-                "a generator takes exactly one argument, the config file".into(),
-            )),
-        },
-    }
-}
-
-fn parse_decrypt(mut args: impl Iterator<Item = OsString>) -> Result<DecryptArgs, CliError> {
-    let mut file = None;
-    let mut input_type = None;
-    let mut output_type = None;
-    let mut ignore_mac = false;
-    let mut config = None;
-    let mut only_files = false;
-    while let Some(arg) = args.next() {
-        let text = arg.to_string_lossy();
-        if only_files || !text.starts_with("--") {
-            if file.replace(PathBuf::from(&arg)).is_some() {
-                return Err(CliError::Usage("decrypt takes exactly one FILE".into()));
-            }
-            continue;
-        }
-        let (flag, inline) = match text.split_once('=') {
-            Some((flag, value)) => (flag.to_owned(), Some(OsString::from(value))),
-            None => (text.into_owned(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| CliError::Usage(format!("{name} needs a value")))
-        };
-        match flag.as_str() {
-            "--" => only_files = true,
-            "--input-type" => {
-                input_type = Some(format_flag("--input-type", value("--input-type")?)?)
-            }
-            "--output-type" => {
-                output_type = Some(format_flag("--output-type", value("--output-type")?)?)
-            }
-            "--config" => config = Some(PathBuf::from(value("--config")?)),
-            "--ignore-mac" => ignore_mac = true,
-            other => return Err(CliError::Usage(format!("unknown option {other}"))),
-        }
-    }
-    let file = file.ok_or_else(|| CliError::Usage("decrypt needs a FILE".into()))?;
-    Ok(DecryptArgs {
-        file,
-        input_type,
-        output_type,
-        ignore_mac,
-        config,
-    })
-}
-
-fn parse_render(args: impl Iterator<Item = OsString>) -> Result<RenderArgs, CliError> {
-    let mut dir = None;
-    let mut values = None;
-    for arg in args {
-        let flag = match arg.to_str() {
-            Some("--dry-run") => Some(ValueSetting::DryRun),
-            Some("--redact") => Some(ValueSetting::Redact),
-            Some(flag) if flag.starts_with('-') => {
-                return Err(CliError::Usage(format!("render: unknown option {flag}")));
-            }
-            _ => None,
-        };
-        match flag {
-            Some(setting) if values.replace(setting).is_some_and(|old| old != setting) => {
-                return Err(CliError::Usage(
-                    "render: --dry-run and --redact cannot be combined".into(),
-                ));
-            }
-            Some(_) => {}
-            None if dir.replace(PathBuf::from(&arg)).is_some() => {
-                return Err(CliError::Usage("render takes exactly one directory".into()));
-            }
-            None => {}
-        }
-    }
-    let dir = dir.ok_or_else(|| CliError::Usage("render takes exactly one directory".into()))?;
-    Ok(RenderArgs { dir, values })
-}
-
-fn parse_install(
-    args: impl Iterator<Item = OsString>,
-) -> Result<crate::cli::InstallArgs, CliError> {
-    let mut destination = None;
-    let mut with_kustomize = false;
-    for arg in args {
-        match arg.to_str() {
-            Some("--with-kustomize") => with_kustomize = true,
-            Some(flag) if flag.starts_with('-') => {
-                return Err(CliError::Usage(format!("install: unknown option {flag}")));
-            }
-            _ => {
-                if destination.replace(PathBuf::from(&arg)).is_some() {
-                    return Err(CliError::Usage(
-                        "install takes exactly one destination directory".into(),
-                    ));
+    let rest: Vec<OsString> = args.collect();
+    let word = first.to_str().unwrap_or_default();
+    let spec = match word {
+        "--help" | "-h" => return Ok(Command::Help(None)),
+        "help" => return help_topic(rest.first()),
+        "--version" | "-V" | "version" => return Ok(Command::Version),
+        "decrypt" => &DECRYPT,
+        "render" => &RENDER,
+        "check" => &CHECK,
+        "install" => &INSTALL,
+        "argocd" => {
+            return match rest.split_first() {
+                Some((sub, more)) if sub == "generate" => {
+                    parse_command(&ARGOCD_GENERATE, more.iter().cloned())
                 }
-            }
+                Some((flag, _)) if flag == "--help" || flag == "-h" => {
+                    Ok(Command::Help(Some(ARGOCD_GENERATE.name)))
+                }
+                _ => Err(UsageError::UnknownSubcommand {
+                    command: "argocd",
+                    expected: "generate",
+                }),
+            };
         }
+        flag if flag.starts_with('-') => {
+            return Err(UsageError::UnknownOption {
+                command: None,
+                option: flag.to_owned(),
+                suggestion: nearest(flag, ["--help", "--version"]),
+            });
+        }
+        _ => return generator_or_typo(first, rest),
+    };
+    parse_command(spec, rest.into_iter())
+}
+
+/// `ksops help [COMMAND]`.
+fn help_topic(topic: Option<&OsString>) -> Result<Command, UsageError> {
+    let Some(topic) = topic else {
+        return Ok(Command::Help(None));
+    };
+    let topic = topic.to_string_lossy();
+    let spec = COMMANDS
+        .iter()
+        .find(|spec| spec.name == topic || spec.name.split(' ').next() == Some(&topic));
+    match spec {
+        Some(spec) => Ok(Command::Help(Some(spec.name))),
+        None => Err(UsageError::UnknownCommand {
+            suggestion: nearest(&topic, COMMAND_WORDS),
+            given: topic.into_owned(),
+        }),
     }
-    let destination = destination
-        .ok_or_else(|| CliError::Usage("install requires a destination directory".into()))?;
-    Ok(crate::cli::InstallArgs {
-        destination,
-        with_kustomize,
+}
+
+/// kustomize runs a legacy exec plugin with exactly one argument, the path of the config file it
+/// wrote. A single argument that names an existing file, or looks like a path, is one; anything
+/// else is a command that does not exist (`ksops rendr .`), never a config path.
+fn generator_or_typo(first: OsString, rest: Vec<OsString>) -> Result<Command, UsageError> {
+    let text = first.to_string_lossy();
+    let looks_like_path = text.contains('/') || text.contains('.');
+    if rest.is_empty() && (looks_like_path || std::path::Path::new(&first).exists()) {
+        return Ok(Command::Generate(PathBuf::from(first)));
+    }
+    Err(UsageError::UnknownCommand {
+        suggestion: nearest(&text, COMMAND_WORDS),
+        given: text.into_owned(),
     })
 }
 
-fn parse_check(
+/// Parses one command's arguments into its struct.
+fn parse_command(
+    spec: &'static CommandSpec,
+    args: impl Iterator<Item = OsString>,
+) -> Result<Command, UsageError> {
+    let parsed = parse_flags(spec, args)?;
+    if parsed.help {
+        return Ok(Command::Help(Some(spec.name)));
+    }
+    Ok(match spec.name {
+        "decrypt" => Command::Decrypt(DecryptArgs {
+            file: parsed.one_operand("FILE")?,
+            input_type: parsed.format("--input-type")?,
+            output_type: parsed.format("--output-type")?,
+            ignore_mac: parsed.has("--ignore-mac"),
+            config: parsed.value("--config").map(PathBuf::from),
+        }),
+        "render" => Command::Render(RenderArgs {
+            dir: parsed.optional_operand("DIR")?,
+            values: match (parsed.has("--dry-run"), parsed.has("--redact")) {
+                (true, true) => {
+                    return Err(UsageError::Conflict {
+                        command: spec.name,
+                        flags: ["--dry-run", "--redact"],
+                    });
+                }
+                (true, false) => Some(ValueSetting::DryRun),
+                (false, true) => Some(ValueSetting::Redact),
+                (false, false) => None,
+            },
+            kustomize_args: parsed.kustomize,
+        }),
+        "check" => Command::Check(CheckArgs {
+            dir: parsed.optional_operand("DIR")?,
+            format: match parsed.choice("--format", &["human", "json"])? {
+                Some("json") => ReportFormat::Json,
+                _ => ReportFormat::Human,
+            },
+            host: parsed
+                .choice("--host", &["kubectl", "kustomize", "kpt"])?
+                .and_then(Host::from_name),
+            root_policy: match parsed.choice("--root", &["kustomization", "git-worktree"])? {
+                Some("git-worktree") => RootPolicy::GitWorkTree,
+                _ => RootPolicy::Kustomization,
+            },
+            decrypt: parsed.has("--decrypt"),
+        }),
+        "install" => Command::Install(InstallArgs {
+            destination: parsed.one_operand("DIR")?,
+            with_kustomize: parsed.has("--with-kustomize"),
+        }),
+        _ => {
+            parsed.no_operands()?;
+            Command::ArgocdGenerate(ArgocdArgs {
+                kustomize_args: parsed.kustomize,
+            })
+        }
+    })
+}
+
+/// A command's arguments sorted into flags, operands and kustomize flags.
+#[derive(Debug)]
+struct Parsed {
+    command: &'static str,
+    /// Each flag given, with its value; a repeated flag's last value wins, as in sops.
+    flags: Vec<(&'static FlagSpec, Option<OsString>)>,
+    operands: Vec<OsString>,
+    kustomize: Vec<OsString>,
+    help: bool,
+}
+
+/// The one flag loop every command uses: `--flag`, `--flag VALUE`, `--flag=VALUE`, `--help`
+/// anywhere, and `--` (then everything that follows is an operand, or for commands that run
+/// kustomize, passed to kustomize as it is). A kustomize build flag is passed through where
+/// the command runs kustomize; anything else unknown is refused with the nearest flag.
+fn parse_flags(
+    spec: &'static CommandSpec,
     mut args: impl Iterator<Item = OsString>,
-) -> Result<crate::cli::CheckArgs, CliError> {
-    use crate::check::Host;
-    use crate::cli::ReportFormat;
-    use crate::generator::confine::RootPolicy;
-    let mut dir = None;
-    let mut format = ReportFormat::Human;
-    let mut host = None;
-    let mut root_policy = RootPolicy::Kustomization;
-    let mut decrypt = false;
+) -> Result<Parsed, UsageError> {
+    let mut parsed = Parsed {
+        command: spec.name,
+        flags: Vec::new(),
+        operands: Vec::new(),
+        kustomize: Vec::new(),
+        help: false,
+    };
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy().into_owned();
-        if !text.starts_with("--") {
-            if dir.replace(PathBuf::from(&arg)).is_some() {
-                return Err(CliError::Usage("check takes at most one DIR".into()));
+        if text == "--" {
+            if spec.kustomize_flags {
+                parsed.kustomize.extend(args.by_ref());
+            } else {
+                parsed.operands.extend(args.by_ref());
+            }
+            break;
+        }
+        if !text.starts_with('-') || text == "-" {
+            parsed.operands.push(arg);
+            continue;
+        }
+        if text == "--help" || text == "-h" {
+            parsed.help = true;
+            continue;
+        }
+        let (name, inline) = match text.split_once('=') {
+            Some((name, value)) => (name.to_owned(), Some(OsString::from(value))),
+            None => (text.clone(), None),
+        };
+        if let Some(flag) = spec.flags.iter().find(|f| f.name == name) {
+            let value = match (flag.value, inline) {
+                (None, None) => None,
+                (None, Some(_)) => {
+                    return Err(UsageError::UnexpectedValue {
+                        command: spec.name,
+                        flag: flag.name,
+                    });
+                }
+                (Some(_), Some(value)) => Some(value),
+                (Some(placeholder), None) => Some(args.next().ok_or(UsageError::MissingValue {
+                    command: spec.name,
+                    flag: flag.name,
+                    placeholder,
+                })?),
+            };
+            parsed.flags.push((flag, value));
+            continue;
+        }
+        if spec.kustomize_flags
+            && let Some(flag) = KustomizeFlag::find(&name)
+        {
+            if flag.refused {
+                return Err(UsageError::RefusedKustomizeFlag {
+                    command: spec.name,
+                    flag: flag.name,
+                });
+            }
+            parsed.kustomize.push(arg);
+            if flag.takes_value && inline.is_none() {
+                parsed
+                    .kustomize
+                    .push(args.next().ok_or(UsageError::MissingValue {
+                        command: spec.name,
+                        flag: flag.name,
+                        placeholder: "VALUE",
+                    })?);
             }
             continue;
         }
-        let (flag, inline) = match text.split_once('=') {
-            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
-            None => (text.clone(), None),
+        let known = spec.flags.iter().map(|f| f.name).chain(["--help"]);
+        let suggestion = if spec.kustomize_flags {
+            nearest(&name, known.chain(KUSTOMIZE_FLAGS.iter().map(|f| f.name)))
+        } else {
+            nearest(&name, known)
         };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next().map(|v| v.to_string_lossy().into_owned()))
-                .ok_or_else(|| CliError::Usage(format!("check: {name} needs a value")))
-        };
-        let bad = |name: &str, allowed: &str, got: &str| {
-            CliError::Usage(format!(
-                "check: {name} must be one of {allowed} (got {got:?})"
-            ))
-        };
-        match flag.as_str() {
-            "--format" => {
-                format = match value("--format")?.as_str() {
-                    "human" => ReportFormat::Human,
-                    "json" => ReportFormat::Json,
-                    other => return Err(bad("--format", "human, json", other)),
-                }
-            }
-            "--host" => {
-                let name = value("--host")?;
-                host = Some(
-                    Host::from_name(&name)
-                        .ok_or_else(|| bad("--host", "kubectl, kustomize, kpt", &name))?,
-                );
-            }
-            "--root" => {
-                root_policy = match value("--root")?.as_str() {
-                    "kustomization" => RootPolicy::Kustomization,
-                    "git-worktree" => RootPolicy::GitWorkTree,
-                    other => return Err(bad("--root", "kustomization, git-worktree", other)),
-                }
-            }
-            "--decrypt" if inline.is_none() => decrypt = true,
-            other => return Err(CliError::Usage(format!("check: unknown option {other}"))),
-        }
+        return Err(UsageError::UnknownOption {
+            command: Some(spec.name),
+            option: name,
+            suggestion,
+        });
     }
-    Ok(crate::cli::CheckArgs {
-        dir: dir.unwrap_or_else(|| PathBuf::from(".")),
-        format,
-        host,
-        root_policy,
-        decrypt,
-    })
+    Ok(parsed)
 }
 
-fn format_flag(flag: &str, value: OsString) -> Result<Format, CliError> {
-    let text = value.to_string_lossy();
-    Format::from_name(&text).ok_or_else(|| {
-        CliError::Usage(format!(
-            "{flag} must be one of yaml, json, dotenv, ini, binary (got {text:?})"
-        ))
-    })
+impl Parsed {
+    fn has(&self, name: &str) -> bool {
+        self.flags.iter().any(|(flag, _)| flag.name == name)
+    }
+
+    fn value(&self, name: &str) -> Option<&OsString> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|(flag, _)| flag.name == name)
+            .and_then(|(_, value)| value.as_ref())
+    }
+
+    /// A flag whose value must be one of `allowed`.
+    fn choice(
+        &self,
+        name: &'static str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, UsageError> {
+        let Some(value) = self.value(name) else {
+            return Ok(None);
+        };
+        let value = value.to_string_lossy();
+        match allowed.iter().find(|choice| **choice == value) {
+            Some(choice) => Ok(Some(choice)),
+            None => Err(UsageError::BadValue {
+                command: self.command,
+                flag: name,
+                allowed: allowed.join(", "),
+                got: value.into_owned(),
+            }),
+        }
+    }
+
+    fn format(&self, name: &'static str) -> Result<Option<Format>, UsageError> {
+        let allowed = ["yaml", "json", "dotenv", "ini", "binary"];
+        Ok(self.choice(name, &allowed)?.and_then(Format::from_name))
+    }
+
+    fn one_operand(&self, operand: &'static str) -> Result<PathBuf, UsageError> {
+        match self.operands.as_slice() {
+            [one] => Ok(PathBuf::from(one)),
+            [] => Err(UsageError::MissingOperand {
+                command: self.command,
+                operand,
+            }),
+            [_, extra, ..] => Err(self.extra(extra)),
+        }
+    }
+
+    fn optional_operand(&self, operand: &'static str) -> Result<PathBuf, UsageError> {
+        match self.operands.as_slice() {
+            [] => Ok(PathBuf::from(".")),
+            [_] => self.one_operand(operand),
+            [_, extra, ..] => Err(self.extra(extra)),
+        }
+    }
+
+    fn no_operands(&self) -> Result<(), UsageError> {
+        match self.operands.first() {
+            None => Ok(()),
+            Some(extra) => Err(self.extra(extra)),
+        }
+    }
+
+    fn extra(&self, extra: &OsString) -> UsageError {
+        UsageError::ExtraOperand {
+            command: self.command,
+            extra: extra.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// The candidate closest to `given` when it is close enough to be a likely typo: at most two
+/// edits for longer words, one for short ones, or `given` is a prefix of it.
+fn nearest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let limit = if given.trim_start_matches('-').len() <= 4 {
+        1
+    } else {
+        2
+    };
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(given, candidate), candidate))
+        .filter(|(distance, candidate)| {
+            *distance <= limit || (given.len() >= 3 && candidate.starts_with(given))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.to_owned())
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// `ksops --help`.
+pub fn overview() -> String {
+    let mut out = String::from(
+        "ksops: decrypt SOPS files into Kubernetes manifests (a drop-in replacement for KSOPS)\n\n\
+         USAGE:\n    \
+         ksops < RESOURCE_LIST       run by kustomize or kpt as a KRM exec function\n    \
+         ksops GENERATOR_CONFIG      run by kustomize as a legacy exec plugin\n",
+    );
+    for spec in COMMANDS {
+        out.push_str(&format!("    {}\n", usage_line(spec)));
+    }
+    out.push_str("    ksops --help | --version\n\nCOMMANDS:\n");
+    for spec in COMMANDS {
+        out.push_str(&format!("    {:<18}{}\n", spec.name, spec.summary));
+    }
+    out.push_str(
+        "\nRun `ksops COMMAND --help` for a command's options.\n\n\
+         GENERATOR:\n\
+         \x20   As a KRM function, ksops reads a ResourceList on standard input (the config in\n\
+         \x20   functionConfig) and writes one back with the generated objects appended. As a\n\
+         \x20   legacy exec plugin, kustomize runs `ksops <config>`. Either way the working\n\
+         \x20   directory is the kustomization root, every file the config names is decrypted\n\
+         \x20   (in parallel), and files must stay inside that root.\n\n\
+         ENVIRONMENT:\n",
+    );
+    for (name, help) in env::SETTINGS_HELP {
+        out.push_str(&two_columns(name, help, 26));
+    }
+    out.push_str(
+        "\nIDENTITIES (read as sops 3.11 reads them, all used together):\n    \
+         SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,\n    \
+         ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt\n    \
+         (else ~/.config/sops/age/keys.txt). A relative key file path is resolved in the\n    \
+         directory ksops runs in: as a plugin, the kustomization directory.\n",
+    );
+    out
+}
+
+/// `ksops COMMAND --help`, for the command called `name`.
+pub fn command_help(name: &str) -> String {
+    let Some(spec) = COMMANDS.iter().find(|spec| spec.name == name) else {
+        return overview();
+    };
+    let mut out = format!(
+        "ksops {}: {}\n\nUSAGE:\n    {}\n\n{}\n\nOPTIONS:\n",
+        spec.name,
+        spec.summary,
+        usage_line(spec),
+        wrap(spec.about, 96)
+    );
+    for flag in spec.flags.iter().chain([&HELP_FLAG]) {
+        let shown = match flag.value {
+            Some(placeholder) => format!("{} {placeholder}", flag.name),
+            None => flag.name.to_owned(),
+        };
+        out.push_str(&two_columns(&shown, flag.help, 26));
+    }
+    if spec.kustomize_flags {
+        out.push_str("\nKUSTOMIZE OPTIONS (passed through to the kustomize build):\n");
+        for flag in KUSTOMIZE_FLAGS.iter().filter(|f| !f.refused) {
+            let shown = match flag.takes_value {
+                true => format!("{} VALUE", flag.name),
+                false => flag.name.to_owned(),
+            };
+            out.push_str(&two_columns(&shown, flag.help, 26));
+        }
+        out.push_str(&two_columns(
+            "-- ARGS…",
+            "Passed to kustomize as they are.",
+            26,
+        ));
+    }
+    if !spec.details.is_empty() {
+        out.push('\n');
+        out.push_str(spec.details);
+    }
+    out
+}
+
+/// `ksops NAME [OPTIONS] OPERANDS`, as the usage line shows it.
+fn usage_line(spec: &CommandSpec) -> String {
+    let mut line = format!("ksops {}", spec.name);
+    match spec.flags {
+        [] => {}
+        [flag] if flag.value.is_none() => line.push_str(&format!(" [{}]", flag.name)),
+        _ => line.push_str(" [OPTIONS]"),
+    }
+    if spec.kustomize_flags {
+        line.push_str(" [KUSTOMIZE OPTIONS]");
+    }
+    if !spec.operands.is_empty() {
+        line.push(' ');
+        line.push_str(spec.operands);
+    }
+    line
+}
+
+/// `    NAME    first line` with the following lines indented under the first.
+fn two_columns(name: &str, help: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut lines = help.lines();
+    let first = lines.next().unwrap_or_default();
+    if name.len() + 2 > width {
+        out.push_str(&format!("    {name}\n    {:width$}{first}\n", ""));
+    } else {
+        out.push_str(&format!("    {name:<width$}{first}\n"));
+    }
+    for line in lines {
+        out.push_str(&format!("    {:width$}{line}\n", ""));
+    }
+    out
+}
+
+/// Wraps a paragraph at `limit` columns, indented by four spaces.
+fn wrap(text: &str, limit: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from("   ");
+    for word in text.split_whitespace() {
+        if line.len() + 1 + word.len() > limit && !line.trim().is_empty() {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("   ");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Command, CliError> {
+    fn parse(args: &[&str]) -> Result<Command, UsageError> {
         parse_args(args.iter().map(OsString::from))
     }
 
@@ -439,30 +828,65 @@ mod tests {
                 config: None,
             })
         );
+        // `--` ends the flags: a file may be called `--ignore-mac`.
+        let Ok(Command::Decrypt(args)) = parse(&["decrypt", "--", "--ignore-mac"]) else {
+            panic!("`--` not honoured");
+        };
+        assert_eq!(args.file, PathBuf::from("--ignore-mac"));
+        assert!(!args.ignore_mac);
     }
 
     #[test]
-    fn parses_render_flags() {
+    fn parses_render_flags_and_passes_kustomize_flags_through() {
         let render = |args: &[&str]| match parse(args) {
-            Ok(Command::Render(args)) => (args.dir, args.values),
+            Ok(Command::Render(args)) => args,
             other => panic!("{other:?}"),
         };
-        assert_eq!(render(&["render", "d"]), ("d".into(), None));
+        let plain = render(&["render"]);
+        assert_eq!((plain.dir, plain.values), (".".into(), None));
         assert_eq!(
-            render(&["render", "--dry-run", "d"]),
-            ("d".into(), Some(ValueSetting::DryRun))
+            render(&["render", "--dry-run", "d"]).values,
+            Some(ValueSetting::DryRun)
         );
         assert_eq!(
-            render(&["render", "d", "--redact"]),
-            ("d".into(), Some(ValueSetting::Redact))
+            render(&["render", "d", "--redact"]).values,
+            Some(ValueSetting::Redact)
+        );
+        let through = render(&[
+            "render",
+            "--enable-helm",
+            "--load-restrictor",
+            "LoadRestrictionsNone",
+            "d",
+            "--helm-command=/opt/helm",
+            "--",
+            "--future-flag",
+            "x",
+        ]);
+        assert_eq!(through.dir, PathBuf::from("d"));
+        assert_eq!(
+            through.kustomize_args,
+            [
+                "--enable-helm",
+                "--load-restrictor",
+                "LoadRestrictionsNone",
+                "--helm-command=/opt/helm",
+                "--future-flag",
+                "x"
+            ]
+            .map(OsString::from)
+        );
+        let argocd = parse(&["argocd", "generate", "--enable-helm"]).unwrap();
+        assert_eq!(
+            argocd,
+            Command::ArgocdGenerate(ArgocdArgs {
+                kustomize_args: vec!["--enable-helm".into()]
+            })
         );
     }
 
     #[test]
     fn parses_check_flags() {
-        use crate::check::Host;
-        use crate::cli::{CheckArgs, ReportFormat};
-        use crate::generator::confine::RootPolicy;
         assert_eq!(
             parse(&["check"]).unwrap(),
             Command::Check(CheckArgs {
@@ -496,41 +920,100 @@ mod tests {
     }
 
     #[test]
+    fn every_command_has_help() {
+        assert_eq!(parse(&["--help"]).unwrap(), Command::Help(None));
+        assert_eq!(parse(&["help"]).unwrap(), Command::Help(None));
+        for spec in COMMANDS {
+            let words: Vec<&str> = spec.name.split(' ').collect();
+            let with_flag = [words.as_slice(), &["--help"]].concat();
+            assert_eq!(parse(&with_flag).unwrap(), Command::Help(Some(spec.name)));
+            let after_operand = [words.as_slice(), &["x", "-h"]].concat();
+            assert_eq!(
+                parse(&after_operand).unwrap(),
+                Command::Help(Some(spec.name))
+            );
+            assert_eq!(
+                parse(&["help", words[0]]).unwrap(),
+                Command::Help(Some(spec.name))
+            );
+            // The help lists every flag the parser accepts.
+            let help = command_help(spec.name);
+            for flag in spec.flags {
+                assert!(help.contains(flag.name), "{}: {}", spec.name, flag.name);
+            }
+            assert!(overview().contains(&usage_line(spec)));
+        }
+    }
+
+    #[test]
+    fn typos_are_usage_errors_with_a_suggestion() {
+        let suggestion = |args: &[&str]| match parse(args) {
+            Err(UsageError::UnknownCommand { suggestion, .. })
+            | Err(UsageError::UnknownOption { suggestion, .. }) => suggestion,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        assert_eq!(suggestion(&["rendr", "."]).as_deref(), Some("render"));
+        assert_eq!(suggestion(&["rendr"]).as_deref(), Some("render"));
+        assert_eq!(suggestion(&["chek"]).as_deref(), Some("check"));
+        assert_eq!(suggestion(&["decrpyt", "f"]).as_deref(), Some("decrypt"));
+        assert_eq!(suggestion(&["frobnicate", "x"]), None);
+        assert_eq!(
+            suggestion(&["render", "--dryrun"]).as_deref(),
+            Some("--dry-run")
+        );
+        assert_eq!(
+            suggestion(&["render", "--enable-hlem"]).as_deref(),
+            Some("--enable-helm")
+        );
+        assert_eq!(
+            suggestion(&["check", "--formt", "json"]).as_deref(),
+            Some("--format")
+        );
+        // kustomize's flags are not accepted where no kustomize runs.
+        assert_eq!(suggestion(&["check", "--enable-helm"]), None);
+        // A config path is still a generator config.
+        assert_eq!(
+            parse(&["/tmp/kust-plugin-config-1"]).unwrap(),
+            Command::Generate("/tmp/kust-plugin-config-1".into())
+        );
+        assert_eq!(
+            parse(&["gen.yaml"]).unwrap(),
+            Command::Generate("gen.yaml".into())
+        );
+    }
+
+    #[test]
     fn refuses_bad_usage() {
-        assert!(matches!(parse(&["decrypt"]), Err(CliError::Usage(_))));
-        assert!(matches!(
-            parse(&["decrypt", "a", "b"]),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&["decrypt", "--input-type", "toml", "a"]),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&["decrypt", "--frobnicate", "a"]),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&["check", "--format", "xml"]),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&["check", "a", "b"]),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&["check", "--host=docker"]),
-            Err(CliError::Usage(_))
-        ));
-        assert_eq!(parse(&["--version"]).unwrap(), Command::Version);
         for bad in [
-            &["render"][..],
+            &["decrypt"][..],
+            &["decrypt", "a", "b"],
+            &["decrypt", "--input-type", "toml", "a"],
+            &["decrypt", "--frobnicate", "a"],
+            &["decrypt", "--ignore-mac=yes", "a"],
+            &["decrypt", "a", "--config"],
+            &["check", "--format", "xml"],
+            &["check", "a", "b"],
+            &["check", "--host=docker"],
             &["render", "a", "b"],
             &["render", "--dry-run", "--redact", "a"],
             &["render", "--frobnicate", "a"],
+            &["render", "-o", "out.yaml", "a"],
+            &["install"],
+            &["argocd"],
+            &["argocd", "build"],
+            &["argocd", "generate", "x"],
+            &["a.yaml", "b.yaml"],
         ] {
-            assert!(matches!(parse(bad), Err(CliError::Usage(_))), "{bad:?}");
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
+        assert_eq!(parse(&["--version"]).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("render", "render"), 0);
+        assert_eq!(edit_distance("rendr", "render"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("decrpyt", "decrypt"), 2);
     }
 }

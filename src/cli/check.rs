@@ -10,40 +10,15 @@
 //! "generators", "encrypted", "decrypted"}}`. Every path in a report, in `file` and in the
 //! texts, is relative to the checked directory.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::check::{CheckOptions, Finding, Host, Report, SETTINGS_FILE, check};
-use crate::cli::CliError;
-use crate::generator::confine::RootPolicy;
+use crate::check::{CheckOptions, Finding, Report, SETTINGS_FILE, check};
+use crate::cli::args::{CheckArgs, ReportFormat};
+use crate::cli::error::CliError;
+use crate::cli::io::write_stdout;
 use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::stores::json;
 use crate::sops::tree::{Mapping, Value};
-
-/// How the report is printed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReportFormat {
-    /// One block per finding and a summary line.
-    #[default]
-    Human,
-    /// One JSON object.
-    Json,
-}
-
-/// The flags of `ksops check`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckArgs {
-    /// The directory to check (default: the working directory).
-    pub dir: PathBuf,
-    /// `--format`.
-    pub format: ReportFormat,
-    /// `--host`.
-    pub host: Option<Host>,
-    /// `--root`.
-    pub root_policy: RootPolicy,
-    /// `--decrypt`.
-    pub decrypt: bool,
-}
 
 /// Runs `ksops check`: prints the report, and fails with [`CliError::Findings`] when there is
 /// anything in it.
@@ -61,11 +36,7 @@ pub fn run(args: &CheckArgs) -> Result<(), CliError> {
         ReportFormat::Human => human(&report, &args.dir, args.decrypt),
         ReportFormat::Json => json_report(&report, &args.dir)?,
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&output)
-        .and_then(|()| stdout.flush())
-        .map_err(CliError::Write)?;
+    write_stdout(&output)?;
     match report.findings.len() {
         0 => Ok(()),
         count => Err(CliError::Findings(count)),

@@ -1,8 +1,10 @@
-//! `ksops decrypt FILE`: prints exactly what `sops decrypt FILE` prints.
+//! `ksops decrypt FILE`: prints exactly what `sops decrypt FILE` prints, with sops' exit codes.
 
 use std::path::Path;
 
-use crate::cli::{CliError, DecryptArgs, read_file, write_stdout};
+use crate::cli::args::DecryptArgs;
+use crate::cli::error::CliError;
+use crate::cli::io::{read_file, write_stdout};
 use crate::sops::config;
 use crate::sops::keys::{IdentitySources, Keyring};
 use crate::sops::stores::{EmitOptions, Format};
@@ -11,7 +13,10 @@ use crate::sops::{DecryptOptions, decrypt};
 /// Runs `ksops decrypt`.
 pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
     let shown = args.file.display().to_string();
-    let input = read_file(&args.file)?;
+    let input = read_file(&args.file).map_err(|reason| CliError::Input {
+        file: shown.clone(),
+        reason,
+    })?;
     // Like sops, the output store follows the file name, not --input-type.
     let options = DecryptOptions {
         input: args
@@ -24,9 +29,9 @@ pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
         emit: emit_options(args.config.as_deref())?,
     };
     let keyring = Keyring::load(&IdentitySources::from_env());
-    let plaintext = decrypt(&input, &options, &keyring).map_err(|source| CliError::Decrypt {
+    let plaintext = decrypt(&input, &options, &keyring).map_err(|reason| CliError::Decrypt {
         file: shown,
-        source,
+        reason,
     })?;
     write_stdout(&plaintext)
 }

@@ -9,6 +9,7 @@
 //! ([`dry_run`](super::dry_run)). Every other step, check and refusal is the same in all three.
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,9 +22,10 @@ use crate::generator::envfile::{EnvError, parse_env};
 use crate::generator::redact::Redactor;
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::generator::secret::{SecretBuilder, SecretError, StandIn, render};
-use crate::sops::keys::Keyring;
+use crate::sops::keys::{DataKeyError, DataKeyFailure, Keyring};
 use crate::sops::stores::{EmitOptions, Format, StoreError};
-use crate::sops::{DecryptError, decrypt_documents, inspect, stores};
+use crate::sops::tree::Document;
+use crate::sops::{DecryptError, Decrypted, decrypt_documents, inspect, stores};
 
 /// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 20;
@@ -65,6 +67,16 @@ pub struct GenerateError {
     pub failure: Box<Failure>,
 }
 
+impl GenerateError {
+    /// The data-key report, when the failure is that no identity recovered a file's data key.
+    pub fn data_key_failure(&self) -> Option<&DataKeyFailure> {
+        match &*self.failure {
+            Failure::Decrypt(DecryptError::DataKey(DataKeyError::Failed(report))) => Some(report),
+            _ => None,
+        }
+    }
+}
+
 /// The step that failed for one entry.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -92,6 +104,12 @@ pub enum Failure {
     /// A Secret could not be written as YAML.
     #[error("writing the Secret: {0}")]
     Emit(#[source] StoreError),
+    /// A `files` entry that is not a Kubernetes manifest where objects are needed.
+    #[error(
+        "a KRM function returns objects, so a `files` entry must be a YAML or JSON manifest, not \
+         {0:?}; use secretFrom for other files"
+    )]
+    NotAManifest(Format),
     /// A decryption worker thread stopped without a result.
     #[error("a decryption worker stopped unexpectedly")]
     Worker,
@@ -171,6 +189,78 @@ pub fn generate(
     concurrency: usize,
     binding: &Binding,
 ) -> Result<Generated, Box<GenerateError>> {
+    let parts = assemble(config, root, values, concurrency, binding, emit_manifest)?;
+    let secrets = parts
+        .secrets
+        .into_iter()
+        .zip(&config.secret_from)
+        .map(|(secret, spec)| {
+            render(&[secret]).map(Zeroizing::new).map_err(|e| {
+                let origin = format!("secretFrom[{}] (`{}`)", spec.index, spec.metadata.name);
+                fail(config, origin, None, Failure::Emit(e))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Generated {
+        manifests: parts.manifests,
+        secrets,
+    })
+}
+
+/// Runs a generator like [`generate`] and returns the objects it produced, in the same order
+/// (every `files` document, then every Secret), as trees rather than text: what a KRM function
+/// appends to its ResourceList. A `files` entry must then be a YAML or JSON manifest.
+pub fn generate_objects(
+    config: &GeneratorConfig,
+    root: &Root,
+    values: &ValueMode,
+    concurrency: usize,
+    binding: &Binding,
+) -> Result<Zeroizing<Vec<Document>>, Box<GenerateError>> {
+    let parts = assemble(config, root, values, concurrency, binding, keep_manifest)?;
+    let mut objects = Zeroizing::new(Vec::new());
+    for mut documents in parts.manifests {
+        objects.extend(documents.drain(..).filter(|doc| !doc.is_empty()));
+    }
+    objects.extend(parts.secrets);
+    Ok(objects)
+}
+
+/// What a generator assembled before it is written out: each `files` entry in the form `M`,
+/// and each Secret as a tree.
+struct Parts<M> {
+    manifests: Vec<M>,
+    secrets: Vec<Document>,
+}
+
+/// Turns one decrypted `files` entry into the form a caller keeps it in.
+type ManifestForm<M> = fn(Decrypted, Format) -> Result<M, Failure>;
+
+/// The `files` entry as `sops decrypt` prints it.
+fn emit_manifest(decrypted: Decrypted, format: Format) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    emit_plaintext(&decrypted, format)
+}
+
+/// The `files` entry as trees: its documents, which must come from a YAML or JSON manifest.
+fn keep_manifest(
+    decrypted: Decrypted,
+    format: Format,
+) -> Result<Zeroizing<Vec<Document>>, Failure> {
+    match format {
+        Format::Yaml | Format::Json => Ok(decrypted.documents),
+        other => Err(Failure::NotAManifest(other)),
+    }
+}
+
+/// Decrypts every file of the config and assembles the Secrets.
+fn assemble<M: Send>(
+    config: &GeneratorConfig,
+    root: &Root,
+    values: &ValueMode,
+    concurrency: usize,
+    binding: &Binding,
+    form: ManifestForm<M>,
+) -> Result<Parts<M>, Box<GenerateError>> {
     // Checked before decrypting anything: a Secret config for another namespace needs no key.
     let mut builders = Vec::with_capacity(config.secret_from.len());
     for spec in &config.secret_from {
@@ -188,48 +278,48 @@ pub fn generate(
     }
 
     let jobs = jobs(config);
-    let plaintexts = decrypt_all(&jobs, root, values, concurrency, binding)
+    let plaintexts = decrypt_all(&jobs, root, values, concurrency, binding, form)
         .map_err(|(job, failure)| fail(config, job.origin.clone(), Some(job.path), *failure))?;
 
     let mut manifests = Vec::new();
-    for (job, plaintext) in jobs.iter().zip(plaintexts) {
-        let built = match job.usage {
-            Use::Manifest => {
-                manifests.push(plaintext);
+    for (job, plain) in jobs.iter().zip(plaintexts) {
+        let built = match (job.usage, plain) {
+            (Use::Manifest, Plain::Manifest(manifest)) => {
+                manifests.push(manifest);
                 Ok(())
             }
-            Use::Text { secret, entry } => with_builder(&mut builders, secret, |b| {
-                let file = &config.secret_from[secret].files[entry];
-                b.add_string(&file.key, &plaintext, &job.origin)
-                    .map_err(Failure::Secret)
-            }),
-            Use::Binary { secret, entry } => with_builder(&mut builders, secret, |b| {
-                let file = &config.secret_from[secret].binary_files[entry];
-                b.add_binary(&file.key, &plaintext, &job.origin)
-                    .map_err(Failure::Secret)
-            }),
-            Use::Env { secret, .. } => with_builder(&mut builders, secret, |b| {
-                let text = std::str::from_utf8(&plaintext).map_err(|_| Failure::EnvNotUtf8)?;
-                let pairs = Zeroizing::new(parse_env(text).map_err(Failure::Env)?);
-                b.add_env(&pairs, &job.origin).map_err(Failure::Secret)
-            }),
+            (Use::Text { secret, entry }, Plain::Text(plaintext)) => {
+                with_builder(&mut builders, secret, |b| {
+                    let file = &config.secret_from[secret].files[entry];
+                    b.add_string(&file.key, &plaintext, &job.origin)
+                        .map_err(Failure::Secret)
+                })
+            }
+            (Use::Binary { secret, entry }, Plain::Text(plaintext)) => {
+                with_builder(&mut builders, secret, |b| {
+                    let file = &config.secret_from[secret].binary_files[entry];
+                    b.add_binary(&file.key, &plaintext, &job.origin)
+                        .map_err(Failure::Secret)
+                })
+            }
+            (Use::Env { secret, .. }, Plain::Text(plaintext)) => {
+                with_builder(&mut builders, secret, |b| {
+                    let text = std::str::from_utf8(&plaintext).map_err(|_| Failure::EnvNotUtf8)?;
+                    let pairs = Zeroizing::new(parse_env(text).map_err(Failure::Env)?);
+                    b.add_env(&pairs, &job.origin).map_err(Failure::Secret)
+                })
+            }
+            // `decrypt_one` keeps the form of a manifest only for manifests.
+            _ => Err(Failure::Worker),
         };
         built.map_err(|failure| fail(config, job.origin.clone(), Some(job.path), failure))?;
     }
-
-    let secrets = builders
-        .into_iter()
-        .zip(&config.secret_from)
-        .map(|(builder, spec)| {
-            render(&[builder.build_document()]).map_err(|e| {
-                let origin = format!("secretFrom[{}] (`{}`)", spec.index, spec.metadata.name);
-                fail(config, origin, None, Failure::Emit(e))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Generated {
+    Ok(Parts {
         manifests,
-        secrets: secrets.into_iter().map(Zeroizing::new).collect(),
+        secrets: builders
+            .into_iter()
+            .map(SecretBuilder::build_document)
+            .collect(),
     })
 }
 
@@ -296,30 +386,46 @@ fn jobs(config: &GeneratorConfig) -> Vec<Job<'_>> {
     jobs
 }
 
-type JobResult = Result<Zeroizing<Vec<u8>>, Failure>;
+/// A decrypted file: a `files` manifest in the caller's form, or a `secretFrom` file's text.
+enum Plain<M> {
+    /// A top-level `files` entry.
+    Manifest(M),
+    /// A `secretFrom` file, as `sops decrypt` prints it.
+    Text(Zeroizing<Vec<u8>>),
+}
+
+type JobResult<M> = Result<Plain<M>, Failure>;
 
 /// The first failing job in config order, and what failed.
 type FirstFailure<'j, 'c> = (&'j Job<'c>, Box<Failure>);
 
 /// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
 /// runs, so the error reported is always the first one in config order.
-fn decrypt_all<'j, 'c>(
+fn decrypt_all<'j, 'c, M: Send>(
     jobs: &'j [Job<'c>],
     root: &Root,
     values: &ValueMode,
     concurrency: usize,
     binding: &Binding,
-) -> Result<Vec<Zeroizing<Vec<u8>>>, FirstFailure<'j, 'c>> {
+    form: ManifestForm<M>,
+) -> Result<Vec<Plain<M>>, FirstFailure<'j, 'c>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
-    let results: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<JobResult<M>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(index) else { break };
             let bind = matches!(job.usage, Use::Manifest).then_some(binding);
-            let result = decrypt_one(job.path, root, values, bind);
+            let result =
+                decrypt_one(job.path, root, values, bind).and_then(|decrypted| match bind {
+                    Some(_) => {
+                        form(decrypted, Format::from_path(Path::new(job.path))).map(Plain::Manifest)
+                    }
+                    None => emit_plaintext(&decrypted, Format::from_path(Path::new(job.path)))
+                        .map(Plain::Text),
+                });
             if let Some(slot) = results.get(index)
                 && let Ok(mut slot) = slot.lock()
             {
@@ -351,19 +457,18 @@ fn decrypt_all<'j, 'c>(
     Ok(plaintexts)
 }
 
-/// Reads and decrypts one file the way KSOPS does: the format follows the file name, the output
-/// is what `sops decrypt` prints with default settings, and the MAC is always verified. A
-/// `files` manifest (given `binding`) is checked against the binding on its decrypted,
-/// authenticated documents before anything is emitted. Redaction and the dry run change the
-/// values, never the checks.
+/// Reads and decrypts one file the way KSOPS does: the format follows the file name and the MAC
+/// is always verified. A `files` manifest (given `binding`) is checked against the binding on
+/// its decrypted, authenticated documents. Redaction and the dry run change the values, never
+/// the checks.
 fn decrypt_one(
     path: &str,
     root: &Root,
     values: &ValueMode,
     binding: Option<&Binding>,
-) -> JobResult {
+) -> Result<Decrypted, Failure> {
     let input = root.read(path).map_err(Failure::Read)?;
-    let format = Format::from_path(std::path::Path::new(path));
+    let format = Format::from_path(Path::new(path));
     let manifest = binding.is_some();
     let decrypted = match values {
         ValueMode::Decrypt(keyring) => {
@@ -386,6 +491,11 @@ fn decrypt_one(
             .check_manifest(&decrypted.documents, decrypted.metadata.mac_only_encrypted)
             .map_err(Failure::Binding)?;
     }
+    Ok(decrypted)
+}
+
+/// The decrypted file as `sops decrypt` prints it with default settings.
+fn emit_plaintext(decrypted: &Decrypted, format: Format) -> Result<Zeroizing<Vec<u8>>, Failure> {
     stores::emit(format, &decrypted.documents, &EmitOptions::default())
         .map(|emitted| {
             // Held until every file is done: an exact-size copy keeps the memory held at the

@@ -5,7 +5,20 @@
 //! item, marked `config.kubernetes.io/local-config`; that copy is dropped. Every other item is
 //! passed through (kpt deletes what a function does not return) and the generated objects are
 //! appended, in generator order.
+//!
+//! [`respond`] is the whole function: it reads the list, runs every config on objects (no
+//! text is parsed back), and answers either with the objects appended or, on any failure, with
+//! the passed-through items only and error results: one per failed key when a data key could
+//! not be recovered, so that each reads on its own line in `kpt`'s report.
 
+use std::fmt::Display;
+
+use zeroize::Zeroizing;
+
+use crate::generator::binding::Binding;
+use crate::generator::confine::Root;
+use crate::generator::generate::{GenerateError, ValueMode, generate_objects};
+use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::sops::stores::StoreError;
 use crate::sops::stores::yaml::{emit, parse_manifests};
 use crate::sops::tree::{Document, Mapping, Value};
@@ -115,23 +128,146 @@ fn text<'a>(map: &'a Mapping, key: &str) -> Option<&'a str> {
         .and_then(|b| std::str::from_utf8(b).ok())
 }
 
-/// Parses a generator's YAML stream into the objects to append.
-pub fn objects(stream: &[u8]) -> Result<Vec<Value>, KrmError> {
-    let documents = parse_manifests(stream).map_err(KrmError::Yaml)?;
-    Ok(documents
-        .into_iter()
-        .filter(|doc| !doc.is_empty())
-        .map(Value::Mapping)
-        .collect())
+/// What the generators of one run need, prepared by the caller from its settings.
+#[derive(Debug)]
+pub struct Setup {
+    /// The kustomization root files are read beneath.
+    pub root: Root,
+    /// What becomes of the values.
+    pub values: ValueMode,
+    /// Files decrypted at once.
+    pub concurrency: usize,
+    /// The tenant binding.
+    pub binding: Binding,
 }
 
-/// Writes the output ResourceList: the items, the echoed functionConfig, and on failure one
-/// error result naming the file.
+/// The function's answer.
+#[derive(Debug)]
+pub struct Response {
+    /// The ResourceList to print: the items and generated objects, or on failure the items and
+    /// error results.
+    pub output: Zeroizing<Vec<u8>>,
+    /// On failure, the whole message for standard error (the exit status is then non-zero).
+    pub failure: Option<String>,
+}
+
+/// One error result of the output list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorResult {
+    /// What failed, on one line.
+    pub message: String,
+    /// The file involved, relative to the kustomization root.
+    pub file: Option<String>,
+}
+
+/// Runs the KRM function on standard input's bytes. `setup` is called once the list has been
+/// read; its failure becomes an error result like any other.
+pub fn respond<E: Display>(
+    input: &[u8],
+    setup: impl FnOnce() -> Result<Setup, E>,
+) -> Result<Response, KrmError> {
+    let list = match read(input) {
+        Ok(list) => list,
+        Err(error) => return failure(Vec::new(), None, error.to_string(), Vec::new()),
+    };
+    let setup = match setup() {
+        Ok(setup) => setup,
+        Err(error) => {
+            let message = error.to_string();
+            return failure(list.passthrough, list.function_config, message, Vec::new());
+        }
+    };
+    let mut generated = Zeroizing::new(Vec::new());
+    for value in &list.configs {
+        let outcome = GeneratorConfig::from_value(value)
+            .map_err(|e| {
+                let message = format!("generator `{}`: {e}", GeneratorId::peek(value));
+                (message, Vec::new())
+            })
+            .and_then(|config| {
+                generate_objects(
+                    &config,
+                    &setup.root,
+                    &setup.values,
+                    setup.concurrency,
+                    &setup.binding,
+                )
+                .map_err(|error| (error.to_string(), error_results(&error)))
+            });
+        match outcome {
+            Ok(mut objects) => generated.extend(objects.drain(..)),
+            Err((message, results)) => {
+                return failure(list.passthrough, list.function_config, message, results);
+            }
+        }
+    }
+    let mut items = list.passthrough;
+    items.extend(generated.drain(..).map(Value::Mapping));
+    let output = write(items, list.function_config, &[])?;
+    Ok(Response {
+        output,
+        failure: None,
+    })
+}
+
+/// The failure answer: passed-through items only, never generated ones, and the error results
+/// (`message` alone when `results` is empty).
+fn failure(
+    passthrough: Vec<Value>,
+    function_config: Option<Value>,
+    message: String,
+    mut results: Vec<ErrorResult>,
+) -> Result<Response, KrmError> {
+    if results.is_empty() {
+        results.push(ErrorResult {
+            message: one_line(&message),
+            file: None,
+        });
+    }
+    let output = write(passthrough, function_config, &results)?;
+    Ok(Response {
+        output,
+        failure: Some(message),
+    })
+}
+
+/// A generator's failure as error results. A data key that no identity recovered gives one
+/// result saying so and one per key that failed, each on one line; anything else one result.
+fn error_results(error: &GenerateError) -> Vec<ErrorResult> {
+    let context = format!("generator `{}`: {}", error.generator, error.origin);
+    let result = |message: String| ErrorResult {
+        message,
+        file: error.path.clone(),
+    };
+    let Some(report) = error.data_key_failure() else {
+        return vec![result(one_line(&error.to_string()))];
+    };
+    let mut results = vec![result(format!(
+        "{context}: decrypting the file: {}",
+        report.summary()
+    ))];
+    results.extend(report.failed_keys().map(|key| {
+        result(format!(
+            "{context}: key group {}: {}: {}",
+            key.group,
+            key.key,
+            one_line(key.reason)
+        ))
+    }));
+    results
+}
+
+/// `text` with every run of whitespace, line breaks included, as one space.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Writes the output ResourceList: the items, the echoed functionConfig, and the error results.
 pub fn write(
     items: Vec<Value>,
     function_config: Option<Value>,
-    error: Option<(&str, Option<&str>)>,
-) -> Result<Vec<u8>, KrmError> {
+    errors: &[ErrorResult],
+) -> Result<Zeroizing<Vec<u8>>, KrmError> {
     let mut list = Mapping::new();
     list.push("apiVersion", Value::str("config.kubernetes.io/v1"));
     list.push("kind", Value::str("ResourceList"));
@@ -139,18 +275,26 @@ pub fn write(
     if let Some(config) = function_config {
         list.push("functionConfig", config);
     }
-    if let Some((message, file)) = error {
-        let mut result = Mapping::new();
-        result.push("message", Value::str(message));
-        result.push("severity", Value::str("error"));
-        if let Some(path) = file {
-            let mut file_ref = Mapping::new();
-            file_ref.push("path", Value::str(path));
-            result.push("file", Value::Mapping(file_ref));
-        }
-        list.push("results", Value::Sequence(vec![Value::Mapping(result)]));
+    if !errors.is_empty() {
+        let results = errors
+            .iter()
+            .map(|error| {
+                let mut result = Mapping::new();
+                result.push("message", Value::str(&error.message));
+                result.push("severity", Value::str("error"));
+                if let Some(path) = &error.file {
+                    let mut file_ref = Mapping::new();
+                    file_ref.push("path", Value::str(path));
+                    result.push("file", Value::Mapping(file_ref));
+                }
+                Value::Mapping(result)
+            })
+            .collect();
+        list.push("results", Value::Sequence(results));
     }
-    emit(&[list], 2).map_err(KrmError::Emit)
+    // The list holds decrypted objects: it is wiped once written.
+    let list = Zeroizing::new(vec![list]);
+    emit(&list, 2).map(Zeroizing::new).map_err(KrmError::Emit)
 }
 
 #[cfg(test)]
@@ -178,8 +322,8 @@ mod tests {
         );
         let list = read(input.as_bytes()).unwrap();
         assert_eq!(list.passthrough.len(), 1);
-        let out = write(list.passthrough, list.function_config, None).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let out = write(list.passthrough, list.function_config, &[]).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(text.starts_with(
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - apiVersion: v1\n"
         ));
@@ -194,7 +338,7 @@ mod tests {
             "items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: keep\n  data:\n    when: 2024-01-02\n",
         );
         let list = read(input.as_bytes()).unwrap();
-        let text = String::from_utf8(write(list.passthrough, None, None).unwrap()).unwrap();
+        let text = String::from_utf8(write(list.passthrough, None, &[]).unwrap().to_vec()).unwrap();
         assert!(text.contains("when: \"2024-01-02\""), "{text}");
     }
 
@@ -220,8 +364,12 @@ mod tests {
 
     #[test]
     fn errors_are_reported_as_results() {
-        let out = write(vec![], None, Some(("boom", Some("a.yaml")))).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let error = ErrorResult {
+            message: "boom".into(),
+            file: Some("a.yaml".into()),
+        };
+        let out = write(vec![], None, &[error]).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(
             text.contains(
                 "results:\n  - message: boom\n    severity: error\n    file:\n      path: a.yaml\n"

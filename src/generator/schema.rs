@@ -317,10 +317,23 @@ const META_FIELDS: &[&str] = &["name", "namespace", "labels", "annotations"];
 impl GeneratorConfig {
     /// Parses config text (one YAML document) and validates it.
     pub fn parse(yaml: &[u8]) -> Result<GeneratorConfig, SchemaError> {
-        let docs = parse_documents(yaml).map_err(|e| SchemaError::Yaml(e.to_string()))?;
+        GeneratorConfig::parse_identified(yaml).map_err(|named| named.1)
+    }
+
+    /// Like [`GeneratorConfig::parse`]; an invalid config's error comes with the generator's
+    /// id, as far as it can be read, so that the message can say which generator it is.
+    pub fn parse_identified(
+        yaml: &[u8],
+    ) -> Result<GeneratorConfig, Box<(GeneratorId, SchemaError)>> {
+        let unnamed = |error| Box::new((GeneratorId::default(), error));
+        let docs = parse_documents(yaml).map_err(|e| unnamed(SchemaError::Yaml(e.to_string())))?;
         match <[_; 1]>::try_from(docs) {
-            Ok([doc]) => GeneratorConfig::from_value(&Value::Mapping(doc)),
-            Err(docs) => Err(SchemaError::DocumentCount(docs.len())),
+            Ok([doc]) => {
+                let config = Value::Mapping(doc);
+                GeneratorConfig::from_value(&config)
+                    .map_err(|error| Box::new((GeneratorId::peek(&config), error)))
+            }
+            Err(docs) => Err(unnamed(SchemaError::DocumentCount(docs.len()))),
         }
     }
 

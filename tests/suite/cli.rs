@@ -42,7 +42,7 @@ fn install_copies_an_executable() {
     );
     let missing = ksops(&["install"]);
     assert!(!missing.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("destination directory"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("install: DIR is missing"));
 }
 
 #[test]

@@ -117,7 +117,8 @@ fn yaml_billion_laughs_is_refused_by_every_yaml_reader() {
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(out.stdout.is_empty());
     assert!(
-        out.stderr.contains("generator.yaml") && out.stderr.contains("excessive aliasing"),
+        out.stderr.contains("the generator config in ")
+            && out.stderr.contains("excessive aliasing"),
         "{}",
         out.stderr
     );
@@ -227,7 +228,8 @@ fn a_generator_listing_too_many_files_is_refused_before_reading_any() {
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(out.stdout.is_empty());
     assert!(
-        out.stderr.contains("generator.yaml")
+        out.stderr
+            .contains("generator `viaduct.ai/v1/ksops/many` in ")
             && out.stderr.contains("10001 files")
             && out.stderr.contains("limit of 10000")
             && !out.stderr.contains("missing-0.yaml"),

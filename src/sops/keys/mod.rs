@@ -12,7 +12,7 @@ mod shlex;
 mod sources;
 
 pub use identities::{Keyring, SourceReport, SourceStatus};
-pub use recover::{DataKeyError, DataKeyFailure, recover_data_key};
+pub use recover::{DataKeyError, DataKeyFailure, FailedKey, recover_data_key};
 pub use sources::IdentitySources;
 #[cfg(test)]
 mod testutil;

@@ -166,6 +166,42 @@ impl fmt::Display for DataKeyFailure {
     }
 }
 
+/// One key that could not recover the data key, for reports that list failures one by one
+/// (a KRM function's results) rather than as sops' wrapped block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailedKey<'a> {
+    /// The index of the key group.
+    pub group: usize,
+    /// The key: an age recipient, a PGP fingerprint, a KMS ARN.
+    pub key: &'a str,
+    /// Why it failed, on one line.
+    pub reason: &'a str,
+}
+
+impl DataKeyFailure {
+    /// Every key that failed, in the order they were tried.
+    pub fn failed_keys(&self) -> impl Iterator<Item = FailedKey<'_>> {
+        self.groups.iter().enumerate().flat_map(|(group, result)| {
+            result.failures.iter().map(move |failure| FailedKey {
+                group,
+                key: &failure.name,
+                reason: failure.reason.trim(),
+            })
+        })
+    }
+
+    /// The report's first and last sentences on one line: that the data key could not be
+    /// recovered, and why recovery as a whole failed.
+    pub fn summary(&self) -> String {
+        let report = self.to_string();
+        let trailer = report.rsplit("\n\n").next().unwrap_or_default();
+        format!(
+            "Failed to get the data key required to decrypt the SOPS file. {}",
+            trailer.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
+    }
+}
+
 /// A readable name for a key kind ksops does not decrypt with.
 fn kind_name(kind: &str) -> &str {
     match kind {
