@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates tests/fixtures/check/: small repositories for tests/check.rs, each planting one
+# Regenerates tests/fixtures/check/: small repositories for tests/suite/check.rs, each planting one
 # kind of problem for `ksops check` (plus a clean one and a combined one). Encrypted files are
 # made by the real sops with throwaway keys (TEST ONLY), so the contents change on every run;
 # the layout and the expected findings do not.
@@ -295,7 +295,7 @@ legacy_generator clean/overlays/prod/secret-generator.yaml prod-secrets secrets/
 sed -i '/^secretFrom:/,$d' clean/overlays/prod/secret-generator.yaml
 # Empty placeholders are not secrets.
 touch clean/overlays/prod/secrets/.gitkeep
-# Decrypted working copies are ignored by git, so they are not findings (tests/check.rs adds one).
+# Decrypted working copies are ignored by git, so they are not findings (tests/suite/check.rs adds one).
 printf '*.dec.yaml\n' >clean/.gitignore
 printf '# Shop deployment\n\nSecrets live in overlays/*/secrets, encrypted with sops.\n' >clean/README.md
 expect clean 0 false '[]'
@@ -434,6 +434,31 @@ g=skipped-generator/overlays/dev/secret-generator.yaml
 sed -i 's|^  name: dev-secrets$|  name: dev-secrets\n  annotations:\n    config.kubernetes.io/function: \|\n      exec:\n        path: ksops|' "$g"
 expect skipped-generator 1 false '["--host", "kubectl"]' \
     "$(finding skipped-generator overlays/dev/secret-generator.yaml "$(line "$g" 'config.kubernetes.io/function')")"
+
+# Legacy generators whose apiVersion/kind has no entry in the plugin home ksops installs:
+# kubectl (and kustomize) fail to find their plugin. `viaduct.ai/v2` `ksops` has an entry.
+repo missing-plugin
+g=missing-plugin/overlays/dev/secret-generator.yaml
+sed -i 's|^apiVersion: viaduct.ai/v1$|apiVersion: viaduct.ai/v2|; s|^kind: ksops$|kind: ksops-exec|' "$g"
+sed -i 's|  - secret-generator.yaml|  - secret-generator.yaml\n  - v2-generator.yaml\n  - typo-generator.yaml|' \
+    missing-plugin/overlays/dev/kustomization.yaml
+for variant in "v2-generator viaduct.ai/v2 ksops v2" "typo-generator viaduct.ai/v1 KSOPS typo"; do
+    set -- $variant
+    cat >"missing-plugin/overlays/dev/$1.yaml" <<EOF
+apiVersion: $2
+kind: $3
+metadata:
+  name: $4-secrets
+secretFrom:
+  - metadata:
+      name: $4-env
+    envs:
+      - secrets/app.enc.env
+EOF
+done
+expect missing-plugin 1 false '["--host", "kubectl"]' \
+    "$(finding missing-plugin overlays/dev/secret-generator.yaml "$(line "$g" '^apiVersion:')")" \
+    "$(finding missing-plugin overlays/dev/typo-generator.yaml "$(line missing-plugin/overlays/dev/typo-generator.yaml '^kind: KSOPS')")"
 
 # A kustomization that is not YAML.
 repo invalid-kustomization

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Installs the ksops binary on a workstation:
-#   - as the legacy kustomize exec plugin viaduct.ai/v1 ksops, under
-#     ${KUSTOMIZE_PLUGIN_HOME:-${XDG_CONFIG_HOME:-$HOME/.config}/kustomize/plugin}/viaduct.ai/v1/ksops/ksops
+#   - as the legacy kustomize exec plugin, under the plugin home kustomize searches, with an
+#     entry for every apiVersion/kind KSOPS generators have used: viaduct.ai/v1/ksops/ksops,
+#     viaduct.ai/v2/ksops/ksops and viaduct.ai/v1/ksops-exec/ksops-exec
 #   - and/or on PATH, for KRM exec functions (`exec: {path: ksops}`) and `ksops render`.
 #
 # Usage: install.sh [--plugin-only | --path-only] [--bin-dir DIR] [BINARY]
 #   BINARY     the ksops binary to install (default: target/release/ksops, else `ksops` on PATH)
 #   --bin-dir  PATH directory (default: $HOME/.local/bin)
+# The plugin home is $KUSTOMIZE_PLUGIN_HOME when set, else the first existing one of
+# $XDG_CONFIG_HOME/kustomize/plugin, $HOME/.config/kustomize/plugin, $HOME/kustomize/plugin
+# (kustomize's order), else ${XDG_CONFIG_HOME:-$HOME/.config}/kustomize/plugin.
 set -eu
 
 mode=both
@@ -14,7 +18,7 @@ bin_dir="${HOME}/.local/bin"
 src=""
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -50,24 +54,51 @@ if [ ! -f "$src" ] || [ ! -x "$src" ]; then
     exit 1
 fi
 
-# Copies through a temporary name in the destination directory, then renames: a running
-# kustomize never sees a half-written plugin.
+# put <dir> <name>: copies through a temporary name in the destination directory, then
+# renames, so a running kustomize never sees a half-written plugin.
 put() {
-    dest_dir="$1"
-    mkdir -p "$dest_dir"
-    tmp="$dest_dir/.ksops.$$"
+    mkdir -p "$1"
+    tmp="$1/.ksops.$$"
     cp "$src" "$tmp"
     chmod 0755 "$tmp"
-    mv -f "$tmp" "$dest_dir/ksops"
-    echo "installed $dest_dir/ksops" >&2
+    mv -f "$tmp" "$1/$2"
+    echo "installed $1/$2" >&2
+}
+
+# link <dir> <name> <target>: a relative symbolic link, replaced in one rename.
+link() {
+    mkdir -p "$1"
+    tmp="$1/.ksops.$$"
+    rm -f "$tmp"
+    ln -s "$3" "$tmp"
+    mv -f "$tmp" "$1/$2"
+    echo "installed $1/$2 -> $3" >&2
+}
+
+# The plugin home kustomize will search, as described in the usage above.
+plugin_home() {
+    if [ -n "${KUSTOMIZE_PLUGIN_HOME:-}" ]; then
+        echo "$KUSTOMIZE_PLUGIN_HOME"
+        return
+    fi
+    for candidate in ${XDG_CONFIG_HOME:+"$XDG_CONFIG_HOME/kustomize/plugin"} \
+        "$HOME/.config/kustomize/plugin" "$HOME/kustomize/plugin"; do
+        if [ -d "$candidate" ]; then
+            echo "$candidate"
+            return
+        fi
+    done
+    echo "${XDG_CONFIG_HOME:-$HOME/.config}/kustomize/plugin"
 }
 
 if [ "$mode" != path ]; then
-    plugin_home="${KUSTOMIZE_PLUGIN_HOME:-${XDG_CONFIG_HOME:-$HOME/.config}/kustomize/plugin}"
-    put "$plugin_home/viaduct.ai/v1/ksops"
+    home=$(plugin_home)
+    put "$home/viaduct.ai/v1/ksops" ksops
+    link "$home/viaduct.ai/v2/ksops" ksops ../../v1/ksops/ksops
+    link "$home/viaduct.ai/v1/ksops-exec" ksops-exec ../ksops/ksops
 fi
 if [ "$mode" != plugin ]; then
-    put "$bin_dir"
+    put "$bin_dir" ksops
     case ":${PATH}:" in
         *":$bin_dir:"*) ;;
         *) echo "note: $bin_dir is not on PATH" >&2 ;;

@@ -16,8 +16,13 @@ pub enum Rule {
     OutsideRoot,
     /// A ksops generator config that ksops refuses.
     InvalidGenerator,
-    /// A ksops generator the host named by `--host` silently skips.
+    /// A ksops generator the host named by `--host` silently skips (a KRM exec function under
+    /// `kubectl kustomize`).
     SkippedGenerator,
+    /// A legacy ksops generator whose apiVersion/kind has no entry in the plugin home ksops
+    /// installs (see [`LEGACY_PLUGINS`](crate::check::LEGACY_PLUGINS)): the kustomize or kubectl
+    /// named by `--host` fails to find its plugin.
+    MissingPlugin,
     /// A kustomization file that cannot be read as YAML.
     InvalidKustomization,
     /// A `.sops.yaml` that sops cannot use (invalid YAML, wrong shape, bad `path_regex`, …).
@@ -32,13 +37,14 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order they are documented.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::UnencryptedFile,
         Rule::PlaintextSecret,
         Rule::MissingFile,
         Rule::OutsideRoot,
         Rule::InvalidGenerator,
         Rule::SkippedGenerator,
+        Rule::MissingPlugin,
         Rule::InvalidKustomization,
         Rule::InvalidSopsConfig,
         Rule::InvalidRecipient,
@@ -55,6 +61,7 @@ impl Rule {
             Rule::OutsideRoot => "outside-root",
             Rule::InvalidGenerator => "invalid-generator",
             Rule::SkippedGenerator => "skipped-generator",
+            Rule::MissingPlugin => "missing-plugin",
             Rule::InvalidKustomization => "invalid-kustomization",
             Rule::InvalidSopsConfig => "invalid-sops-config",
             Rule::InvalidRecipient => "invalid-recipient",

@@ -8,8 +8,12 @@
 //! An entry naming a local path that does not exist is a missing file (kustomize fails on it);
 //! remote URLs are left to kustomize.
 //!
-//! A config is a ksops generator when its `kind` is `ksops` or `ksops-exec`, or when it is a
-//! KRM exec function whose program is `ksops`.
+//! A config is a ksops generator when its `kind` is `ksops` or `ksops-exec`, its apiVersion is
+//! in KSOPS's `viaduct.ai` group, or it is a KRM exec function whose program is `ksops`.
+//!
+//! With a host (`--host`), generators that host would not run are findings: KRM exec functions
+//! under `kubectl kustomize` (skipped silently), and legacy generators whose apiVersion/kind has
+//! no entry in the plugin home ksops installs (kustomize and kubectl fail to find the plugin).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use std::rc::Rc;
 use crate::check::findings::{Finding, Rule};
 use crate::check::locate::{Segment, field_path, line_of};
 use crate::check::secrets::{is_literal_secret, plaintext_secrets};
-use crate::check::{Host, read_capped, relative_display};
+use crate::check::{Host, SETTINGS_FILE, read_capped, relative_display};
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::sops::stores::yaml::parse_documents;
 use crate::sops::tree::{Document, Mapping, Value};
@@ -29,6 +33,31 @@ pub const KUSTOMIZATION_NAMES: [&str; 3] =
 
 /// The annotations that make kustomize run a config as a KRM function.
 const FUNCTION_ANNOTATIONS: [&str; 2] = ["config.kubernetes.io/function", "config.k8s.io/function"];
+
+/// The apiVersion group of KSOPS generators.
+const KSOPS_GROUP: &str = "viaduct.ai";
+
+/// Every apiVersion/kind KSOPS generators have used, each an entry of the legacy plugin home
+/// that ksops installs (`plugin/kustomize/install.sh`, `Dockerfile.repo-server`): `kind: ksops`
+/// under `viaduct.ai/v1` and `viaduct.ai/v2` (KSOPS's own KRM fixtures), and the `ksops-exec`
+/// kind added in KSOPS 2.2 (deprecated since 3.0, still installed by KSOPS's Makefile).
+pub const LEGACY_PLUGINS: [(&str, &str); 3] = [
+    ("viaduct.ai/v1", "ksops"),
+    ("viaduct.ai/v2", "ksops"),
+    ("viaduct.ai/v1", "ksops-exec"),
+];
+
+/// Where kustomize looks for the legacy exec plugin of a config, relative to the plugin home:
+/// `<group>/<version>/<lowercased kind>/<kind>` (the group is empty for a core apiVersion).
+pub fn legacy_plugin_path(api_version: &str, kind: &str) -> String {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let lowercase = kind.to_lowercase();
+    [group, version, &lowercase, kind]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
 
 /// How deep `generators:` directories may nest (each is a kustomization of configs).
 const MAX_GENERATOR_DIR_DEPTH: usize = 16;
@@ -307,8 +336,9 @@ impl Discovery {
             return;
         }
         self.generators += 1;
-        let id = GeneratorId::peek(&config.value).to_string();
-        if let Some(finding) = host.and_then(|host| skipped(host, doc, config, &id)) {
+        let peeked = GeneratorId::peek(&config.value);
+        let id = peeked.to_string();
+        if let Some(finding) = host.and_then(|host| not_run(host, doc, config, &peeked)) {
             self.findings.push(finding);
         }
         let parsed = match GeneratorConfig::from_value(&config.value) {
@@ -349,6 +379,13 @@ impl Discovery {
 fn is_ksops(doc: &Mapping) -> bool {
     let kind = doc.get("kind").and_then(Value::as_bytes);
     if matches!(kind, Some(b"ksops" | b"ksops-exec")) {
+        return true;
+    }
+    let api_version = doc.get("apiVersion").and_then(Value::as_bytes);
+    if api_version
+        .and_then(|v| std::str::from_utf8(v).ok()?.split_once('/'))
+        .is_some_and(|(group, _)| group == KSOPS_GROUP)
+    {
         return true;
     }
     matches!(function_spec(doc), Some(FunctionSpec::Exec(path))
@@ -401,37 +438,64 @@ fn function_spec(doc: &Mapping) -> Option<FunctionSpec> {
     }
 }
 
-/// The finding for a generator the host would not run.
-fn skipped(host: Host, doc: &Mapping, config: &Config, id: &str) -> Option<Finding> {
-    let spec = function_spec(doc);
-    let (message, fix, at) = match (host, spec) {
+/// The finding for a generator the host would not run: a KRM exec function `kubectl kustomize`
+/// skips, or a legacy generator kustomize finds no plugin for. kpt runs ksops on whatever config
+/// `--fn-config` names, so it has none.
+fn not_run(host: Host, doc: &Mapping, config: &Config, id: &GeneratorId) -> Option<Finding> {
+    let (rule, message, fix, at) = match (host, function_spec(doc)) {
         (Host::Kubectl, Some(FunctionSpec::Exec(_))) => (
+            Rule::SkippedGenerator,
             format!(
                 "generator `{id}` is declared as a KRM exec function, which `kubectl kustomize` \
                  silently skips: its Secrets would be missing from the build"
             ),
             "remove the config.kubernetes.io/function annotation to use the legacy plugin \
-             layout, or build with `kustomize build --enable-alpha-plugins --enable-exec`",
+             layout, or build with `kustomize build --enable-alpha-plugins --enable-exec`"
+                .to_owned(),
             annotation_path(doc),
         ),
-        (Host::Kpt, None) => (
-            format!(
-                "generator `{id}` is a legacy exec plugin (no config.kubernetes.io/function \
-                 annotation), which kpt does not run"
-            ),
-            "declare it as a KRM exec function (annotation config.kubernetes.io/function with \
-             `exec: {path: ksops}`)",
-            vec![key("kind")],
-        ),
+        (Host::Kubectl | Host::Kustomize, None) => {
+            let api_version = id.api_version.as_deref().unwrap_or_default();
+            let kind = id.kind.as_deref().unwrap_or_default();
+            if LEGACY_PLUGINS.contains(&(api_version, kind)) {
+                return None;
+            }
+            let path = legacy_plugin_path(api_version, kind);
+            let provided: Vec<String> = LEGACY_PLUGINS
+                .iter()
+                .map(|(api_version, kind)| format!("`{api_version}` `{kind}`"))
+                .collect();
+            // A known kind under an unknown apiVersion: the apiVersion is what to change.
+            let wrong = if LEGACY_PLUGINS.iter().any(|(_, known)| *known == kind) {
+                "apiVersion"
+            } else {
+                "kind"
+            };
+            (
+                Rule::MissingPlugin,
+                format!(
+                    "generator `{id}` is a legacy exec plugin, which kustomize runs from \
+                     `<plugin home>/{path}`: the plugin home ksops installs has no such entry \
+                     (it has {}), so the build fails (`expected file with Go object code at \
+                     …/{path}.so`)",
+                    provided.join(", ")
+                ),
+                format!(
+                    "use `apiVersion: viaduct.ai/v1` and `kind: ksops`; if your plugin home does \
+                     have `{path}`, allow this finding in {SETTINGS_FILE}"
+                ),
+                vec![key(wrong)],
+            )
+        }
         _ => return None,
     };
     let origin = config.origin(&at);
     Some(Finding {
-        rule: Rule::SkippedGenerator,
+        rule,
         file: origin.file,
         line: origin.line,
         message,
-        fix: fix.into(),
+        fix,
     })
 }
 
@@ -590,4 +654,134 @@ fn read_source(root: &Path, file: &str) -> Result<Source, String> {
         text: String::from_utf8_lossy(&bytes).into_owned(),
         documents,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_paths_follow_kustomize() {
+        assert_eq!(
+            legacy_plugin_path("viaduct.ai/v1", "ksops"),
+            "viaduct.ai/v1/ksops/ksops"
+        );
+        assert_eq!(
+            legacy_plugin_path("viaduct.ai/v1", "ksops-exec"),
+            "viaduct.ai/v1/ksops-exec/ksops-exec"
+        );
+        // The directory is the lowercased kind, the file the kind as written.
+        assert_eq!(
+            legacy_plugin_path("viaduct.ai/v2", "KSops"),
+            "viaduct.ai/v2/ksops/KSops"
+        );
+        // A core apiVersion has no group; a group keeps every later `/` in the version.
+        assert_eq!(legacy_plugin_path("v1", "ksops"), "v1/ksops/ksops");
+        assert_eq!(legacy_plugin_path("a/b/c", "K"), "a/b/c/k/K");
+    }
+
+    fn doc(text: &str) -> Mapping {
+        parse_documents(text.as_bytes())
+            .expect("YAML")
+            .into_iter()
+            .next()
+            .expect("one document")
+    }
+
+    #[test]
+    fn ksops_generators_are_recognised() {
+        for text in [
+            "apiVersion: example.com/v1\nkind: ksops\n",
+            "kind: ksops-exec\n",
+            "apiVersion: viaduct.ai/v1\nkind: KSOPS\n",
+            "apiVersion: viaduct.ai/v3\nkind: Generator\n",
+            "kind: Gen\nmetadata:\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./bin/ksops\n",
+        ] {
+            assert!(is_ksops(&doc(text)), "{text}");
+        }
+        for text in [
+            "apiVersion: example.com/v1\nkind: Other\n",
+            "apiVersion: viaduct.ai\nkind: Other\n",
+            "apiVersion: builtins\nkind: SecretGenerator\n",
+        ] {
+            assert!(!is_ksops(&doc(text)), "{text}");
+        }
+    }
+
+    /// The rules `not_run` reports for one config under each host.
+    fn not_run_rules(text: &str) -> Vec<(Host, Option<Rule>, Option<usize>)> {
+        let mapping = doc(text);
+        let config = Config {
+            value: Value::Mapping(mapping.clone()),
+            source: Some(Rc::new(Source {
+                file: "gen.yaml".into(),
+                text: text.into(),
+                documents: vec![mapping.clone()],
+            })),
+            document: 0,
+            entry: Origin {
+                file: "kustomization.yaml".into(),
+                line: Some(2),
+            },
+        };
+        let id = GeneratorId::peek(&config.value);
+        [Host::Kubectl, Host::Kustomize, Host::Kpt]
+            .into_iter()
+            .map(|host| {
+                let finding = not_run(host, &mapping, &config, &id);
+                (
+                    host,
+                    finding.as_ref().map(|f| f.rule),
+                    finding.and_then(|f| f.line),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hosts_report_what_they_would_not_run() {
+        use Host::{Kpt, Kubectl, Kustomize};
+        // Every entry ksops installs runs under every host.
+        for (api_version, kind) in LEGACY_PLUGINS {
+            let text = format!("apiVersion: {api_version}\nkind: {kind}\nfiles: []\n");
+            assert_eq!(
+                not_run_rules(&text),
+                [
+                    (Kubectl, None, None),
+                    (Kustomize, None, None),
+                    (Kpt, None, None)
+                ],
+                "{text}"
+            );
+        }
+        // No plugin entry: kustomize and kubectl fail; the line is the field to change.
+        let missing = Some(Rule::MissingPlugin);
+        assert_eq!(
+            not_run_rules("apiVersion: viaduct.ai/v2\nkind: ksops-exec\nfiles: []\n"),
+            [
+                (Kubectl, missing, Some(1)),
+                (Kustomize, missing, Some(1)),
+                (Kpt, None, None)
+            ]
+        );
+        assert_eq!(
+            not_run_rules("apiVersion: viaduct.ai/v1\nkind: Ksops\nfiles: []\n"),
+            [
+                (Kubectl, missing, Some(2)),
+                (Kustomize, missing, Some(2)),
+                (Kpt, None, None)
+            ]
+        );
+        // A KRM exec function: any apiVersion/kind; only kubectl skips it.
+        let krm = "apiVersion: example.com/v9\nkind: ksops\nmetadata:\n  annotations:\n    \
+                   config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles: []\n";
+        assert_eq!(
+            not_run_rules(krm),
+            [
+                (Kubectl, Some(Rule::SkippedGenerator), Some(5)),
+                (Kustomize, None, None),
+                (Kpt, None, None)
+            ]
+        );
+    }
 }

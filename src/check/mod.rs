@@ -27,6 +27,7 @@ use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 pub use findings::{Finding, Rule};
+pub use kustomize::{LEGACY_PLUGINS, legacy_plugin_path};
 pub use settings::SETTINGS_FILE;
 pub use walk::WalkError;
 
@@ -41,14 +42,17 @@ use locate::{Segment, line_of};
 use settings::Settings;
 use sops_config::{SopsConfigs, drift};
 
-/// The tool that will build the kustomizations, for generators it would silently skip.
+/// The tool that will run the generators, for generators it would not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Host {
-    /// `kubectl kustomize --enable-alpha-plugins`: skips KRM exec functions.
+    /// `kubectl kustomize --enable-alpha-plugins`: skips KRM exec functions, and finds legacy
+    /// plugins only in the plugin home.
     Kubectl,
-    /// `kustomize build --enable-alpha-plugins --enable-exec`: runs both styles.
+    /// `kustomize build --enable-alpha-plugins --enable-exec`: runs both styles, and finds legacy
+    /// plugins only in the plugin home.
     Kustomize,
-    /// kpt: runs only KRM functions.
+    /// `kpt fn eval --exec ksops --fn-config CONFIG`: runs ksops on whatever config it is given,
+    /// annotated as a KRM function or not, so it skips no ksops generator.
     Kpt,
 }
 
@@ -67,7 +71,7 @@ impl Host {
 /// How to check.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CheckOptions<'a> {
-    /// Report generators this host would silently skip.
+    /// Report generators this host would not run: silently skipped, or with no plugin entry.
     pub host: Option<Host>,
     /// How far generator references may reach (as `KSOPS_ROOT`; never unconfined here).
     pub root_policy: RootPolicy,

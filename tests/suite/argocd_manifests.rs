@@ -1,12 +1,17 @@
 //! The Argo CD and kustomize install material (`Dockerfile.repo-server`, `plugin/`): every
 //! kustomization under `plugin/argocd/` builds, the CMP `plugin.yaml` is a valid
 //! `ConfigManagementPlugin` whose generate step is `ksops argocd generate`, the Dockerfile keeps
-//! its guarantees, and no file under `plugin/` holds an age secret key.
+//! its guarantees (its legacy plugin home runs every generator apiVersion/kind KSOPS has used),
+//! and no file under `plugin/` holds an age secret key.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::{TempDir, controlled_command, crate_root, require_tool, run};
+use crate::kustomize_plugin::assert_legacy_generators_build;
+use crate::support::{
+    TempDir, controlled_command, crate_root, ksops_bin, require_tool, require_tools, run,
+};
+use ksops::check::{LEGACY_PLUGINS, legacy_plugin_path};
 use ksops::sops::stores::yaml::parse_documents;
 use ksops::sops::tree::{Mapping, Value};
 
@@ -281,7 +286,6 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
         && l.contains("--chown=root:root")
         && l.contains("--chmod=0755")
         && l.ends_with(" /usr/local/bin/ksops")));
-    assert!(text.contains("/usr/local/lib/kustomize/plugin/viaduct.ai/v1/ksops/ksops"));
     assert!(lines.contains(&"ENV KUSTOMIZE_PLUGIN_HOME=/usr/local/lib/kustomize/plugin"));
     assert!(lines.contains(&"USER root"));
     assert_eq!(lines.last(), Some(&"USER 999"), "must end with USER 999");
@@ -323,6 +327,72 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
             "no age key configuration in the image: {l}"
         );
     }
+}
+
+/// The Dockerfile's instructions, continuation lines joined and comments dropped.
+fn instructions(dockerfile: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in dockerfile.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => {
+                current.push_str(head);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    out
+}
+
+/// The image's plugin-layout step, run as written with the plugin home in a scratch directory
+/// and this build's ksops in place of `/usr/local/bin/ksops`: every apiVersion/kind KSOPS
+/// generators have used builds with the real kubectl.
+#[test]
+fn dockerfile_plugin_home_runs_every_legacy_generator() {
+    let [kubectl, sops] = require_tools!("kubectl", "sops");
+    let text = read_text(&crate_root().join("Dockerfile.repo-server"));
+    let steps: Vec<String> = instructions(&text)
+        .into_iter()
+        .filter(|i| i.starts_with("RUN ") && i.contains("KUSTOMIZE_PLUGIN_HOME"))
+        .collect();
+    assert_eq!(
+        steps.len(),
+        1,
+        "one RUN step makes the plugin home: {steps:?}"
+    );
+    let script = steps[0]
+        .strip_prefix("RUN ")
+        .unwrap_or_default()
+        .replace("/usr/local/bin/ksops", &ksops_bin().display().to_string());
+
+    let scratch = TempDir::new("dockerfile-plugins");
+    let home = scratch.path().join("home");
+    let plugins = scratch.path().join("plugins");
+    fs::create_dir_all(&home).expect("mkdir home");
+    let out = run(controlled_command(Path::new("/bin/sh"), &home)
+        .args(["-c", &script])
+        .env("KUSTOMIZE_PLUGIN_HOME", &plugins))
+    .expect("run the RUN step");
+    assert!(
+        out.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (api_version, kind) in LEGACY_PLUGINS {
+        let entry = plugins.join(legacy_plugin_path(api_version, kind));
+        let target = fs::read_link(&entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
+        assert_eq!(target, ksops_bin(), "{} links to ksops", entry.display());
+    }
+    let env: [(&str, &Path); 1] = [("KUSTOMIZE_PLUGIN_HOME", &plugins)];
+    assert_legacy_generators_build(&kubectl, &sops, &home, &env);
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod examples;
 mod generator_contracts;
 mod generator_krm;
 mod generator_legacy;
+mod kustomize_plugin;
 mod leaks;
 mod limits;
 mod tamper;
