@@ -145,8 +145,11 @@ pub const CHECK: CommandSpec = CommandSpec {
         FlagSpec {
             name: "--host",
             value: Some("kubectl|kustomize|kpt"),
-            help: "Also report generators this host cannot run (kubectl\n\
-                   silently skips KRM exec functions). Default: none.",
+            help: "Also report generators this host would not run:\n\
+                   kubectl skips KRM exec functions; kubectl and\n\
+                   kustomize fail on legacy generators with no entry in\n\
+                   the plugin home ksops installs. kpt runs any config\n\
+                   given to --fn-config. Default: no host checks.",
         },
         FlagSpec {
             name: "--root",
@@ -174,7 +177,11 @@ RULES:
     missing-file          a ksops generator names a file that does not exist
     outside-root          a ksops generator names a file outside its kustomization root
     invalid-generator     a ksops generator config that ksops refuses
-    skipped-generator     a ksops generator the --host would silently skip
+    skipped-generator     with --host kubectl: a ksops generator declared as a KRM exec
+                          function, which kubectl kustomize silently skips
+    missing-plugin        with --host kubectl or kustomize: a legacy ksops generator whose
+                          apiVersion/kind has no plugin entry (ksops installs viaduct.ai/v1
+                          ksops, viaduct.ai/v2 ksops and viaduct.ai/v1 ksops-exec)
     invalid-kustomization a kustomization file that is not valid YAML
     invalid-sops-config   a .sops.yaml sops cannot use (YAML, path_regex, conflicting rules)
     invalid-recipient     a .sops.yaml key that is not a valid age recipient or SSH public

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::check::{LEGACY_PLUGINS, legacy_plugin_path};
 use crate::cli::error::RenderError;
 use crate::cli::io::note;
 use crate::sops::stores::yaml::parse_documents;
@@ -13,15 +14,6 @@ use crate::sops::tree::Value;
 
 /// The annotation that makes kustomize run a generator as a KRM function.
 const FUNCTION_ANNOTATION: &str = "config.kubernetes.io/function";
-
-/// Every legacy plugin entry KSOPS has used (`<apiVersion>/<kind>/<kind>` under the plugin
-/// home): `viaduct.ai/v1` and `viaduct.ai/v2` with kind `ksops`, and the `ksops-exec` kind of
-/// KSOPS 2.x.
-pub const PLUGIN_ENTRIES: [&str; 3] = [
-    "viaduct.ai/v1/ksops/ksops",
-    "viaduct.ai/v2/ksops/ksops",
-    "viaduct.ai/v1/ksops-exec/ksops-exec",
-];
 
 /// One `kustomize build` / `kubectl kustomize` flag that `render` and `argocd generate` pass
 /// through.
@@ -274,7 +266,8 @@ fn without_plugin_config_note(line: &str) -> &str {
     }
 }
 
-/// A plugin home holding every [`PLUGIN_ENTRIES`] entry → this binary, removed on drop.
+/// A plugin home holding an entry for every apiVersion and kind KSOPS has used
+/// ([`LEGACY_PLUGINS`]) → this binary, removed on drop.
 pub struct TempPluginHome {
     /// The plugin home directory.
     pub path: PathBuf,
@@ -307,8 +300,8 @@ impl TempPluginHome {
             path,
         };
         std::fs::create_dir(&home.scratch).map_err(io)?;
-        for entry in PLUGIN_ENTRIES {
-            let link = home.path.join(entry);
+        for (api_version, kind) in LEGACY_PLUGINS {
+            let link = home.path.join(legacy_plugin_path(api_version, kind));
             if let Some(dir) = link.parent() {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
@@ -426,8 +419,9 @@ mod tests {
     #[test]
     fn the_plugin_home_has_every_entry() {
         let home = TempPluginHome::create().unwrap();
-        for entry in PLUGIN_ENTRIES {
-            assert!(home.path.join(entry).exists(), "{entry}");
+        for (api_version, kind) in LEGACY_PLUGINS {
+            let entry = legacy_plugin_path(api_version, kind);
+            assert!(home.path.join(&entry).exists(), "{entry}");
         }
         let path = home.path.clone();
         drop(home);
