@@ -3,9 +3,9 @@
 //! directory, with the settings of [`GeneratorSettings`].
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cli::env::GeneratorSettings;
+use crate::cli::env::{GeneratorSettings, KSOPS_CONFINE_TO};
 use crate::cli::error::{CliError, GeneratorFailure, UsageError};
 use crate::cli::io::{read_capped, read_file, write_stdout, write_stdout_with};
 use crate::generator::generate::generate;
@@ -48,18 +48,21 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
     write_stdout_with(|out| output.write_to(out))
 }
 
-/// The kustomization directory kustomize ran us in, for messages: relative to the enclosing
-/// git work tree (`overlays/dev`), else its own name. Never an absolute path, which would say
+/// The kustomization directory kustomize ran us in, for messages: relative to the Argo CD
+/// checkout or the enclosing git work tree (`overlays/dev`), else its own name. Never an absolute path, which would say
 /// where the repository lives on this machine (or, in Argo CD, which checkout it is).
 fn kustomization_dir() -> String {
     let Ok(cwd) = std::env::current_dir() else {
         return "the kustomization directory".into();
     };
-    let in_work_tree = cwd
-        .ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .and_then(|top| cwd.strip_prefix(top).ok());
-    match in_work_tree {
+    // In an Argo CD sidecar the checkout bound is the top; elsewhere the git work tree.
+    let bound = std::env::var_os(KSOPS_CONFINE_TO).map(PathBuf::from);
+    let top = bound.filter(|bound| cwd.starts_with(bound)).or_else(|| {
+        cwd.ancestors()
+            .find(|dir| dir.join(".git").exists())
+            .map(Path::to_path_buf)
+    });
+    match top.as_deref().and_then(|top| cwd.strip_prefix(top).ok()) {
         Some(relative) if relative.as_os_str().is_empty() => ".".into(),
         Some(relative) => relative.display().to_string(),
         None => cwd

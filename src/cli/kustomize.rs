@@ -186,8 +186,9 @@ pub fn run_build(
         return Ok(output.stdout);
     }
     let (message, from_ksops) = failure_message(&stderr, shown);
+    let name = program.file_name().unwrap_or(program.as_os_str());
     Err(RenderError::Build {
-        program: program.display().to_string(),
+        program: name.to_string_lossy().into_owned(),
         message,
         from_ksops,
     })

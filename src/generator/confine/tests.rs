@@ -15,7 +15,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let tmp = crate::testing::scratch_dir();
+        let tmp = crate::testing::scratch_dir("unit");
         fs::create_dir(tmp.path().join("root")).unwrap();
         fs::create_dir(tmp.path().join("outside")).unwrap();
         fs::write(tmp.path().join("outside/secret"), SECRET).unwrap();

@@ -915,7 +915,7 @@ mod tests {
     }
 
     fn scratch() -> tempfile::TempDir {
-        crate::testing::scratch_dir()
+        crate::testing::scratch_dir("unit")
     }
 
     #[test]

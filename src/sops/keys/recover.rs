@@ -439,7 +439,7 @@ mod tests {
 
     #[test]
     fn no_identities_anywhere_reads_like_sops() {
-        let dir = crate::testing::scratch_dir();
+        let dir = crate::testing::scratch_dir("unit");
         let keyring = Keyring::load(&IdentitySources {
             home: Some(dir.path().to_path_buf()),
             ..empty_sources()
@@ -502,7 +502,7 @@ mod tests {
         if !have_tool("ssh-keygen") || !have_tool("age") {
             return;
         }
-        let dir = crate::testing::scratch_dir();
+        let dir = crate::testing::scratch_dir("unit");
         let ssh = dir.path().join(".ssh");
         std::fs::create_dir(&ssh).unwrap_or_else(|e| panic!("{e}"));
         let ed = ssh.join("id_ed25519");
@@ -542,7 +542,7 @@ mod tests {
         if !have_tool("age") || !have_tool("age-keygen") {
             return;
         }
-        let dir = crate::testing::scratch_dir();
+        let dir = crate::testing::scratch_dir("unit");
         let recipients = dir.path().join("r.txt");
         let pubkey = run(Command::new("age-keygen")
             .arg("-y")

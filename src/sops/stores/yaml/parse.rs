@@ -1448,7 +1448,7 @@ mod tests {
         let Some(sops) = crate::testing::require_tool("sops") else {
             return;
         };
-        let scratch = crate::testing::scratch_dir();
+        let scratch = crate::testing::scratch_dir("unit");
         for (index, case) in CASES.iter().enumerate() {
             assert_sops_agrees(&sops, scratch.path(), index, case);
         }
