@@ -1,14 +1,20 @@
 //! The commands the documentation shows, taken from the Markdown itself and run as written: every
 //! `kpt` command of `README.md` and `docs/argocd.md` on a scratch package (the Secrets printed,
-//! the package untouched, no plaintext on disk).
+//! the package untouched, no plaintext on disk), and every `kubectl kustomize` / `kubectl apply
+//! -k` of `docs/argocd.md`: on a shipped component alone it fails, and on the documented install
+//! kustomization (the upstream install replaced by a TEST ONLY stand-in) it builds with each
+//! component.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::argocd_manifests::{WAYS, argocd_install, kustomize};
 use crate::support::{
     self, TempDir, controlled_command, crate_root, ksops_bin, require_tools, run, sops_encrypt,
 };
+use ksops::sops::stores::yaml::parse_documents;
+use ksops::sops::tree::Value;
 
 /// The documents whose commands are checked.
 const DOCUMENTS: [&str; 2] = ["README.md", "docs/argocd.md"];
@@ -251,6 +257,14 @@ pub(crate) fn commands(document: &'static str, program: &str) -> Vec<Snippet> {
         .collect()
 }
 
+/// The YAML blocks of `document`.
+pub(crate) fn yaml_blocks(document: &'static str) -> Vec<Snippet> {
+    snippets(document)
+        .into_iter()
+        .filter(|s| matches!(s.language.as_deref(), Some("yaml" | "yml")))
+        .collect()
+}
+
 /// What a path in a directory tree is, with a file's whole content.
 #[derive(Debug, PartialEq, Eq)]
 enum Node {
@@ -461,6 +475,140 @@ fn every_kpt_command_prints_the_secrets_and_leaves_the_package_untouched() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The word `kubectl kustomize DIR` or `kubectl apply -k DIR` builds, if `code` is one of them
+/// (possibly piped on).
+fn kustomize_target(code: &str) -> Option<&str> {
+    let build = code.split('|').next()?.trim();
+    build
+        .strip_prefix("kubectl kustomize ")
+        .map(str::trim)
+        .or_else(|| flag_value(build, "-k").filter(|_| build.starts_with("kubectl apply ")))
+}
+
+#[test]
+fn argocd_install_commands_build_as_written() {
+    let [kubectl] = require_tools!("kubectl");
+    const DOC: &str = "docs/argocd.md";
+    let install: Vec<Snippet> = yaml_blocks(DOC)
+        .into_iter()
+        .filter(|b| b.code.contains("kind: Kustomization") && b.code.contains("components:"))
+        .collect();
+    assert_eq!(install.len(), 1, "{DOC}: one install kustomization");
+    let install = &install[0];
+    let place = install.place();
+    let parsed = parse_documents(install.code.as_bytes())
+        .unwrap_or_else(|e| panic!("{place}: {e}"))
+        .remove(0);
+    let list = |key: &str| -> Vec<String> {
+        match parsed.get(key) {
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(|i| i.as_bytes())
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    // The upstream install, pinned to a release.
+    let resources = list("resources");
+    assert_eq!(resources.len(), 1, "{place}: {resources:?}");
+    let version = resources[0]
+        .strip_prefix("https://raw.githubusercontent.com/argoproj/argo-cd/")
+        .and_then(|r| r.strip_suffix("/manifests/install.yaml"))
+        .unwrap_or_else(|| panic!("{place}: not the upstream install: {}", resources[0]));
+    let numbers: Vec<&str> = version.trim_start_matches('v').split('.').collect();
+    assert!(
+        version.starts_with('v')
+            && numbers.len() == 3
+            && numbers.iter().all(|n| n.parse::<u32>().is_ok()),
+        "{place}: the install is not pinned to a release: {version}"
+    );
+    // One component, from the copy of plugin/argocd/; the comment names every way.
+    let components = list("components");
+    assert_eq!(components.len(), 1, "{place}: {components:?}");
+    let (copy, shown) = components[0]
+        .split_once('/')
+        .unwrap_or_else(|| panic!("{place}: {}", components[0]));
+    assert!(WAYS.contains(&shown), "{place}: unknown way {shown}");
+    for way in WAYS {
+        assert!(
+            install.code.contains(&format!("{copy}/{way}")),
+            "{place}: {way} not named"
+        );
+    }
+
+    let builds: Vec<Snippet> = commands(DOC, "kubectl")
+        .into_iter()
+        .filter(|c| kustomize_target(&c.code).is_some())
+        .collect();
+    let home = TempDir::new("docs-argocd-home");
+    let mut installs = 0;
+    let mut alone = 0;
+    for command in &builds {
+        let place = command.place();
+        let target = kustomize_target(&command.code).expect("a build");
+        if target.starts_with("plugin/") {
+            // A shipped component alone: it fails before anything reaches a cluster.
+            alone += 1;
+            let mut words: Vec<&str> = command.code.split_whitespace().collect();
+            if words[1] == "apply" {
+                words.push("--dry-run=client");
+            }
+            let out = run(controlled_command(&kubectl, home.path())
+                .current_dir(crate_root())
+                .args(&words[1..]))
+            .expect("run kubectl");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.success() && stderr.contains("no resource matches strategic merge patch"),
+                "{place}: `{}` does not fail on the missing Argo CD install: {stderr}",
+                command.code
+            );
+            continue;
+        }
+        installs += 1;
+        assert!(
+            install
+                .code
+                .starts_with(&format!("# {target}/kustomization.yaml\n")),
+            "{place}: `{}` builds {target}/, not where the docs put the kustomization",
+            command.code
+        );
+        assert_eq!(
+            command.code.split_once('|').map(|(_, apply)| apply.trim()),
+            Some("kubectl apply --server-side --force-conflicts -f -"),
+            "{place}"
+        );
+        for way in WAYS {
+            let scratch = TempDir::new("docs-argocd");
+            let kustomization = install
+                .code
+                .replace(&resources[0], "upstream")
+                .replace(&components[0], &format!("{copy}/{way}"));
+            argocd_install(scratch.path(), target, &kustomization, copy);
+            let out = kustomize(&kubectl, home.path(), scratch.path(), target);
+            let built = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.success(),
+                "{place}: `{}` with {way}: {}",
+                command.code,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let marker = match way {
+                "custom-image" => "image: registry.example.com/argocd-ksops:",
+                "init-container" => "name: install-ksops",
+                _ => "name: ksops-cmp-plugin-",
+            };
+            assert!(
+                built.contains(marker),
+                "{place}: {way} not applied:\n{built}"
+            );
+        }
+    }
+    assert!(installs > 0, "{DOC} shows no install command");
+    assert!(alone > 0, "{DOC} shows no build of a component alone");
 }
 
 #[test]
