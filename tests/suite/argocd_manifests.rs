@@ -2,12 +2,14 @@
 //! kustomization under `plugin/argocd/` is a Component that fails alone and patches an Argo CD
 //! install (the TEST ONLY stand-in `tests/fixtures/argocd-base/`) as documented, the CMP
 //! `plugin.yaml` is a valid `ConfigManagementPlugin` whose generate step is `ksops argocd
-//! generate`, the Dockerfile keeps its guarantees, and no file under `plugin/` holds an age secret
-//! key.
+//! generate`, the images are the ones docs/argocd.md builds (the init container's from the
+//! minimal `ksops` stage), the Dockerfile keeps its guarantees, and no file under `plugin/` holds
+//! an age secret key.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::docs;
 use crate::support::{RunOutput, TempDir, controlled_command, crate_root, require_tool, run};
 use ksops::sops::stores::yaml::parse_documents;
 use ksops::sops::tree::{Mapping, Value};
@@ -367,6 +369,87 @@ fn components_patch_an_argocd_install_and_fail_alone() {
 }
 
 #[test]
+fn images_are_the_ones_the_docs_build() {
+    let Some(kubectl) = require_tool("kubectl") else {
+        return;
+    };
+    // Every `docker build` the docs show names an existing Dockerfile and stage.
+    let builds = docs::commands("docs/argocd.md", "docker");
+    let mut tags = Vec::new();
+    for build in &builds {
+        let place = build.place();
+        let code = &build.code;
+        let dockerfile = docs::flag_value(code, "-f").unwrap_or_else(|| panic!("{place}: no -f"));
+        let text = read_text(&crate_root().join(dockerfile));
+        let target = docs::flag_value(code, "--target");
+        if let Some(target) = target {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("FROM ") && l.ends_with(&format!(" AS {target}"))),
+                "{place}: {dockerfile} has no stage {target}"
+            );
+        }
+        let tag = docs::flag_value(code, "-t").unwrap_or_else(|| panic!("{place}: no -t"));
+        tags.push((target, tag));
+    }
+    let tag_of = |target: Option<&str>| {
+        tags.iter()
+            .find(|(t, _)| *t == target)
+            .map(|(_, tag)| *tag)
+            .unwrap_or_else(|| panic!("docs/argocd.md builds no image with --target {target:?}"))
+    };
+    let repo_server_image = tag_of(None);
+    let ksops_image = tag_of(Some("ksops"));
+
+    let image = |m: &Mapping| text(m, "image").map(str::to_string);
+    let custom = build_on_install(&kubectl, "custom-image");
+    let pod = repo_server_pod(&custom);
+    assert_eq!(
+        named(pod, "containers", "argocd-repo-server")
+            .and_then(image)
+            .as_deref(),
+        Some(repo_server_image),
+        "custom-image"
+    );
+    let cmp = build_on_install(&kubectl, "cmp-sidecar");
+    let pod = repo_server_pod(&cmp);
+    assert_eq!(
+        named(pod, "containers", "ksops").and_then(image).as_deref(),
+        Some(repo_server_image),
+        "cmp-sidecar"
+    );
+    let helm_cmp = parse_one(&crate_root().join("plugin/argocd/helm-values-cmp.yaml"));
+    let repo = mapping(&helm_cmp, "repoServer").expect("repoServer");
+    assert_eq!(
+        named(repo, "extraContainers", "ksops")
+            .and_then(image)
+            .as_deref(),
+        Some(repo_server_image),
+        "helm-values-cmp.yaml"
+    );
+
+    // The init container runs the minimal `ksops` stage.
+    let init = build_on_install(&kubectl, "init-container");
+    let pod = repo_server_pod(&init);
+    assert_eq!(
+        named(pod, "initContainers", "install-ksops")
+            .and_then(image)
+            .as_deref(),
+        Some(ksops_image),
+        "init-container"
+    );
+    let helm = parse_one(&crate_root().join("plugin/argocd/helm-values.yaml"));
+    let repo = mapping(&helm, "repoServer").expect("repoServer");
+    assert_eq!(
+        named(repo, "initContainers", "install-ksops")
+            .and_then(image)
+            .as_deref(),
+        Some(ksops_image),
+        "helm-values.yaml"
+    );
+}
+
+#[test]
 fn cmp_plugin_config_runs_ksops_argocd_generate() {
     let path = crate_root().join("plugin/argocd/cmp-sidecar/plugin.yaml");
     let doc = parse_one(&path);
@@ -506,6 +589,27 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
             "no age key configuration in the image: {l}"
         );
     }
+    // `--target ksops`: the init container's image, the static binary alone where the init
+    // container runs it from.
+    let stage: Vec<&str> = lines
+        .iter()
+        .skip_while(|l| **l != "FROM scratch AS ksops")
+        .skip(1)
+        .take_while(|l| !l.starts_with("FROM "))
+        .copied()
+        .collect();
+    assert!(!stage.is_empty(), "a `FROM scratch AS ksops` stage");
+    assert!(
+        stage.iter().any(|l| l.starts_with("COPY --from=build ")
+            && l.contains("--chmod=0755")
+            && l.ends_with(" /out/ksops /usr/local/bin/ksops")),
+        "the ksops stage copies the binary to /usr/local/bin/ksops: {stage:?}"
+    );
+    assert!(
+        stage.iter().all(|l| !l.starts_with("RUN ")),
+        "nothing runs in the scratch stage: {stage:?}"
+    );
+    assert!(stage.contains(&"USER 999"), "the ksops stage runs as 999");
 }
 
 #[test]
