@@ -1,6 +1,7 @@
 //! The Argo CD and kustomize install material (`Dockerfile.repo-server`, `plugin/`): every
 //! kustomization under `plugin/argocd/` is a Component that fails alone and patches an Argo CD
-//! install (the TEST ONLY stand-in `tests/fixtures/argocd-base/`) as documented, the CMP
+//! install (the TEST ONLY stand-in `tests/fixtures/argocd-base/`) as documented, the repo-server
+//! installs cover every legacy plugin entry KSOPS has used, the CMP
 //! `plugin.yaml` is a valid `ConfigManagementPlugin` whose generate step is `ksops argocd
 //! generate`, the images are the ones docs/argocd.md builds (the init container's from the
 //! minimal `ksops` stage), the Dockerfile keeps its guarantees, and no file under `plugin/` holds
@@ -13,6 +14,16 @@ use crate::docs;
 use crate::support::{RunOutput, TempDir, controlled_command, crate_root, require_tool, run};
 use ksops::sops::stores::yaml::parse_documents;
 use ksops::sops::tree::{Mapping, Value};
+
+/// Where the legacy plugin entries live in the repo-server.
+const PLUGIN_HOME: &str = "/usr/local/lib/kustomize/plugin";
+
+/// Every legacy plugin entry KSOPS has used (`<apiVersion>/<kind>/<kind>` under the plugin home).
+const PLUGIN_ENTRIES: [&str; 3] = [
+    "viaduct.ai/v1/ksops/ksops",
+    "viaduct.ai/v2/ksops/ksops",
+    "viaduct.ai/v1/ksops-exec/ksops-exec",
+];
 
 /// The install ways: the components directly under `plugin/argocd/`.
 pub(crate) const WAYS: [&str; 3] = ["custom-image", "init-container", "cmp-sidecar"];
@@ -366,6 +377,51 @@ fn components_patch_an_argocd_install_and_fail_alone() {
     assert!(volume.starts_with("ksops-cmp-plugin-"), "{volume}");
     let generated = object(cmp, "ConfigMap", volume);
     assert!(mapping(generated, "data").is_some_and(|d| d.get("plugin.yaml").is_some()));
+}
+
+#[test]
+fn repo_server_installs_cover_every_legacy_plugin_entry() {
+    let Some(kubectl) = require_tool("kubectl") else {
+        return;
+    };
+    let check = |what: &str, container: &Mapping| {
+        assert_eq!(
+            env(container, "KUSTOMIZE_PLUGIN_HOME"),
+            Some(PLUGIN_HOME),
+            "{what}"
+        );
+        for path in std::iter::once("/usr/local/bin/ksops".to_string())
+            .chain(PLUGIN_ENTRIES.iter().map(|e| format!("{PLUGIN_HOME}/{e}")))
+        {
+            let found =
+                mount(container, &path).unwrap_or_else(|| panic!("{what}: no mount at {path}"));
+            assert_eq!(text(found, "name"), Some("custom-tools"), "{what}: {path}");
+            assert_eq!(text(found, "subPath"), Some("ksops"), "{what}: {path}");
+            assert_eq!(
+                found.get("readOnly"),
+                Some(&Value::Bool(true)),
+                "{what}: {path}"
+            );
+        }
+    };
+    let objects = build_on_install(&kubectl, "init-container");
+    let pod = repo_server_pod(&objects);
+    check(
+        "init-container",
+        named(pod, "containers", "argocd-repo-server").expect("repo-server"),
+    );
+    let helm = parse_one(&crate_root().join("plugin/argocd/helm-values.yaml"));
+    let repo = mapping(&helm, "repoServer").expect("repoServer");
+    check("helm-values.yaml repoServer", repo);
+
+    // The docs name each entry, for the image and for the init container.
+    let doc = read_text(&crate_root().join("docs/argocd.md"));
+    for entry in PLUGIN_ENTRIES {
+        assert!(
+            doc.matches(&format!("`{entry}`")).count() >= 2,
+            "docs/argocd.md does not name {entry} for both repo-server ways"
+        );
+    }
 }
 
 #[test]
