@@ -1,11 +1,11 @@
 //! The Argo CD and kustomize install material (`Dockerfile.repo-server`, `plugin/`): every
 //! kustomization under `plugin/argocd/` is a Component that fails alone and patches an Argo CD
 //! install (the TEST ONLY stand-in `tests/fixtures/argocd-base/`) as documented, the repo-server
-//! installs cover every legacy plugin entry KSOPS has used, the CMP
-//! `plugin.yaml` is a valid `ConfigManagementPlugin` whose generate step is `ksops argocd
-//! generate`, the images are the ones docs/argocd.md builds (the init container's from the
-//! minimal `ksops` stage), the Dockerfile keeps its guarantees, and no file under `plugin/` holds
-//! an age secret key.
+//! installs cover every legacy plugin entry KSOPS has used, the example Application creates its
+//! namespace, the CMP `plugin.yaml` is a valid `ConfigManagementPlugin` whose generate step is
+//! `ksops argocd generate`, the images are the ones docs/argocd.md builds (the init container's
+//! from the minimal `ksops` stage), the Dockerfile keeps its guarantees, and no file under
+//! `plugin/` holds an age secret key.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -425,6 +425,83 @@ fn repo_server_installs_cover_every_legacy_plugin_entry() {
 }
 
 #[test]
+fn applications_create_their_namespace_in_a_project_allowing_it() {
+    let create = |what: &str, app: &Mapping| {
+        let options = strings(at(app, &["spec", "syncPolicy"]).and_then(|p| p.get("syncOptions")));
+        assert!(
+            options.iter().any(|o| o == "CreateNamespace=true"),
+            "{what}: the Application does not create its namespace (syncOptions: {options:?})"
+        );
+    };
+    let mut examples = 0;
+    for file in walk(&crate_root().join("plugin/argocd")) {
+        if file.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let what = file.display().to_string();
+        let objects = parse_all(&what, &read_text(&file));
+        for app in objects
+            .iter()
+            .filter(|o| text(o, "kind") == Some("Application"))
+        {
+            examples += 1;
+            create(&what, app);
+            let spec = mapping(app, "spec").expect("spec");
+            let project = text(spec, "project").expect("spec.project");
+            if project == "default" {
+                continue;
+            }
+            // A project other than `default` must come with the Application and allow it.
+            let proj = objects
+                .iter()
+                .find(|o| {
+                    text(o, "kind") == Some("AppProject")
+                        && mapping(o, "metadata").and_then(|m| text(m, "name")) == Some(project)
+                })
+                .unwrap_or_else(|| panic!("{what}: no AppProject {project}"));
+            let proj_spec = mapping(proj, "spec").expect("AppProject spec");
+            let repo = at(spec, &["source"])
+                .and_then(|s| text(s, "repoURL"))
+                .expect("repoURL");
+            assert!(
+                strings(proj_spec.get("sourceRepos"))
+                    .iter()
+                    .any(|r| r == repo),
+                "{what}"
+            );
+            let destination = mapping(spec, "destination").expect("destination");
+            assert!(
+                list(proj_spec, "destinations").iter().any(|d| {
+                    text(d, "server") == text(destination, "server")
+                        && text(d, "namespace") == text(destination, "namespace")
+                }),
+                "{what}: the project does not allow the destination"
+            );
+            assert!(
+                list(proj_spec, "clusterResourceWhitelist").iter().any(|r| {
+                    text(r, "group") == Some("") && text(r, "kind") == Some("Namespace")
+                }),
+                "{what}: CreateNamespace=true needs the project to allow Namespace"
+            );
+        }
+    }
+    assert!(examples > 0, "no example Application under plugin/argocd/");
+
+    // Applications (and fragments of one) shown in the docs.
+    let mut shown = 0;
+    for block in docs::yaml_blocks("docs/argocd.md") {
+        for doc in parse_all(&block.place(), &block.code) {
+            let fragment = mapping(&doc, "spec").is_some_and(|s| s.get("source").is_some());
+            if text(&doc, "kind") == Some("Application") || fragment {
+                shown += 1;
+                create(&block.place(), &doc);
+            }
+        }
+    }
+    assert!(shown > 0, "docs/argocd.md shows no Application");
+}
+
+#[test]
 fn images_are_the_ones_the_docs_build() {
     let Some(kubectl) = require_tool("kubectl") else {
         return;
@@ -645,6 +722,7 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
             "no age key configuration in the image: {l}"
         );
     }
+
     // `--target ksops`: the init container's image, the static binary alone where the init
     // container runs it from.
     let stage: Vec<&str> = lines
