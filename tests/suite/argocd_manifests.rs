@@ -735,9 +735,11 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
     assert!(!stage.is_empty(), "a `FROM scratch AS ksops` stage");
     assert!(
         stage.iter().any(|l| l.starts_with("COPY --from=build ")
+            // scratch has no /etc/passwd to resolve an owner's name with.
+            && l.contains("--chown=0:0")
             && l.contains("--chmod=0755")
             && l.ends_with(" /out/ksops /usr/local/bin/ksops")),
-        "the ksops stage copies the binary to /usr/local/bin/ksops: {stage:?}"
+        "the ksops stage copies the binary, root-owned, to /usr/local/bin/ksops: {stage:?}"
     );
     assert!(
         stage.iter().all(|l| !l.starts_with("RUN ")),
