@@ -1,19 +1,38 @@
 //! The Argo CD and kustomize install material (`Dockerfile.repo-server`, `plugin/`): every
-//! kustomization under `plugin/argocd/` builds, the CMP `plugin.yaml` is a valid
-//! `ConfigManagementPlugin` whose generate step is `ksops argocd generate`, the Dockerfile keeps
-//! its guarantees (its legacy plugin home runs every generator apiVersion/kind KSOPS has used),
-//! and no file under `plugin/` holds an age secret key.
+//! kustomization under `plugin/argocd/` is a Component that fails alone and patches an Argo CD
+//! install (the TEST ONLY stand-in `tests/fixtures/argocd-base/`) as documented, the repo-server
+//! installs cover every legacy plugin entry KSOPS has used, the example Application creates its
+//! namespace, the CMP `plugin.yaml` is a valid `ConfigManagementPlugin` whose generate step is
+//! `ksops argocd generate`, the images are the ones docs/argocd.md builds (the init container's
+//! from the minimal `ksops` stage), the Dockerfile keeps its guarantees (its legacy plugin home
+//! runs every generator apiVersion/kind KSOPS has used), and no file under `plugin/` holds an age
+//! secret key.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::docs;
 use crate::kustomize_plugin::assert_legacy_generators_build;
 use crate::support::{
-    TempDir, controlled_command, crate_root, ksops_bin, require_tool, require_tools, run,
+    RunOutput, TempDir, controlled_command, crate_root, ksops_bin, require_tool, require_tools,
+    run,
 };
 use ksops::check::{LEGACY_PLUGINS, legacy_plugin_path};
 use ksops::sops::stores::yaml::parse_documents;
 use ksops::sops::tree::{Mapping, Value};
+
+/// Where the legacy plugin entries live in the repo-server.
+const PLUGIN_HOME: &str = "/usr/local/lib/kustomize/plugin";
+
+/// Every legacy plugin entry KSOPS has used (`<apiVersion>/<kind>/<kind>` under the plugin home).
+const PLUGIN_ENTRIES: [&str; 3] = [
+    "viaduct.ai/v1/ksops/ksops",
+    "viaduct.ai/v2/ksops/ksops",
+    "viaduct.ai/v1/ksops-exec/ksops-exec",
+];
+
+/// The install ways: the components directly under `plugin/argocd/`.
+pub(crate) const WAYS: [&str; 3] = ["custom-image", "init-container", "cmp-sidecar"];
 
 /// Every file below `dir`, sorted, symlinks not followed.
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -32,6 +51,15 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Copies the tree `from` to `to` (regular files and directories).
+fn copy_tree(from: &Path, to: &Path) {
+    for file in walk(from) {
+        let target = to.join(file.strip_prefix(from).expect("under from"));
+        fs::create_dir_all(target.parent().expect("parent")).expect("create dir");
+        fs::copy(&file, &target).unwrap_or_else(|e| panic!("copy {}: {e}", file.display()));
+    }
 }
 
 /// Directories under `plugin/argocd/` holding a kustomization file.
@@ -54,9 +82,12 @@ fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
+fn parse_all(what: &str, yaml: &str) -> Vec<Mapping> {
+    parse_documents(yaml.as_bytes()).unwrap_or_else(|e| panic!("{what} does not parse: {e}"))
+}
+
 fn parse_one(path: &Path) -> Mapping {
-    let docs = parse_documents(read_text(path).as_bytes())
-        .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+    let docs = parse_all(&path.display().to_string(), &read_text(path));
     assert_eq!(docs.len(), 1, "{}: expected one document", path.display());
     docs.into_iter().next().expect("one document")
 }
@@ -75,6 +106,11 @@ fn mapping<'a>(m: &'a Mapping, key: &str) -> Option<&'a Mapping> {
     }
 }
 
+/// The mapping at `keys` below `m`.
+fn at<'a>(m: &'a Mapping, keys: &[&str]) -> Option<&'a Mapping> {
+    keys.iter().try_fold(m, |m, key| mapping(m, key))
+}
+
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Sequence(items)) => items
@@ -88,112 +124,468 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// The mappings of the sequence `key` of `m`.
+fn list<'a>(m: &'a Mapping, key: &str) -> Vec<&'a Mapping> {
+    match m.get(key) {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::Mapping(m) => Some(m),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The item of the sequence `key` of `m` whose `name` is `name`.
+fn named<'a>(m: &'a Mapping, key: &str, name: &str) -> Option<&'a Mapping> {
+    list(m, key)
+        .into_iter()
+        .find(|i| text(i, "name") == Some(name))
+}
+
+/// The object of `kind` named `name` among `objects`.
+fn object<'a>(objects: &'a [Mapping], kind: &str, name: &str) -> &'a Mapping {
+    objects
+        .iter()
+        .find(|o| {
+            text(o, "kind") == Some(kind)
+                && mapping(o, "metadata").and_then(|m| text(m, "name")) == Some(name)
+        })
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
 fn is_component(dir: &Path) -> bool {
     let doc = parse_one(&dir.join("kustomization.yaml"));
     text(&doc, "kind") == Some("Component")
 }
 
+/// `kubectl kustomize DIR` run in `cwd`.
+pub(crate) fn kustomize(kubectl: &Path, home: &Path, cwd: &Path, dir: &str) -> RunOutput {
+    run(controlled_command(kubectl, home)
+        .current_dir(cwd)
+        .arg("kustomize")
+        .arg(dir))
+    .expect("run kubectl")
+}
+
+/// Lays out `root/dir` as docs/argocd.md tells: `kustomization` as its kustomization, `ksops`
+/// (the first path element of its components) a copy of `plugin/argocd/`, and `upstream/` the
+/// TEST ONLY stand-in for the upstream Argo CD install.
+pub(crate) fn argocd_install(root: &Path, dir: &str, kustomization: &str, ksops: &str) {
+    let install = root.join(dir);
+    copy_tree(&crate_root().join("plugin/argocd"), &install.join(ksops));
+    copy_tree(
+        &crate_root().join("tests/fixtures/argocd-base"),
+        &install.join("upstream"),
+    );
+    fs::write(install.join("kustomization.yaml"), kustomization).expect("write kustomization");
+}
+
+/// The objects of the stand-in install with the component `way` added, built by kubectl.
+fn build_on_install(kubectl: &Path, way: &str) -> Vec<Mapping> {
+    let scratch = TempDir::new("argocd-install");
+    argocd_install(
+        scratch.path(),
+        "argocd",
+        &format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\
+             namespace: argocd\nresources:\n  - upstream\ncomponents:\n  - ksops/{way}\n"
+        ),
+        "ksops",
+    );
+    let out = kustomize(kubectl, scratch.path(), scratch.path(), "argocd");
+    assert!(
+        out.success(),
+        "{way} on the stand-in install:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_all(way, &String::from_utf8(out.stdout).expect("UTF-8 output"))
+}
+
+/// The pod template spec of the repo-server Deployment among `objects`.
+fn repo_server_pod(objects: &[Mapping]) -> &Mapping {
+    let deployment = object(objects, "Deployment", "argocd-repo-server");
+    at(deployment, &["spec", "template", "spec"]).expect("pod spec")
+}
+
+/// The env value `name` of `container`.
+fn env<'a>(container: &'a Mapping, name: &str) -> Option<&'a str> {
+    named(container, "env", name).and_then(|e| text(e, "value"))
+}
+
+/// The mount of `container` at `path`.
+fn mount<'a>(container: &'a Mapping, path: &str) -> Option<&'a Mapping> {
+    list(container, "volumeMounts")
+        .into_iter()
+        .find(|m| text(m, "mountPath") == Some(path))
+}
+
 #[test]
-fn every_argocd_kustomization_builds() {
+fn components_patch_an_argocd_install_and_fail_alone() {
     let Some(kubectl) = require_tool("kubectl") else {
         return;
     };
+    let home = TempDir::new("argocd-manifests");
+    let root = crate_root();
     let dirs = kustomization_dirs();
     let names: Vec<String> = dirs
         .iter()
-        .map(|d| d.strip_prefix(crate_root()).unwrap().display().to_string())
+        .map(|d| d.strip_prefix(&root).unwrap().display().to_string())
         .collect();
-    for expected in [
-        "plugin/argocd/base",
-        "plugin/argocd/custom-image",
-        "plugin/argocd/init-container",
-        "plugin/argocd/cmp-sidecar",
-        "plugin/argocd/sops-age",
-    ] {
+    for way in WAYS {
+        let expected = format!("plugin/argocd/{way}");
+        assert!(names.contains(&expected), "{expected} missing: {names:?}");
+    }
+    for dir in &dirs {
+        // A Kustomization here would create objects of its own when applied: a stand-in
+        // repo-server or argocd-cm replacing the real ones, or a placeholder key Secret.
         assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing: {names:?}"
+            is_component(dir),
+            "{} is not a kustomize Component",
+            dir.display()
+        );
+        let doc = parse_one(&dir.join("kustomization.yaml"));
+        assert!(
+            doc.get("resources").is_none(),
+            "{}: a component brings no resources of its own",
+            dir.display()
+        );
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        if dir.parent() == Some(&root.join("plugin/argocd")) {
+            assert!(WAYS.contains(&name), "unexpected install way {name}");
+            let relative = format!("plugin/argocd/{name}");
+            let alone = kustomize(&kubectl, home.path(), &root, &relative);
+            let stderr = String::from_utf8_lossy(&alone.stderr);
+            assert!(
+                !alone.success() && alone.stdout.is_empty(),
+                "{relative} builds without an Argo CD install"
+            );
+            assert!(
+                stderr.contains("no resource matches strategic merge patch"),
+                "{relative}: {stderr}"
+            );
+        } else {
+            // A nested component is checked through the ways using it.
+            let used = WAYS.iter().any(|way| {
+                let doc = parse_one(
+                    &root
+                        .join("plugin/argocd")
+                        .join(way)
+                        .join("kustomization.yaml"),
+                );
+                strings(doc.get("components"))
+                    .iter()
+                    .any(|c| c.trim_end_matches('/').ends_with(name))
+            });
+            assert!(used, "component {} is used by no way", dir.display());
+        }
+    }
+
+    let objects: Vec<(&str, Vec<Mapping>)> = WAYS
+        .iter()
+        .map(|way| (*way, build_on_install(&kubectl, way)))
+        .collect();
+    for (way, objects) in &objects {
+        // Patched, not replaced: the install's own containers, mounts and data are still there.
+        let pod = repo_server_pod(objects);
+        let repo_server = named(pod, "containers", "argocd-repo-server").expect("repo-server");
+        assert!(named(pod, "initContainers", "copyutil").is_some(), "{way}");
+        assert!(mount(repo_server, "/tmp").is_some(), "{way}");
+        assert_eq!(
+            text(repo_server, "image"),
+            Some(match *way {
+                "custom-image" => "registry.example.com/argocd-ksops:v3.1.8",
+                _ => "quay.io/argoproj/argocd:v3.1.8",
+            }),
+            "{way}"
+        );
+        let deployment = object(objects, "Deployment", "argocd-repo-server");
+        assert_eq!(
+            at(deployment, &["metadata"]).and_then(|m| text(m, "namespace")),
+            Some("argocd")
+        );
+        assert_eq!(
+            at(deployment, &["metadata", "labels"])
+                .and_then(|l| text(l, "app.kubernetes.io/part-of")),
+            Some("argocd"),
+            "{way}: the install's labels are kept"
+        );
+        let cm = object(objects, "ConfigMap", "argocd-cm");
+        let options = mapping(cm, "data").and_then(|d| text(d, "kustomize.buildOptions"));
+        let keys = match *way {
+            "cmp-sidecar" => {
+                assert_eq!(
+                    options, None,
+                    "the sidecar install must not enable exec on the shared repo-server"
+                );
+                assert!(mount(repo_server, "/etc/ksops/age").is_none());
+                named(pod, "containers", "ksops").expect("the ksops sidecar")
+            }
+            _ => {
+                assert_eq!(
+                    options,
+                    Some("--enable-alpha-plugins --enable-exec"),
+                    "{way}"
+                );
+                repo_server
+            }
+        };
+        assert_eq!(
+            env(keys, "SOPS_AGE_KEY_FILE"),
+            Some("/etc/ksops/age/keys.txt"),
+            "{way}"
+        );
+        let key_mount = mount(keys, "/etc/ksops/age").expect("the key is mounted");
+        assert_eq!(key_mount.get("readOnly"), Some(&Value::Bool(true)));
+        assert_eq!(
+            named(pod, "volumes", "sops-age")
+                .and_then(|v| mapping(v, "secret"))
+                .and_then(|s| text(s, "secretName")),
+            Some("sops-age"),
+            "{way}"
         );
     }
 
-    let home = TempDir::new("argocd-manifests");
-    let mut built: Vec<(PathBuf, String)> = Vec::new();
-    let mut components = Vec::new();
-    for dir in &dirs {
-        if is_component(dir) {
-            // A Component cannot be built alone; it is checked through the overlays using it.
-            components.push(dir.clone());
+    let init = &objects[1].1;
+    let pod = repo_server_pod(init);
+    let installer = named(pod, "initContainers", "install-ksops").expect("install-ksops");
+    assert_eq!(
+        strings(installer.get("command")),
+        ["/usr/local/bin/ksops", "install", "/custom-tools"]
+    );
+    assert!(mount(installer, "/custom-tools").is_some());
+
+    let cmp = &objects[2].1;
+    let pod = repo_server_pod(cmp);
+    let sidecar = named(pod, "containers", "ksops").expect("the ksops sidecar");
+    assert_eq!(
+        strings(sidecar.get("command")),
+        ["/var/run/argocd/argocd-cmp-server"]
+    );
+    assert_eq!(
+        mapping(sidecar, "securityContext").and_then(|s| s.get("runAsUser")),
+        Some(&Value::Int(999))
+    );
+    let config = mount(sidecar, "/home/argocd/cmp-server/config/plugin.yaml").expect("plugin.yaml");
+    assert_eq!(text(config, "subPath"), Some("plugin.yaml"));
+    assert!(mount(sidecar, "/home/argocd/cmp-server/plugins").is_some());
+    assert_eq!(
+        mount(sidecar, "/tmp").and_then(|m| text(m, "name")),
+        Some("ksops-cmp-tmp")
+    );
+    // The generated plugin ConfigMap, referenced by its hashed name.
+    let volume = named(pod, "volumes", "ksops-cmp-plugin")
+        .and_then(|v| mapping(v, "configMap"))
+        .and_then(|c| text(c, "name"))
+        .expect("the plugin ConfigMap volume");
+    assert!(volume.starts_with("ksops-cmp-plugin-"), "{volume}");
+    let generated = object(cmp, "ConfigMap", volume);
+    assert!(mapping(generated, "data").is_some_and(|d| d.get("plugin.yaml").is_some()));
+}
+
+#[test]
+fn repo_server_installs_cover_every_legacy_plugin_entry() {
+    let Some(kubectl) = require_tool("kubectl") else {
+        return;
+    };
+    let check = |what: &str, container: &Mapping| {
+        assert_eq!(
+            env(container, "KUSTOMIZE_PLUGIN_HOME"),
+            Some(PLUGIN_HOME),
+            "{what}"
+        );
+        for path in std::iter::once("/usr/local/bin/ksops".to_string())
+            .chain(PLUGIN_ENTRIES.iter().map(|e| format!("{PLUGIN_HOME}/{e}")))
+        {
+            let found =
+                mount(container, &path).unwrap_or_else(|| panic!("{what}: no mount at {path}"));
+            assert_eq!(text(found, "name"), Some("custom-tools"), "{what}: {path}");
+            assert_eq!(text(found, "subPath"), Some("ksops"), "{what}: {path}");
+            assert_eq!(
+                found.get("readOnly"),
+                Some(&Value::Bool(true)),
+                "{what}: {path}"
+            );
+        }
+    };
+    let objects = build_on_install(&kubectl, "init-container");
+    let pod = repo_server_pod(&objects);
+    check(
+        "init-container",
+        named(pod, "containers", "argocd-repo-server").expect("repo-server"),
+    );
+    let helm = parse_one(&crate_root().join("plugin/argocd/helm-values.yaml"));
+    let repo = mapping(&helm, "repoServer").expect("repoServer");
+    check("helm-values.yaml repoServer", repo);
+
+    // The docs name each entry, for the image and for the init container.
+    let doc = read_text(&crate_root().join("docs/argocd.md"));
+    for entry in PLUGIN_ENTRIES {
+        assert!(
+            doc.matches(&format!("`{entry}`")).count() >= 2,
+            "docs/argocd.md does not name {entry} for both repo-server ways"
+        );
+    }
+}
+
+#[test]
+fn applications_create_their_namespace_in_a_project_allowing_it() {
+    let create = |what: &str, app: &Mapping| {
+        let options = strings(at(app, &["spec", "syncPolicy"]).and_then(|p| p.get("syncOptions")));
+        assert!(
+            options.iter().any(|o| o == "CreateNamespace=true"),
+            "{what}: the Application does not create its namespace (syncOptions: {options:?})"
+        );
+    };
+    let mut examples = 0;
+    for file in walk(&crate_root().join("plugin/argocd")) {
+        if file.extension().and_then(|e| e.to_str()) != Some("yaml") {
             continue;
         }
-        let out = run(controlled_command(&kubectl, home.path())
-            .arg("kustomize")
-            .arg(dir))
-        .expect("run kubectl");
-        assert!(
-            out.success(),
-            "kubectl kustomize {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let yaml = String::from_utf8(out.stdout).expect("UTF-8 output");
-        assert!(!yaml.trim().is_empty(), "{}: empty build", dir.display());
-        built.push((dir.clone(), yaml));
-    }
-
-    for component in &components {
-        let name = component.file_name().unwrap().to_str().unwrap();
-        let used = dirs.iter().any(|d| {
-            let doc = parse_one(&d.join("kustomization.yaml"));
-            strings(doc.get("components"))
-                .iter()
-                .any(|c| c.trim_end_matches('/').ends_with(name))
-        });
-        assert!(
-            used,
-            "component {} is used by no overlay",
-            component.display()
-        );
-    }
-
-    let output = |name: &str| -> &str {
-        &built
+        let what = file.display().to_string();
+        let objects = parse_all(&what, &read_text(&file));
+        for app in objects
             .iter()
-            .find(|(d, _)| d.ends_with(name))
-            .unwrap_or_else(|| panic!("{name} not built"))
-            .1
+            .filter(|o| text(o, "kind") == Some("Application"))
+        {
+            examples += 1;
+            create(&what, app);
+            let spec = mapping(app, "spec").expect("spec");
+            let project = text(spec, "project").expect("spec.project");
+            if project == "default" {
+                continue;
+            }
+            // A project other than `default` must come with the Application and allow it.
+            let proj = objects
+                .iter()
+                .find(|o| {
+                    text(o, "kind") == Some("AppProject")
+                        && mapping(o, "metadata").and_then(|m| text(m, "name")) == Some(project)
+                })
+                .unwrap_or_else(|| panic!("{what}: no AppProject {project}"));
+            let proj_spec = mapping(proj, "spec").expect("AppProject spec");
+            let repo = at(spec, &["source"])
+                .and_then(|s| text(s, "repoURL"))
+                .expect("repoURL");
+            assert!(
+                strings(proj_spec.get("sourceRepos"))
+                    .iter()
+                    .any(|r| r == repo),
+                "{what}"
+            );
+            let destination = mapping(spec, "destination").expect("destination");
+            assert!(
+                list(proj_spec, "destinations").iter().any(|d| {
+                    text(d, "server") == text(destination, "server")
+                        && text(d, "namespace") == text(destination, "namespace")
+                }),
+                "{what}: the project does not allow the destination"
+            );
+            assert!(
+                list(proj_spec, "clusterResourceWhitelist").iter().any(|r| {
+                    text(r, "group") == Some("") && text(r, "kind") == Some("Namespace")
+                }),
+                "{what}: CreateNamespace=true needs the project to allow Namespace"
+            );
+        }
+    }
+    assert!(examples > 0, "no example Application under plugin/argocd/");
+
+    // Applications (and fragments of one) shown in the docs.
+    let mut shown = 0;
+    for block in docs::yaml_blocks("docs/argocd.md") {
+        for doc in parse_all(&block.place(), &block.code) {
+            let fragment = mapping(&doc, "spec").is_some_and(|s| s.get("source").is_some());
+            if text(&doc, "kind") == Some("Application") || fragment {
+                shown += 1;
+                create(&block.place(), &doc);
+            }
+        }
+    }
+    assert!(shown > 0, "docs/argocd.md shows no Application");
+}
+
+#[test]
+fn images_are_the_ones_the_docs_build() {
+    let Some(kubectl) = require_tool("kubectl") else {
+        return;
     };
+    // Every `docker build` the docs show names an existing Dockerfile and stage.
+    let builds = docs::commands("docs/argocd.md", "docker");
+    let mut tags = Vec::new();
+    for build in &builds {
+        let place = build.place();
+        let code = &build.code;
+        let dockerfile = docs::flag_value(code, "-f").unwrap_or_else(|| panic!("{place}: no -f"));
+        let text = read_text(&crate_root().join(dockerfile));
+        let target = docs::flag_value(code, "--target");
+        if let Some(target) = target {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("FROM ") && l.ends_with(&format!(" AS {target}"))),
+                "{place}: {dockerfile} has no stage {target}"
+            );
+        }
+        let tag = docs::flag_value(code, "-t").unwrap_or_else(|| panic!("{place}: no -t"));
+        tags.push((target, tag));
+    }
+    let tag_of = |target: Option<&str>| {
+        tags.iter()
+            .find(|(t, _)| *t == target)
+            .map(|(_, tag)| *tag)
+            .unwrap_or_else(|| panic!("docs/argocd.md builds no image with --target {target:?}"))
+    };
+    let repo_server_image = tag_of(None);
+    let ksops_image = tag_of(Some("ksops"));
 
-    let custom = output("custom-image");
-    assert!(custom.contains("image: registry.example.com/argocd-ksops:"));
-    assert!(custom.contains("kustomize.buildOptions: --enable-alpha-plugins --enable-exec"));
-    assert!(custom.contains("value: /etc/ksops/age/keys.txt"));
-
-    let init = output("init-container");
-    assert!(init.contains("- /usr/local/bin/ksops\n        - install\n        - /custom-tools"));
-    assert!(init.contains("mountPath: /usr/local/bin/ksops\n          name: custom-tools"));
-    assert!(init.contains("mountPath: /usr/local/lib/kustomize/plugin/viaduct.ai/v1/ksops/ksops"));
-    assert!(
-        init.contains(
-            "name: KUSTOMIZE_PLUGIN_HOME\n          value: /usr/local/lib/kustomize/plugin"
-        )
+    let image = |m: &Mapping| text(m, "image").map(str::to_string);
+    let custom = build_on_install(&kubectl, "custom-image");
+    let pod = repo_server_pod(&custom);
+    assert_eq!(
+        named(pod, "containers", "argocd-repo-server")
+            .and_then(image)
+            .as_deref(),
+        Some(repo_server_image),
+        "custom-image"
     );
-    assert!(init.contains("kustomize.buildOptions: --enable-alpha-plugins --enable-exec"));
-
-    let cmp = output("cmp-sidecar");
-    assert!(cmp.contains("- /var/run/argocd/argocd-cmp-server"));
-    assert!(cmp.contains("runAsUser: 999"));
-    assert!(cmp.contains("mountPath: /home/argocd/cmp-server/config/plugin.yaml"));
-    assert!(cmp.contains("subPath: plugin.yaml"));
-    assert!(cmp.contains("mountPath: /home/argocd/cmp-server/plugins"));
-    assert!(cmp.contains("name: ksops-cmp-tmp"));
-    assert!(
-        !cmp.contains("--enable-exec"),
-        "the sidecar install must not enable exec on the shared repo-server"
+    let cmp = build_on_install(&kubectl, "cmp-sidecar");
+    let pod = repo_server_pod(&cmp);
+    assert_eq!(
+        named(pod, "containers", "ksops").and_then(image).as_deref(),
+        Some(repo_server_image),
+        "cmp-sidecar"
+    );
+    let helm_cmp = parse_one(&crate_root().join("plugin/argocd/helm-values-cmp.yaml"));
+    let repo = mapping(&helm_cmp, "repoServer").expect("repoServer");
+    assert_eq!(
+        named(repo, "extraContainers", "ksops")
+            .and_then(image)
+            .as_deref(),
+        Some(repo_server_image),
+        "helm-values-cmp.yaml"
     );
 
-    // The layout-only Secret carries a placeholder, never a key.
-    let secret = output("sops-age");
-    assert!(secret.contains("name: sops-age") && secret.contains("keys.txt:"));
+    // The init container runs the minimal `ksops` stage.
+    let init = build_on_install(&kubectl, "init-container");
+    let pod = repo_server_pod(&init);
+    assert_eq!(
+        named(pod, "initContainers", "install-ksops")
+            .and_then(image)
+            .as_deref(),
+        Some(ksops_image),
+        "init-container"
+    );
+    let helm = parse_one(&crate_root().join("plugin/argocd/helm-values.yaml"));
+    let repo = mapping(&helm, "repoServer").expect("repoServer");
+    assert_eq!(
+        named(repo, "initContainers", "install-ksops")
+            .and_then(image)
+            .as_deref(),
+        Some(ksops_image),
+        "helm-values.yaml"
+    );
 }
 
 #[test]
@@ -282,10 +674,18 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
     assert!(
         text.contains("x86_64-unknown-linux-musl") && text.contains("aarch64-unknown-linux-musl")
     );
-    assert!(lines.iter().any(|l| l.starts_with("COPY --from=build")
-        && l.contains("--chown=root:root")
-        && l.contains("--chmod=0755")
-        && l.ends_with(" /usr/local/bin/ksops")));
+    let final_stage = &lines[lines
+        .iter()
+        .rposition(|l| l.starts_with("FROM "))
+        .expect("a FROM line")..];
+    assert!(
+        final_stage
+            .iter()
+            .any(|l| l.starts_with("COPY --from=build")
+                && l.contains("--chown=root:root")
+                && l.contains("--chmod=0755")
+                && l.ends_with(" /usr/local/bin/ksops"))
+    );
     assert!(lines.contains(&"ENV KUSTOMIZE_PLUGIN_HOME=/usr/local/lib/kustomize/plugin"));
     assert!(lines.contains(&"USER root"));
     assert_eq!(lines.last(), Some(&"USER 999"), "must end with USER 999");
@@ -327,6 +727,30 @@ fn dockerfile_pins_argocd_and_ends_as_argocd_user() {
             "no age key configuration in the image: {l}"
         );
     }
+
+    // `--target ksops`: the init container's image, the static binary alone where the init
+    // container runs it from.
+    let stage: Vec<&str> = lines
+        .iter()
+        .skip_while(|l| **l != "FROM scratch AS ksops")
+        .skip(1)
+        .take_while(|l| !l.starts_with("FROM "))
+        .copied()
+        .collect();
+    assert!(!stage.is_empty(), "a `FROM scratch AS ksops` stage");
+    assert!(
+        stage.iter().any(|l| l.starts_with("COPY --from=build ")
+            // scratch has no /etc/passwd to resolve an owner's name with.
+            && l.contains("--chown=0:0")
+            && l.contains("--chmod=0755")
+            && l.ends_with(" /out/ksops /usr/local/bin/ksops")),
+        "the ksops stage copies the binary, root-owned, to /usr/local/bin/ksops: {stage:?}"
+    );
+    assert!(
+        stage.iter().all(|l| !l.starts_with("RUN ")),
+        "nothing runs in the scratch stage: {stage:?}"
+    );
+    assert!(stage.contains(&"USER 999"), "the ksops stage runs as 999");
 }
 
 /// The Dockerfile's instructions, continuation lines joined and comments dropped.
@@ -416,13 +840,4 @@ fn no_age_secret_key_under_plugin() {
             );
         }
     }
-
-    let placeholder = read_text(&crate_root().join("plugin/argocd/sops-age/keys.txt"));
-    assert!(placeholder.contains("PLACEHOLDER"));
-    assert!(
-        placeholder
-            .lines()
-            .all(|l| l.trim().is_empty() || l.starts_with('#')),
-        "the placeholder keys.txt holds only comments"
-    );
 }

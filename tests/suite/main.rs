@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod decrypt_fixtures;
 mod differential;
+mod docs;
 mod dry_run;
 mod examples;
 mod generator_contracts;
