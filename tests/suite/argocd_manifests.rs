@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::docs;
 use crate::kustomize_plugin::assert_legacy_generators_build;
 use crate::support::{
-    RunOutput, TempDir, controlled_command, crate_root, ksops_bin, require_tool, require_tools,
-    run,
+    RunOutput, TempDir, controlled_command, crate_root, ksops_bin, require_tool, require_tools, run,
 };
 use ksops::check::{LEGACY_PLUGINS, legacy_plugin_path};
 use ksops::sops::stores::yaml::parse_documents;
@@ -608,6 +607,30 @@ fn cmp_plugin_config_runs_ksops_argocd_generate() {
     assert!(script.contains("kustomization.yaml") && script.contains("ksops"));
     // A failing find command is an error for every application: non-matches must exit 0.
     assert!(script.contains("|| true") && script.contains("exit 0"));
+    // Run as the sidecar runs it: every kind of ksops generator is claimed, nothing else is.
+    let apps = TempDir::new("cmp-discover");
+    for (app, generator, claimed) in [
+        ("v1", "apiVersion: viaduct.ai/v1\nkind: ksops\n", true),
+        ("v2", "apiVersion: viaduct.ai/v2\nkind: ksops\n", true),
+        (
+            "exec",
+            "apiVersion: viaduct.ai/v1\nkind: ksops-exec\n",
+            true,
+        ),
+        ("plain", "apiVersion: v1\nkind: ConfigMap\n", false),
+    ] {
+        let dir = apps.path().join(app);
+        fs::create_dir_all(&dir).expect("app dir");
+        fs::write(dir.join("kustomization.yaml"), "generators: [gen.yaml]\n").expect("write");
+        fs::write(dir.join("gen.yaml"), generator).expect("write");
+        let command = strings(find.get("command"));
+        let out = run(std::process::Command::new(&command[0])
+            .args(&command[1..])
+            .current_dir(&dir))
+        .expect("run the discover command");
+        assert_eq!(out.code, Some(0), "{app}");
+        assert_eq!(!out.stdout.is_empty(), claimed, "{app}");
+    }
 
     assert_eq!(spec.get("preserveFileMode"), Some(&Value::Bool(false)));
 
