@@ -175,11 +175,9 @@ fn decrypt_matches_recorded_sops_output() {
     );
 }
 
-/// The sops side of the fixtures: every recorded case replays identically with the real sops
-/// (skipped when sops is missing). Guards against fixtures drifting from the case format. Ignored
-/// by default to keep this file sops-free and fast; run with `cargo test -- --ignored`.
+/// The sops side of the fixtures: every recorded case replays identically with the real sops.
+/// Guards against fixtures drifting from the case format.
 #[test]
-#[ignore = "needs sops: checks the recorded fixtures against the installed sops"]
 fn recorded_fixtures_replay_with_sops() {
     let [sops] = require_tools!("sops");
     let mut cases: Vec<(Case, Option<std::path::PathBuf>)> =
