@@ -8,6 +8,7 @@ use crate::check::CheckError;
 use crate::cli::env::SettingError;
 use crate::generator::confine::ConfineError;
 use crate::generator::generate::GenerateError;
+use crate::generator::krm::{KrmError, KrmFailure};
 use crate::generator::schema::{GeneratorId, SchemaError};
 use crate::sops::DecryptError;
 use crate::sops::config::ConfigError;
@@ -302,9 +303,12 @@ pub enum GeneratorFailure {
     /// A `KSOPS_*` setting is invalid.
     #[error(transparent)]
     Setting(#[from] SettingError),
+    /// The answering ResourceList could not be written.
+    #[error(transparent)]
+    KrmOutput(KrmError),
     /// The KRM function failed; the ResourceList with its error results is already on stdout.
-    #[error("{0}")]
-    Krm(String),
+    #[error(transparent)]
+    Krm(KrmFailure),
 }
 
 /// `generator `apiVersion/kind/name``, or what to call a config too broken to name.

@@ -95,10 +95,10 @@ pub fn run_krm() -> Result<(), CliError> {
             binding: settings.binding,
         })
     })
-    .map_err(|e| GeneratorFailure::Krm(e.to_string()))?;
+    .map_err(GeneratorFailure::KrmOutput)?;
     write_stdout(&response.output)?;
     match response.failure {
         None => Ok(()),
-        Some(message) => Err(GeneratorFailure::Krm(message).into()),
+        Some(failure) => Err(GeneratorFailure::Krm(failure).into()),
     }
 }

@@ -11,14 +11,12 @@
 //! the passed-through items only and error results: one per failed key when a data key could
 //! not be recovered, so that each reads on its own line in `kpt`'s report.
 
-use std::fmt::Display;
-
 use zeroize::Zeroizing;
 
 use crate::generator::binding::Binding;
 use crate::generator::confine::Root;
 use crate::generator::generate::{GenerateError, ValueMode, generate_objects};
-use crate::generator::schema::{GeneratorConfig, GeneratorId};
+use crate::generator::schema::{GeneratorConfig, GeneratorId, SchemaError};
 use crate::sops::stores::StoreError;
 use crate::sops::stores::yaml::{emit, parse_manifests};
 use crate::sops::tree::{Document, Mapping, Value};
@@ -147,8 +145,26 @@ pub struct Response {
     /// The ResourceList to print: the items and generated objects, or on failure the items and
     /// error results.
     pub output: Zeroizing<Vec<u8>>,
-    /// On failure, the whole message for standard error (the exit status is then non-zero).
-    pub failure: Option<String>,
+    /// The failure, also reported in `output`; the exit status is then non-zero.
+    pub failure: Option<KrmFailure>,
+}
+
+/// Why the function produced no objects.
+#[derive(Debug, thiserror::Error)]
+pub enum KrmFailure {
+    /// Standard input is not a usable ResourceList.
+    #[error(transparent)]
+    Input(KrmError),
+    /// The caller's settings could not be used.
+    #[error(transparent)]
+    Setup(Box<dyn std::error::Error + Send + Sync>),
+    /// A generator config is invalid: the generator, as far as it could be read, and what is
+    /// wrong with it.
+    #[error("generator `{}`: {}", .0.0, .0.1)]
+    Config(Box<(GeneratorId, SchemaError)>),
+    /// A generator failed.
+    #[error(transparent)]
+    Generate(Box<GenerateError>),
 }
 
 /// One error result of the output list.
@@ -162,28 +178,25 @@ pub struct ErrorResult {
 
 /// Runs the KRM function on standard input's bytes. `setup` is called once the list has been
 /// read; its failure becomes an error result like any other.
-pub fn respond<E: Display>(
+pub fn respond<E: std::error::Error + Send + Sync + 'static>(
     input: &[u8],
     setup: impl FnOnce() -> Result<Setup, E>,
 ) -> Result<Response, KrmError> {
     let list = match read(input) {
         Ok(list) => list,
-        Err(error) => return failure(Vec::new(), None, error.to_string(), Vec::new()),
+        Err(error) => return answer_failure(Vec::new(), None, KrmFailure::Input(error)),
     };
     let setup = match setup() {
         Ok(setup) => setup,
         Err(error) => {
-            let message = error.to_string();
-            return failure(list.passthrough, list.function_config, message, Vec::new());
+            let failure = KrmFailure::Setup(Box::new(error));
+            return answer_failure(list.passthrough, list.function_config, failure);
         }
     };
     let mut generated = Zeroizing::new(Vec::new());
     for value in &list.configs {
         let outcome = GeneratorConfig::from_value(value)
-            .map_err(|e| {
-                let message = format!("generator `{}`: {e}", GeneratorId::peek(value));
-                (message, Vec::new())
-            })
+            .map_err(|error| KrmFailure::Config(Box::new((GeneratorId::peek(value), error))))
             .and_then(|config| {
                 generate_objects(
                     &config,
@@ -192,12 +205,12 @@ pub fn respond<E: Display>(
                     setup.concurrency,
                     &setup.binding,
                 )
-                .map_err(|error| (error.to_string(), error_results(&error)))
+                .map_err(KrmFailure::Generate)
             });
         match outcome {
             Ok(mut objects) => generated.extend(objects.drain(..)),
-            Err((message, results)) => {
-                return failure(list.passthrough, list.function_config, message, results);
+            Err(failure) => {
+                return answer_failure(list.passthrough, list.function_config, failure);
             }
         }
     }
@@ -210,24 +223,24 @@ pub fn respond<E: Display>(
     })
 }
 
-/// The failure answer: passed-through items only, never generated ones, and the error results
-/// (`message` alone when `results` is empty).
-fn failure(
+/// The failure answer: passed-through items only, never generated ones, and the failure as
+/// error results.
+fn answer_failure(
     passthrough: Vec<Value>,
     function_config: Option<Value>,
-    message: String,
-    mut results: Vec<ErrorResult>,
+    failure: KrmFailure,
 ) -> Result<Response, KrmError> {
-    if results.is_empty() {
-        results.push(ErrorResult {
-            message: one_line(&message),
+    let results = match &failure {
+        KrmFailure::Generate(error) => error_results(error),
+        other => vec![ErrorResult {
+            message: one_line(&other.to_string()),
             file: None,
-        });
-    }
+        }],
+    };
     let output = write(passthrough, function_config, &results)?;
     Ok(Response {
         output,
-        failure: Some(message),
+        failure: Some(failure),
     })
 }
 
