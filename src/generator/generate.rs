@@ -471,9 +471,8 @@ fn decrypt_one(
     let format = Format::from_path(Path::new(path));
     let manifest = binding.is_some();
     let decrypted = match values {
-        ValueMode::Decrypt(keyring) => {
-            decrypt_documents(&input, format, keyring, false).map_err(Failure::Decrypt)?
-        }
+        ValueMode::Decrypt(keyring) => decrypt_documents(&input, format, keyring, false)
+            .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
         ValueMode::Redact(keyring, redactor) => inspect(&input, format)
             .and_then(|inspected| {
                 if manifest {
@@ -483,8 +482,13 @@ fn decrypt_one(
                     inspected.decrypt(keyring, false)
                 }
             })
-            .map_err(Failure::Decrypt)?,
-        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(Failure::DryRun)?,
+            .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
+        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(|error| {
+            Failure::DryRun(match error {
+                DryRunError::Invalid(error) => DryRunError::Invalid(error.for_file(path)),
+                other => other,
+            })
+        })?,
     };
     if let Some(binding) = binding {
         binding
