@@ -12,6 +12,7 @@ mod cli;
 mod decrypt_fixtures;
 mod differential;
 mod dry_run;
+mod errors;
 mod examples;
 mod generator_contracts;
 mod generator_krm;
