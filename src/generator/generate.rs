@@ -84,7 +84,7 @@ pub enum Failure {
     #[error("reading the file: {0}")]
     Read(#[source] ConfineError),
     /// The file could not be decrypted.
-    #[error("decrypting the file: {0}")]
+    #[error("decrypting the file: {0}{note}", note = relative_paths_note(.0))]
     Decrypt(#[source] DecryptError),
     /// The file cannot be dry-run.
     #[error("dry run: {0}")]
@@ -113,6 +113,28 @@ pub enum Failure {
     /// A decryption worker thread stopped without a result.
     #[error("a decryption worker stopped unexpectedly")]
     Worker,
+}
+
+/// When no identity recovered a data key and some identity sources are relative paths: that
+/// kustomize runs generators in the kustomization directory, so the paths were resolved there.
+fn relative_paths_note(error: &DecryptError) -> String {
+    let DecryptError::DataKey(DataKeyError::Failed(report)) = error else {
+        return String::new();
+    };
+    let names: Vec<&str> = report.relative_path_sources().collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    let (is, it, path) = if names.len() == 1 {
+        ("is a relative path", "it is", "an absolute path")
+    } else {
+        ("are relative paths", "they are", "absolute paths")
+    };
+    format!(
+        "\n\n{} {is}: kustomize runs generator plugins in the kustomization directory, so \
+         {it} resolved there. Set {path}.",
+        names.join(" and ")
+    )
 }
 
 /// Where a decrypted file goes.
@@ -471,9 +493,8 @@ fn decrypt_one(
     let format = Format::from_path(Path::new(path));
     let manifest = binding.is_some();
     let decrypted = match values {
-        ValueMode::Decrypt(keyring) => {
-            decrypt_documents(&input, format, keyring, false).map_err(Failure::Decrypt)?
-        }
+        ValueMode::Decrypt(keyring) => decrypt_documents(&input, format, keyring, false)
+            .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
         ValueMode::Redact(keyring, redactor) => inspect(&input, format)
             .and_then(|inspected| {
                 if manifest {
@@ -483,8 +504,13 @@ fn decrypt_one(
                     inspected.decrypt(keyring, false)
                 }
             })
-            .map_err(Failure::Decrypt)?,
-        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(Failure::DryRun)?,
+            .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
+        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(|error| {
+            Failure::DryRun(match error {
+                DryRunError::Invalid(error) => DryRunError::Invalid(error.for_file(path)),
+                other => other,
+            })
+        })?,
     };
     if let Some(binding) = binding {
         binding

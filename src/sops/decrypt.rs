@@ -31,7 +31,20 @@ pub enum DecryptError {
     /// The encrypted file could not be parsed.
     #[error("Error unmarshalling file: {0}")]
     Parse(#[source] StoreError),
-    /// The `sops` metadata is missing or invalid.
+    /// The file has no `sops` metadata: it is not encrypted. sops' words, then the fix.
+    #[error(
+        "{}sops metadata not found: the file is not encrypted. Encrypt it in place with \
+         `sops encrypt -i {}` (never commit the plaintext)",
+        if *.while_parsing { "Error unmarshalling file: " } else { "" },
+        .file.as_deref().map_or_else(|| "<file>".to_owned(), shell_word)
+    )]
+    Unencrypted {
+        /// sops reports it while unmarshalling YAML files, after parsing for the other stores.
+        while_parsing: bool,
+        /// The file as the user named it, for the command (see [`DecryptError::for_file`]).
+        file: Option<String>,
+    },
+    /// The `sops` metadata is invalid.
     #[error("{0}")]
     Metadata(#[from] MetadataError),
     /// No identity could recover the data key.
@@ -75,11 +88,47 @@ pub enum DecryptError {
     Emit(#[source] StoreError),
 }
 
+/// `text` as one shell word: as it is when it is made of characters no shell treats specially,
+/// else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./+@%=:,".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 impl DecryptError {
+    /// The error for a file without `sops` metadata.
+    pub(crate) fn unencrypted(while_parsing: bool) -> DecryptError {
+        DecryptError::Unencrypted {
+            while_parsing,
+            file: None,
+        }
+    }
+
+    /// Names the file, as the user gave it (relative), in messages that give a command to run
+    /// on it. The engine decrypts bytes and never knows the path.
+    pub fn for_file(self, path: &str) -> DecryptError {
+        match self {
+            DecryptError::Unencrypted { while_parsing, .. } => DecryptError::Unencrypted {
+                while_parsing,
+                file: Some(path.to_owned()),
+            },
+            other => other,
+        }
+    }
+
     /// The exit code `sops decrypt` uses for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DecryptError::Parse(_) | DecryptError::Metadata(_) => 1,
+            DecryptError::Parse(_)
+            | DecryptError::Unencrypted { .. }
+            | DecryptError::Metadata(_) => 1,
             DecryptError::Emit(_) => 4,
             DecryptError::Value { .. }
             | DecryptError::NotEncrypted { .. }
@@ -295,6 +344,59 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_file_without_metadata_is_named_with_the_command_that_encrypts_it() {
+        let keyring = Keyring::load(&crate::sops::keys::IdentitySources::default());
+        for (format, input, sops) in [
+            (
+                Format::Yaml,
+                &b"password: hunter2\n"[..],
+                "Error unmarshalling file: sops metadata not found",
+            ),
+            (
+                Format::Json,
+                b"{\"password\": \"hunter2\"}",
+                "sops metadata not found",
+            ),
+            (
+                Format::Dotenv,
+                b"PASSWORD=hunter2\n",
+                "sops metadata not found",
+            ),
+            (
+                Format::Ini,
+                b"[db]\npassword = hunter2\n",
+                "sops metadata not found",
+            ),
+        ] {
+            let Err(error) = decrypt_documents(input, format, &keyring, false) else {
+                panic!("{format:?}: decrypted a plaintext file");
+            };
+            assert_eq!(error.exit_code(), 1, "{format:?}");
+            let fix = "the file is not encrypted. Encrypt it in place with `sops encrypt -i";
+            assert_eq!(
+                error.to_string(),
+                format!("{sops}: {fix} <file>` (never commit the plaintext)"),
+            );
+            let named = error.for_file("secrets/db.yaml").to_string();
+            assert_eq!(
+                named,
+                format!("{sops}: {fix} secrets/db.yaml` (never commit the plaintext)"),
+            );
+            assert!(!named.contains("hunter2"), "{named}");
+        }
+        // Other errors are unchanged; a path a shell would split is quoted.
+        let error = DecryptError::MacMissing.for_file("a.yaml");
+        assert!(matches!(error, DecryptError::MacMissing));
+        let error = DecryptError::unencrypted(false).for_file("my secrets/it's.yaml");
+        assert!(
+            error
+                .to_string()
+                .contains(r"`sops encrypt -i 'my secrets/it'\''s.yaml'`"),
+            "{error}"
+        );
     }
 
     #[test]

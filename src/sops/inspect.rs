@@ -8,9 +8,9 @@
 
 use crate::sops::cipher::{self, ValueType};
 use crate::sops::decrypt::DecryptError;
-use crate::sops::metadata::{Metadata, MetadataError};
+use crate::sops::metadata::Metadata;
 use crate::sops::rules::{CommentStack, Rule};
-use crate::sops::stores::{self, Format};
+use crate::sops::stores::{self, Format, StoreError};
 use crate::sops::tree::{Comment, Document, Item, Mapping, Value};
 
 /// A parsed encrypted file whose metadata is valid. Encrypted leaves still hold `ENC[…]` text.
@@ -39,8 +39,13 @@ pub struct EncryptedLeaf<'a> {
 
 /// Parses a file and reads its metadata, without any key: the first steps of `sops decrypt`.
 pub fn inspect(input: &[u8], format: Format) -> Result<Inspected, DecryptError> {
-    let parsed = stores::parse(format, input).map_err(DecryptError::Parse)?;
-    let tree = parsed.metadata.ok_or(MetadataError::NotFound)?;
+    let parsed = stores::parse(format, input).map_err(|error| match error {
+        StoreError::MetadataNotFound => DecryptError::unencrypted(true),
+        error => DecryptError::Parse(error),
+    })?;
+    let tree = parsed
+        .metadata
+        .ok_or_else(|| DecryptError::unencrypted(false))?;
     let metadata = Metadata::from_tree(&tree, parsed.metadata_style)?;
     Ok(Inspected {
         documents: parsed.documents,

@@ -53,9 +53,6 @@ pub enum MasterKey {
 /// Why the metadata section cannot be used. Messages follow sops where sops has one.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
-    /// The file has no `sops` section.
-    #[error("sops metadata not found")]
-    NotFound,
     /// A field has the wrong type or shape.
     #[error("invalid sops metadata: {0}")]
     Invalid(String),

@@ -13,6 +13,7 @@ mod decrypt_fixtures;
 mod differential;
 mod docs;
 mod dry_run;
+mod errors;
 mod examples;
 mod generator_contracts;
 mod generator_krm;

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -70,6 +70,16 @@ pub struct SourceReport {
     pub status: SourceStatus,
     /// sops only names a missing default keys file when nothing else was found.
     default_file: bool,
+    /// The source is a path given relative to the working directory.
+    relative_path: bool,
+}
+
+impl SourceReport {
+    /// Whether the source is a file named by a relative path, which is resolved against the
+    /// working directory (and so names another file wherever ksops runs elsewhere).
+    pub fn is_relative_path(&self) -> bool {
+        self.relative_path
+    }
 }
 
 impl fmt::Display for SourceReport {
@@ -81,13 +91,46 @@ impl fmt::Display for SourceReport {
 /// An identity that needs nothing more to be used.
 enum Plain {
     X25519(age::x25519::Identity),
-    /// With the SHA-256 of its key file, which `age` offers no other way to get at.
-    Ssh(age::ssh::Identity, Zeroizing<[u8; 32]>),
+    /// With the SHA-256 of its key file, which `age` offers no other way to get at, and its
+    /// recipient.
+    Ssh(age::ssh::Identity, Zeroizing<[u8; 32]>, Option<String>),
     /// Run through `age-plugin-<name>` from `$PATH` when used.
     Plugin(age::plugin::Identity),
 }
 
+/// The public side of an identity, for reports: never any private material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    /// The recipient it decrypts for: `age1…`, or an SSH public key (`ssh-ed25519 AAAA…`).
+    Recipient(String),
+    /// What the identity is, when its recipient cannot be known without running its plugin or
+    /// unlocking it.
+    Unknown(&'static str),
+}
+
+/// One identity offered for a data key, and the source it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriedIdentity {
+    /// Its public key, when known.
+    pub public_key: PublicKey,
+    /// The source's name: a variable name or a `$VAR`-relative path.
+    pub source: String,
+}
+
 impl Plain {
+    /// The identity's public side.
+    fn public_key(&self) -> PublicKey {
+        match self {
+            Plain::X25519(identity) => PublicKey::Recipient(identity.to_public().to_string()),
+            Plain::Ssh(_, _, recipient) => recipient
+                .clone()
+                .map_or(PublicKey::Unknown("an SSH key"), PublicKey::Recipient),
+            Plain::Plugin(_) => PublicKey::Unknown(
+                "a plugin identity (AGE-PLUGIN-…), whose recipient only its plugin knows",
+            ),
+        }
+    }
+
     /// A digest of the identity's private key, for [`Keyring::derive_key`]. Plugin identities
     /// have none: their strings only name a key held elsewhere and are not secret.
     fn secret_digest(&self) -> Option<Zeroizing<[u8; 32]>> {
@@ -95,7 +138,7 @@ impl Plain {
             Plain::X25519(identity) => {
                 Some(sha256(identity.to_string().expose_secret().as_bytes()))
             }
-            Plain::Ssh(_, digest) => Some(digest.clone()),
+            Plain::Ssh(_, digest, _) => Some(digest.clone()),
             Plain::Plugin(_) => None,
         }
     }
@@ -115,6 +158,8 @@ struct LockedSsh {
     key: age::ssh::EncryptedKey,
     /// The age stanza tag of the public key, to ask for a passphrase only for matching stanzas.
     tag: Option<[u8; 4]>,
+    /// The public key (stored in clear in the container), for reports.
+    recipient: Option<String>,
     unlocked: OnceLock<Result<age::ssh::Identity, String>>,
 }
 
@@ -282,6 +327,42 @@ fn openssh_public_key_tag(text: &str) -> Option<[u8; 4]> {
     Sha256::digest(public_key).get(..4)?.try_into().ok()
 }
 
+/// The recipient of an SSH identity as in a `.pub` file, without comment (`ssh-ed25519 AAAA…`),
+/// read from its public part (in clear also in passphrase-protected keys).
+fn ssh_recipient(identity: age::ssh::Identity) -> Option<String> {
+    age::ssh::Recipient::try_from(identity)
+        .ok()
+        .map(|recipient| recipient.to_string())
+}
+
+/// For a file named by a relative path that could not be opened: where the path led, and the
+/// fix. A relative path is resolved against the working directory, which differs between the
+/// commands that run ksops, so the file looked for is often not the one meant.
+fn relative_path_hint(path: &Path, home: Option<&Path>) -> String {
+    if !is_relative(path) {
+        return String::new();
+    }
+    let resolved = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!(
+        "; the path is relative, so it was resolved against the working directory, to '{}': \
+         set an absolute path",
+        home_relative(&resolved, home)
+    )
+}
+
+/// Whether `path` names a file relative to the working directory (an empty variable names none).
+fn is_relative(path: &Path) -> bool {
+    path.is_relative() && !path.as_os_str().is_empty()
+}
+
+/// `path` with a leading `$HOME` written as the variable, as every path in reports is.
+fn home_relative(path: &Path, home: Option<&Path>) -> String {
+    match home.and_then(|home| path.strip_prefix(home).ok()) {
+        Some(rest) => Path::new("$HOME").join(rest).display().to_string(),
+        None => path.display().to_string(),
+    }
+}
+
 /// The message for a locked source when nobody can be asked for its passphrase.
 fn no_terminal(name: &str) -> String {
     format!(
@@ -295,6 +376,8 @@ struct Loader {
     entries: Vec<Entry>,
     reports: Vec<SourceReport>,
     terminal: bool,
+    /// `$HOME`, to write the paths in messages relative to it.
+    home: Option<PathBuf>,
 }
 
 impl Loader {
@@ -303,8 +386,24 @@ impl Loader {
             name: name.to_owned(),
             status,
             default_file: false,
+            relative_path: false,
         });
         self.reports.len() - 1
+    }
+
+    /// Records that the last report's source is a file named by a relative path.
+    fn mark_relative(&mut self, path: &Path) {
+        if let Some(report) = self.reports.last_mut() {
+            report.relative_path = is_relative(path);
+        }
+    }
+
+    /// Why the file `what` could not be opened, with where a relative path led.
+    fn open_failure(&self, what: &str, path: &Path, error: &io::Error) -> SourceStatus {
+        SourceStatus::Failed(format!(
+            "failed to open {what}: {error}{}",
+            relative_path_hint(path, self.home.as_deref())
+        ))
     }
 
     fn add(&mut self, name: &str, kinds: Vec<Kind>, status: SourceStatus) {
@@ -318,10 +417,8 @@ impl Loader {
         let data = match read_secret_file(path) {
             Ok(d) => d,
             Err(e) => {
-                self.report(
-                    name,
-                    SourceStatus::Failed(format!("failed to open '{name}': {e}")),
-                );
+                let status = self.open_failure(&format!("'{name}'"), path, &e);
+                self.report(name, status);
                 return;
             }
         };
@@ -340,6 +437,7 @@ impl Loader {
                     return;
                 }
                 let locked = LockedSsh {
+                    recipient: ssh_recipient(age::ssh::Identity::Encrypted(key.clone())),
                     key,
                     tag: openssh_public_key_tag(text),
                     unlocked: OnceLock::new(),
@@ -364,9 +462,11 @@ impl Loader {
                 self.report(name, SourceStatus::Failed(malformed(&why)));
             }
             Ok(id @ age::ssh::Identity::Unencrypted(_)) => {
+                // The clone holds the private key briefly; `age` wipes it on drop.
+                let recipient = ssh_recipient(id.clone());
                 self.add(
                     name,
-                    vec![Kind::Plain(Plain::Ssh(id, sha256(&data)))],
+                    vec![Kind::Plain(Plain::Ssh(id, sha256(&data), recipient))],
                     SourceStatus::Loaded(1),
                 );
             }
@@ -452,12 +552,16 @@ impl Keyring {
             entries: Vec::new(),
             reports: Vec::new(),
             terminal: sources.terminal,
+            home: sources.home.clone(),
         };
 
         // 1. SSH keys: the variable, and also the two default files if they exist.
         const SSH_VAR: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
         match &sources.ssh_private_key_file {
-            Some(path) => l.ssh_file(SSH_VAR, path),
+            Some(path) => {
+                l.ssh_file(SSH_VAR, path);
+                l.mark_relative(path);
+            }
             None => {
                 l.report(SSH_VAR, SourceStatus::NotSet);
             }
@@ -489,13 +593,16 @@ impl Keyring {
 
         // 3. SOPS_AGE_KEY_FILE.
         match &sources.age_key_file {
-            Some(path) => match read_secret_file(path) {
-                Ok(data) => l.identity_list("SOPS_AGE_KEY_FILE", &data),
-                Err(e) => {
-                    let why = format!("failed to open SOPS_AGE_KEY_FILE file: {e}");
-                    l.report("SOPS_AGE_KEY_FILE", SourceStatus::Failed(why));
+            Some(path) => {
+                match read_secret_file(path) {
+                    Ok(data) => l.identity_list("SOPS_AGE_KEY_FILE", &data),
+                    Err(e) => {
+                        let status = l.open_failure("SOPS_AGE_KEY_FILE file", path, &e);
+                        l.report("SOPS_AGE_KEY_FILE", status);
+                    }
                 }
-            },
+                l.mark_relative(path);
+            }
             None => {
                 l.report("SOPS_AGE_KEY_FILE", SourceStatus::NotSet);
             }
@@ -602,6 +709,35 @@ impl Keyring {
         Some(sha256(&material))
     }
 
+    /// Every identity offered for a data key, with its public key where it is known: identities
+    /// that were unlocked while trying show theirs, those still locked say what they are.
+    pub fn tried_identities(&self) -> Vec<TriedIdentity> {
+        let mut out = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let source = self.source_name(entry.source).to_owned();
+            let mut push = |public_key| {
+                out.push(TriedIdentity {
+                    public_key,
+                    source: source.clone(),
+                });
+            };
+            match &entry.kind {
+                Kind::Plain(plain) => push(plain.public_key()),
+                Kind::LockedSsh(locked) => push(locked.recipient.clone().map_or(
+                    PublicKey::Unknown("a passphrase-protected SSH key"),
+                    PublicKey::Recipient,
+                )),
+                Kind::LockedFile(locked) => match locked.unlocked.get() {
+                    Some(Ok(identities)) => identities.iter().for_each(|i| push(i.public_key())),
+                    _ => push(PublicKey::Unknown(
+                        "a passphrase-protected identity file, not unlocked",
+                    )),
+                },
+            }
+        }
+        out
+    }
+
     fn source_name(&self, source: usize) -> &str {
         self.reports.get(source).map_or("?", |r| r.name.as_str())
     }
@@ -646,8 +782,9 @@ impl Keyring {
         Ok(payload)
     }
 
-    /// sops' `formatError` suffixes (load errors, unused locations), then which sources
-    /// gave identities, then problems met while unlocking identities for this key.
+    /// sops' `formatError` suffixes (load errors, unused locations), then problems met while
+    /// unlocking identities for this key. The identities themselves are listed once for the
+    /// whole report, by [`DataKeyFailure`](super::DataKeyFailure).
     fn reason(&self, head: String, notes: &[String]) -> String {
         let nothing_loaded = self.entries.is_empty();
         let errors: Vec<&str> = self
@@ -668,12 +805,6 @@ impl Keyring {
             })
             .map(|r| r.name.as_str())
             .collect();
-        let used: Vec<String> = self
-            .reports
-            .iter()
-            .filter(|r| matches!(r.status, SourceStatus::Loaded(1..) | SourceStatus::Locked))
-            .map(ToString::to_string)
-            .collect();
 
         let mut out = head;
         if !errors.is_empty() {
@@ -688,9 +819,6 @@ impl Keyring {
                 _ => out.push_str(&format!("s '{}', and '{last}'", rest.join("', '"))),
             }
             out.push('.');
-        }
-        if !used.is_empty() {
-            out.push_str(&format!(" Identities tried: {}.", used.join(", ")));
         }
         if !notes.is_empty() {
             out.push_str(&format!(
@@ -721,7 +849,7 @@ impl Attempt<'_> {
     fn plain(&self, id: &Plain, stanzas: &[Stanza]) -> Option<Result<FileKey, DecryptError>> {
         match id {
             Plain::X25519(i) => age::Identity::unwrap_stanzas(i, stanzas),
-            Plain::Ssh(i, _) => age::Identity::unwrap_stanzas(i, stanzas),
+            Plain::Ssh(i, ..) => age::Identity::unwrap_stanzas(i, stanzas),
             Plain::Plugin(i) => {
                 let callbacks = PluginUi {
                     terminal: matches!(self.keyring.prompter, Prompter::Terminal),
@@ -1023,6 +1151,108 @@ mod tests {
     }
 
     #[test]
+    fn a_relative_key_file_names_where_it_led() {
+        let relative = Path::new("no-such-dir-for-ksops-tests/keys.txt");
+        let resolved = std::path::absolute(relative).unwrap_or_else(|e| panic!("{e}"));
+        for (sources, name, what) in [
+            (
+                IdentitySources {
+                    age_key_file: Some(relative.to_path_buf()),
+                    ..empty_sources()
+                },
+                "SOPS_AGE_KEY_FILE",
+                "SOPS_AGE_KEY_FILE file",
+            ),
+            (
+                IdentitySources {
+                    ssh_private_key_file: Some(relative.to_path_buf()),
+                    ..empty_sources()
+                },
+                "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+                "'SOPS_AGE_SSH_PRIVATE_KEY_FILE'",
+            ),
+        ] {
+            let k = Keyring::load(&sources);
+            assert_eq!(
+                status(&k, name),
+                &SourceStatus::Failed(format!(
+                    "failed to open {what}: No such file or directory (os error 2); the path \
+                     is relative, so it was resolved against the working directory, to '{}': \
+                     set an absolute path",
+                    resolved.display()
+                ))
+            );
+            let report = k.reports().iter().find(|r| r.name == name);
+            assert!(report.is_some_and(SourceReport::is_relative_path), "{name}");
+            assert_eq!(
+                k.reports().iter().filter(|r| r.is_relative_path()).count(),
+                1
+            );
+        }
+        // Under $HOME, the path is written relative to it, as every path in reports is.
+        assert_eq!(
+            home_relative(
+                Path::new("/home/u/repo/keys.txt"),
+                Some(Path::new("/home/u"))
+            ),
+            "$HOME/repo/keys.txt"
+        );
+        assert_eq!(
+            home_relative(Path::new("/srv/keys.txt"), Some(Path::new("/home/u"))),
+            "/srv/keys.txt"
+        );
+    }
+
+    #[test]
+    fn tried_identities_show_public_keys_only() {
+        let ssh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/keys");
+        let public = |name: &str| {
+            let line = std::fs::read_to_string(ssh.join(name)).unwrap_or_else(|e| panic!("{e}"));
+            line.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let k = Keyring::load(&IdentitySources {
+            ssh_private_key_file: Some(ssh.join("id_rsa")),
+            age_key: Some(Zeroizing::new(read_vector("age-test-identity.txt"))),
+            age_key_file: Some(vector("age-test-identity-2.txt")),
+            ..empty_sources()
+        });
+        let recipient = |r: &str| PublicKey::Recipient(r.to_owned());
+        let tried: Vec<(PublicKey, String)> = k
+            .tried_identities()
+            .into_iter()
+            .map(|t| (t.public_key, t.source))
+            .collect();
+        assert_eq!(
+            tried,
+            [
+                (
+                    recipient(&public("id_rsa.pub")),
+                    "SOPS_AGE_SSH_PRIVATE_KEY_FILE".to_owned()
+                ),
+                (
+                    recipient("age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry"),
+                    "SOPS_AGE_KEY".to_owned()
+                ),
+                (
+                    recipient("age1upycxczex8fsvsa0t4rc9y8ghmjf5ku2shffu7zxrpvz49hkcydqmv7xla"),
+                    "SOPS_AGE_KEY_FILE".to_owned()
+                ),
+            ]
+        );
+        let k = Keyring::load(&IdentitySources {
+            ssh_private_key_file: Some(ssh.join("id_ed25519")),
+            ..empty_sources()
+        });
+        assert_eq!(
+            k.tried_identities().first().map(|t| &t.public_key),
+            Some(&recipient(&public("id_ed25519.pub")))
+        );
+    }
+
+    #[test]
     fn key_cmd_is_split_and_run_without_a_shell() {
         let dir = scratch();
         let spaced = dir.path().join("dir with 'quotes' and spaces");
@@ -1163,10 +1393,25 @@ mod tests {
                 ..empty_sources()
             });
             assert_eq!(status(&k, "SOPS_AGE_KEY_FILE"), &SourceStatus::Locked);
+            let locked = PublicKey::Unknown("a passphrase-protected identity file, not unlocked");
+            let publics = |k: &Keyring| -> Vec<PublicKey> {
+                k.tried_identities()
+                    .into_iter()
+                    .map(|t| t.public_key)
+                    .collect()
+            };
+            assert_eq!(publics(&k), [locked]);
             k.prompter = Prompter::Fixed("correct horse".into());
             let enc = crate::sops::keys::testutil::enc_blobs(&read_vector("tiny.yaml.sops"));
             let got = k.unwrap(enc.first().map_or("", String::as_str));
             assert_eq!(got.map(|p| p.len()), Ok(32));
+            // Once unlocked, its identities show their recipients.
+            assert_eq!(
+                publics(&k),
+                [PublicKey::Recipient(
+                    "age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry".into()
+                )]
+            );
 
             let mut k = Keyring::load(&IdentitySources {
                 age_key_file: Some(file.clone()),
@@ -1259,6 +1504,18 @@ mod tests {
         assert_eq!(
             status(&k, "SOPS_AGE_SSH_PRIVATE_KEY_FILE"),
             &SourceStatus::Locked
+        );
+        // Its public key is in clear in the key file: known without the passphrase.
+        let public = std::fs::read_to_string(dir.path().join("id_locked.pub"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let public = public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            k.tried_identities().first().map(|t| &t.public_key),
+            Some(&PublicKey::Recipient(public))
         );
         // Nobody can answer: an X25519 stanza must not trigger a prompt at all.
         k.prompter = Prompter::Disabled;

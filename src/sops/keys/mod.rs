@@ -11,7 +11,7 @@ mod shamir;
 mod shlex;
 mod sources;
 
-pub use identities::{Keyring, SourceReport, SourceStatus};
+pub use identities::{Keyring, PublicKey, SourceReport, SourceStatus, TriedIdentity};
 pub use recover::{DataKeyError, DataKeyFailure, FailedKey, recover_data_key};
 pub use sources::IdentitySources;
 #[cfg(test)]

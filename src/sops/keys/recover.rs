@@ -5,7 +5,7 @@ use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use super::identities::Keyring;
+use super::identities::{Keyring, PublicKey, TriedIdentity};
 use super::shamir::{self, ShamirError};
 use crate::sops::cipher::DataKey;
 use crate::sops::metadata::{KeyGroup, MasterKey};
@@ -16,9 +16,10 @@ pub enum DataKeyError {
     /// The metadata has no key group at all.
     #[error("No keys found in file")]
     NoKeys,
-    /// Not enough groups could be decrypted; displays sops' multi-line report.
+    /// Not enough groups could be decrypted; displays sops' multi-line report (boxed: errors
+    /// travel in `Result`s, and the report is large).
     #[error("{0}")]
-    Failed(DataKeyFailure),
+    Failed(Box<DataKeyFailure>),
     /// Enough groups were decrypted, but their shares do not combine.
     #[error("could not get data key from shamir parts: {0}")]
     Shamir(#[from] ShamirError),
@@ -42,12 +43,66 @@ struct GroupResult {
     failures: Vec<KeyFailure>,
 }
 
-/// sops' `getDataKeyError`: per group and per key, what failed and why.
+/// sops' `getDataKeyError`: per group and per key, what failed and why; then, after sops'
+/// report, the file's age recipients beside the public keys of the identities tried.
 #[derive(Clone, Debug)]
 pub struct DataKeyFailure {
     required: usize,
     groups: Vec<GroupResult>,
+    /// The file's age recipients, in file order, without repeats.
+    recipients: Vec<String>,
+    /// Every identity offered, with its public key when known.
+    identities: Vec<TriedIdentity>,
+    /// The identity sources that are files named by relative paths.
+    relative_path_sources: Vec<String>,
 }
+
+/// The longest SSH public key shown whole (an ssh-ed25519 key's base64); longer ones (ssh-rsa)
+/// are shortened.
+const SSH_KEY_SHOWN: usize = 68;
+
+/// A recipient as compared: an SSH public key without its comment.
+fn normalized(recipient: &str) -> String {
+    let recipient = recipient.trim();
+    if recipient.starts_with("ssh-") {
+        recipient
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        recipient.to_owned()
+    }
+}
+
+/// A recipient as listed beside the identities: an SSH key longer than [`SSH_KEY_SHOWN`] keeps
+/// the start and end of its base64 (the start only says the key type; the end tells keys
+/// apart), the same way for the file's recipients and the identities.
+fn shown(recipient: &str) -> String {
+    let recipient = normalized(recipient);
+    match recipient.split_once(' ') {
+        Some((kind, body)) if kind.starts_with("ssh-") && body.len() > SSH_KEY_SHOWN => {
+            let head = body.get(..12).unwrap_or_default();
+            let tail = body.get(body.len() - 20..).unwrap_or_default();
+            format!("{kind} {head}…{tail}")
+        }
+        _ => recipient,
+    }
+}
+
+/// The comparison of recipients and identities, in lines.
+struct Comparison {
+    recipients: Vec<String>,
+    identities: Vec<String>,
+    /// The conclusion, when every public key is known and none is a recipient.
+    conclusion: Option<&'static str>,
+}
+
+/// The conclusion when no identity tried is a recipient, with the two ways out.
+const NO_MATCH: &str = "None of the identities tried is a recipient of the file: decrypt with \
+                        the key of one of its recipients, or have the file re-encrypted for \
+                        yours (add your recipient to .sops.yaml, then run `sops updatekeys` on \
+                        the file).";
 
 /// Word-wraps like mitchellh/go-wordwrap 1.0.1 (`WrapString`), which sops uses: breaks only
 /// at whitespace, never splits a word, keeps existing newlines.
@@ -124,6 +179,70 @@ impl KeyFailure {
     }
 }
 
+impl DataKeyFailure {
+    /// sops' last paragraph: why recovery as a whole failed.
+    fn trailer(&self) -> String {
+        let successes = self.groups.iter().filter(|g| g.success).count();
+        if self.required == 0 {
+            "Recovery failed because no master key was able to decrypt the file. In order for \
+             SOPS to recover the file, at least one key has to be successful, but none were."
+                .to_owned()
+        } else {
+            format!(
+                "Recovery failed because the file was encrypted with a Shamir threshold of {r}, \
+                 but only {successes} part(s) were successfully recovered, one for each \
+                 successful key group. In order for SOPS to recover the file, at least {r} \
+                 groups have to be successful. In order for a group to be successful, \
+                 decryption has to succeed with any of the keys in that key group.",
+                r = self.required
+            )
+        }
+    }
+
+    /// The file's recipients and the identities tried, side by side; `None` when no identity
+    /// was found at all (sops' report already says where it looked).
+    fn comparison(&self) -> Option<Comparison> {
+        if self.identities.is_empty() {
+            return None;
+        }
+        let mut recipients: Vec<String> = self.recipients.iter().map(|r| shown(r)).collect();
+        if recipients.is_empty() {
+            recipients.push("none: the file has no age key".to_owned());
+        }
+        let identities = self
+            .identities
+            .iter()
+            .map(|identity| {
+                let public = match &identity.public_key {
+                    PublicKey::Recipient(recipient) => shown(recipient),
+                    PublicKey::Unknown(what) => (*what).to_owned(),
+                };
+                format!("{public} (from {})", identity.source)
+            })
+            .collect();
+        let file_recipients: Vec<String> = self.recipients.iter().map(|r| normalized(r)).collect();
+        let none_match = self
+            .identities
+            .iter()
+            .all(|identity| match &identity.public_key {
+                PublicKey::Recipient(recipient) => {
+                    !file_recipients.contains(&normalized(recipient))
+                }
+                PublicKey::Unknown(_) => false,
+            });
+        Some(Comparison {
+            recipients,
+            identities,
+            conclusion: none_match.then_some(NO_MATCH),
+        })
+    }
+
+    /// The identity sources named by relative paths (resolved against the working directory).
+    pub fn relative_path_sources(&self) -> impl Iterator<Item = &str> {
+        self.relative_path_sources.iter().map(String::as_str)
+    }
+}
+
 impl fmt::Display for DataKeyFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let groups: Vec<String> = self
@@ -142,27 +261,27 @@ impl fmt::Display for DataKeyFailure {
                 }
             })
             .collect();
-        let successes = self.groups.iter().filter(|g| g.success).count();
-        let trailer = if self.required == 0 {
-            "Recovery failed because no master key was able to decrypt the file. In order for \
-             SOPS to recover the file, at least one key has to be successful, but none were."
-                .to_owned()
-        } else {
-            format!(
-                "Recovery failed because the file was encrypted with a Shamir threshold of {r}, \
-                 but only {successes} part(s) were successfully recovered, one for each \
-                 successful key group. In order for SOPS to recover the file, at least {r} \
-                 groups have to be successful. In order for a group to be successful, \
-                 decryption has to succeed with any of the keys in that key group.",
-                r = self.required
-            )
-        };
         write!(
             f,
             "Failed to get the data key required to decrypt the SOPS file.\n\n{}\n\n{}",
             groups.join("\n\n"),
-            wrap(&trailer, 75)
-        )
+            wrap(&self.trailer(), 75)
+        )?;
+        if let Some(comparison) = self.comparison() {
+            let list = |items: &[String]| -> String {
+                items.iter().map(|item| format!("\n  {item}")).collect()
+            };
+            write!(
+                f,
+                "\n\nRecipients of the file:{}\nIdentities tried:{}",
+                list(&comparison.recipients),
+                list(&comparison.identities)
+            )?;
+            if let Some(conclusion) = comparison.conclusion {
+                write!(f, "\n{}", wrap(conclusion, 75))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -190,15 +309,26 @@ impl DataKeyFailure {
         })
     }
 
-    /// The report's first and last sentences on one line: that the data key could not be
-    /// recovered, and why recovery as a whole failed.
+    /// The report without its per-key details, on one line: that the data key could not be
+    /// recovered, why recovery as a whole failed, and the file's recipients beside the
+    /// identities tried.
     pub fn summary(&self) -> String {
-        let report = self.to_string();
-        let trailer = report.rsplit("\n\n").next().unwrap_or_default();
-        format!(
+        let mut out = format!(
             "Failed to get the data key required to decrypt the SOPS file. {}",
-            trailer.split_whitespace().collect::<Vec<_>>().join(" ")
-        )
+            self.trailer()
+        );
+        if let Some(comparison) = self.comparison() {
+            out.push_str(&format!(
+                " Recipients of the file: {}. Identities tried: {}.",
+                comparison.recipients.join(", "),
+                comparison.identities.join(", ")
+            ));
+            if let Some(conclusion) = comparison.conclusion {
+                out.push(' ');
+                out.push_str(conclusion);
+            }
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -288,10 +418,26 @@ pub fn recover_data_key(
         }
     }
     let failed = || {
-        DataKeyError::Failed(DataKeyFailure {
+        let mut recipients: Vec<String> = Vec::new();
+        for key in groups.iter().flat_map(|group| &group.keys) {
+            if let MasterKey::Age { recipient, .. } = key
+                && !recipients.contains(recipient)
+            {
+                recipients.push(recipient.clone());
+            }
+        }
+        DataKeyError::Failed(Box::new(DataKeyFailure {
             required: shamir_threshold,
             groups: results.clone(),
-        })
+            recipients,
+            identities: keyring.tried_identities(),
+            relative_path_sources: keyring
+                .reports()
+                .iter()
+                .filter(|report| report.is_relative_path())
+                .map(|report| report.name.clone())
+                .collect(),
+        }))
     };
     if groups.len() == 1 {
         return match parts.first() {
@@ -425,14 +571,20 @@ mod tests {
             text.contains("\n\nGroup 1: SUCCESS\n\nGroup 2: FAILED\n"),
             "{text}"
         );
+        // sops' report, then the recipients beside the identity: it is one of them, so there
+        // is no conclusion that none is.
+        let [r0, r1, r2] = RECIPIENTS;
         assert!(
-            text.ends_with(
+            text.ends_with(&format!(
                 "Recovery failed because the file was encrypted with a Shamir threshold of\n\
                  2, but only 1 part(s) were successfully recovered, one for each successful\n\
                  key group. In order for SOPS to recover the file, at least 2 groups have to\n\
                  be successful. In order for a group to be successful, decryption has to\n\
-                 succeed with any of the keys in that key group."
-            ),
+                 succeed with any of the keys in that key group.\n\
+                 \n\
+                 Recipients of the file:\n  {r0}\n  {r1}\n  {r2}\n\
+                 Identities tried:\n  {r1} (from SOPS_AGE_KEY)"
+            )),
             "{text}"
         );
     }
@@ -487,14 +639,80 @@ mod tests {
             text.contains("no identity matched any of the recipients"),
             "{text}"
         );
-        assert!(text.contains("'SOPS_AGE_KEY': 1 identity"), "{text}");
         assert!(text.contains("SOPS_AGE_KEY_CMD: exit"), "{text}");
+        // After sops' report: the recipient beside the identity's public key, and the fix.
+        assert!(
+            text.ends_with(&format!(
+                "but none were.\n\
+                 \n\
+                 Recipients of the file:\n  {}\n\
+                 Identities tried:\n  {} (from SOPS_AGE_KEY)\n\
+                 None of the identities tried is a recipient of the file: decrypt with the\n\
+                 key of one of its recipients, or have the file re-encrypted for yours (add\n\
+                 your recipient to .sops.yaml, then run `sops updatekeys` on the file).",
+                RECIPIENTS[0], RECIPIENTS[1]
+            )),
+            "{text}"
+        );
+        let summary = match recover_data_key(&groups, 0, &keyring) {
+            Err(DataKeyError::Failed(report)) => report.summary(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            summary.ends_with(&format!(
+                "but none were. Recipients of the file: {}. Identities tried: {} (from \
+                 SOPS_AGE_KEY). None of the identities tried is a recipient of the file: decrypt \
+                 with the key of one of its recipients, or have the file re-encrypted for yours \
+                 (add your recipient to .sops.yaml, then run `sops updatekeys` on the file).",
+                RECIPIENTS[0], RECIPIENTS[1]
+            )),
+            "{summary}"
+        );
         assert!(text.contains("\n  \n  FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4: FAILED\n    - | ksops decrypts with age keys only; this PGP key was not\n      | tried\n"), "{text}");
         assert!(!text.contains("AGE-SECRET-KEY"), "{text}");
         assert!(!text.contains("token-value"), "{text}");
         for line in secret.lines().filter(|l| l.starts_with("AGE-")) {
             assert!(!text.contains(&line[16..30]), "{text}");
         }
+    }
+
+    #[test]
+    fn ssh_keys_are_compared_without_comments_and_shortened_alike() {
+        let ed25519 =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIASCzKk9hZTMr1AexoRfLE81Cx1adHphD2r69BRliBQW";
+        assert_eq!(normalized(&format!("{ed25519} TEST ONLY\n")), ed25519);
+        assert_eq!(shown(&format!("{ed25519} TEST ONLY")), ed25519);
+        let body = format!("AAAAB3NzaC1yc2E{}0123456789abcdefghij", "x".repeat(300));
+        assert_eq!(
+            shown(&format!("ssh-rsa {body} comment")),
+            "ssh-rsa AAAAB3NzaC1y…0123456789abcdefghij"
+        );
+        assert_eq!(shown(RECIPIENTS[0]), RECIPIENTS[0]);
+    }
+
+    #[test]
+    fn an_identity_whose_recipient_is_unknown_leaves_the_question_open() {
+        // A plugin identity names a key held elsewhere: only its plugin knows the recipient.
+        let plugin = age::plugin::Identity::default_for_plugin("example")
+            .map(|identity| identity.to_string())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let keyring = Keyring::load(&IdentitySources {
+            age_key: Some(Zeroizing::new(format!(
+                "{plugin}\n{}",
+                read_vector(IDENTITIES[1])
+            ))),
+            ..empty_sources()
+        });
+        let text = expect_failure(recover_data_key(&tiny_groups(), 0, &keyring));
+        assert!(
+            text.ends_with(&format!(
+                "Identities tried:\n  {} (from SOPS_AGE_KEY)\n  a plugin identity \
+                 (AGE-PLUGIN-…), whose recipient only its plugin knows (from SOPS_AGE_KEY)",
+                RECIPIENTS[1]
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("None of the identities"), "{text}");
     }
 
     #[test]

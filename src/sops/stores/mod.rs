@@ -125,6 +125,9 @@ pub enum StoreError {
     /// The input could not be parsed.
     #[error("{0}")]
     Parse(String),
+    /// A YAML file has no `sops` metadata (the other stores leave this to the caller).
+    #[error("sops metadata not found")]
+    MetadataNotFound,
     /// The tree cannot be written in this format.
     #[error("{0}")]
     Emit(String),

@@ -261,7 +261,7 @@ fn merges_maps(value: &Value) -> bool {
 }
 
 fn not_found() -> StoreError {
-    StoreError::Parse("sops metadata not found".into())
+    StoreError::MetadataNotFound
 }
 
 /// Removes the top-level `sops` entries of a document, returning the first one's value, with
