@@ -30,8 +30,8 @@ pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
     };
     let keyring = Keyring::load(&IdentitySources::from_env());
     let plaintext = decrypt(&input, &options, &keyring).map_err(|reason| CliError::Decrypt {
+        reason: reason.for_file(&shown),
         file: shown,
-        reason,
     })?;
     write_stdout(&plaintext)
 }

@@ -267,7 +267,7 @@ fn a_plaintext_file_is_named_unencrypted_with_the_command_that_encrypts_it() {
         assert!(
             stderr.starts_with(&format!(
                 "ksops: decrypting {file}: {}: the file is not encrypted. Encrypt it in place \
-                 with `sops encrypt -i ",
+                 with `sops encrypt -i {file}`",
                 sops_words(name)
             )),
             "{stderr}"
