@@ -371,12 +371,7 @@ fn render_failures_are_ksops_messages_shown_once() {
     let [_kubectl] = require_tools!("kubectl");
     let dir = TempDir::new("cli-render-failure");
     // A repository, as a user's would be: messages name directories within it.
-    let git = std::process::Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(dir.path())
-        .status()
-        .expect("run git init");
-    assert!(git.success());
+    support::git_init(dir.path());
     let app = dir.path().join("overlays/dev");
     fs::create_dir_all(&app).expect("app");
     fs::copy(

@@ -325,12 +325,7 @@ fn renders_through_every_kubectl_build() {
 fn legacy_errors_name_the_generator_and_directory() {
     let [kubectl] = require_tools!("kubectl");
     let tmp = TempDir::new("legacy-named");
-    let git = std::process::Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(tmp.path())
-        .status()
-        .expect("run git init");
-    assert!(git.success());
+    support::git_init(tmp.path());
     let app = tmp.path().join("overlays/dev");
     fs::create_dir_all(&app).expect("mkdir app");
     let plugin_dir = tmp.path().join("plugins/viaduct.ai/v1/ksops");

@@ -66,6 +66,17 @@ impl TempDir {
     }
 }
 
+/// Makes `dir` a git work tree (as a user's repository is), failing the test when git fails.
+pub fn git_init(dir: &Path) {
+    let [git] = require_tools!("git");
+    let status = Command::new(git)
+        .args(["init", "-q"])
+        .current_dir(dir)
+        .status()
+        .expect("run git init");
+    assert!(status.success(), "git init failed in {}", dir.display());
+}
+
 /// The `TMPDIR` of every child the tests start: a directory under Cargo's temporary directory
 /// for tests, so that nothing a tool leaves behind lands in the system temporary directory.
 pub fn child_tmpdir() -> PathBuf {
