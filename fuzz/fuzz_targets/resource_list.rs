@@ -1,5 +1,5 @@
-//! A KRM `ResourceList` on standard input: read, every config validated, and the list written
-//! back (success and failure forms), as the KRM function does.
+//! A KRM `ResourceList` on standard input: the whole function with settings that fail, then the
+//! list read, every config validated, and written back (success and failure forms).
 #![no_main]
 
 use ksops::generator::krm;
@@ -7,17 +7,23 @@ use ksops::generator::schema::GeneratorConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = krm::respond(data, || {
+        Err::<krm::Setup, _>(std::io::Error::other("no settings in a fuzz run"))
+    });
     let Ok(list) = krm::read(data) else {
         return;
     };
     for config in &list.configs {
         let _ = GeneratorConfig::from_value(config);
     }
-    let failure = Some(("a failure", Some("file.yaml")));
+    let failure = [krm::ErrorResult {
+        message: "a failure".into(),
+        file: Some("file.yaml".into()),
+    }];
     let _ = krm::write(
         list.passthrough.clone(),
         list.function_config.clone(),
-        failure,
+        &failure,
     );
-    let _ = krm::write(list.passthrough, list.function_config, None);
+    let _ = krm::write(list.passthrough, list.function_config, &[]);
 });
