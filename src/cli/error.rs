@@ -199,18 +199,21 @@ pub enum UsageError {
          input when kustomize or kpt runs it as a KRM function, or takes a generator config path \
          as a legacy plugin"
     )]
-    Terminal,
+    Terminal {
+        /// The overview to print after the message (`ksops --help`).
+        usage: String,
+    },
 }
 
 impl UsageError {
     /// Where to read more: the command's help, or the overview (printed in full when ksops
     /// was started by hand with nothing to do).
     pub fn help_hint(&self) -> String {
-        if matches!(self, UsageError::Terminal) {
-            return crate::cli::args::overview();
+        if let UsageError::Terminal { usage } = self {
+            return usage.clone();
         }
         let command = match self {
-            UsageError::UnknownCommand { .. } | UsageError::Terminal => None,
+            UsageError::UnknownCommand { .. } | UsageError::Terminal { .. } => None,
             UsageError::UnknownSubcommand { command, .. } => Some(*command),
             UsageError::UnknownOption { command, .. } => *command,
             UsageError::MissingValue { command, .. }

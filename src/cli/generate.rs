@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::cli::args::overview;
 use crate::cli::env::{GeneratorSettings, KSOPS_CONFINE_TO};
 use crate::cli::error::{CliError, GeneratorFailure, UsageError};
 use crate::cli::io::{read_capped, read_file, write_stdout, write_stdout_with};
@@ -75,7 +76,10 @@ fn kustomization_dir() -> String {
 /// failure the output carries error results and no generated object, and the exit is non-zero.
 pub fn run_krm() -> Result<(), CliError> {
     if std::io::stdin().is_terminal() {
-        return Err(UsageError::Terminal.into());
+        return Err(UsageError::Terminal {
+            usage: overview(),
+        }
+        .into());
     }
     let input = read_capped(std::io::stdin().lock()).map_err(|reason| CliError::Input {
         file: "standard input".into(),
