@@ -10,12 +10,15 @@
 //!   [`sops`]; it knows nothing of the command line.
 //! - [`cli`]: command-line flags and commands built on the layers below; `main.rs` only
 //!   dispatches to it and maps errors to exit codes.
+//!
+//! Beside them, [`limits`] holds the caps on untrusted input that every layer applies.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod check;
 pub mod cli;
 pub mod generator;
+pub mod limits;
 pub mod sops;
 #[cfg(test)]
 mod testing;

@@ -23,7 +23,7 @@ mod sops_config;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 pub use findings::{Finding, Rule};
@@ -31,7 +31,8 @@ pub use kustomize::{LEGACY_PLUGINS, legacy_plugin_path};
 pub use settings::SETTINGS_FILE;
 pub use walk::WalkError;
 
-use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
+use crate::generator::confine::{ConfineError, Root, RootPolicy};
+use crate::limits::{self, Limits};
 use crate::sops::config::CONFIG_FILE_NAME;
 use crate::sops::keys::Keyring;
 use crate::sops::stores::{self, Format};
@@ -559,16 +560,13 @@ fn dotted(path: &[Segment]) -> String {
     out
 }
 
-/// Reads a file of at most [`Limits::DEFAULT_MAX_FILE_BYTES`] (the generator's cap).
+/// Reads a file of at most [`Limits::DEFAULT_MAX_FILE_BYTES`], the cap on every input.
 pub(crate) fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
     let file = std::fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |meta| meta.len());
     let limit = Limits::DEFAULT_MAX_FILE_BYTES;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(io::Error::other(format!("larger than {limit} bytes")));
-    }
-    Ok(bytes)
+    limits::read_capped(file, size, limit)?
+        .ok_or_else(|| io::Error::other(format!("larger than {limit} bytes")))
 }
 
 /// Resolves `.` and `..` without touching the file system (as Go's `filepath.Clean`).

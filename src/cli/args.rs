@@ -1,7 +1,7 @@
 //! The command line, parsed once into a plain [`Command`].
 //!
 //! Every command is described once, in a [`CommandSpec`]: its operands, flags and help text.
-//! One loop ([`parse_flags`]) reads every command's flags through that description, and
+//! One loop (`parse_flags`) reads every command's flags through that description, and
 //! `--help` prints the same description, so the parser and the help cannot drift apart.
 
 use std::ffi::OsString;

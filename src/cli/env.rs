@@ -5,9 +5,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::generator::binding::Binding;
-use crate::generator::confine::{ConfineError, Limits, Root, RootPolicy};
+use crate::generator::confine::{ConfineError, Root, RootPolicy};
 use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::redact::{NoKeyError, Redactor};
+use crate::limits::Limits;
 use crate::sops::keys::{IdentitySources, Keyring};
 
 /// Files decrypted at once per generator.

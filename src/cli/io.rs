@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::cli::error::{CliError, InputError};
-use crate::generator::confine::Limits;
+use crate::limits::{self, Limits};
 
 /// Writes the command's output to standard output. A closed or failing stdout (EPIPE: the
 /// reader went away) is an error, never a panic: the process then exits non-zero, so a partial
@@ -32,19 +32,13 @@ pub fn note(line: &str) {
 }
 
 /// Reads all of `input` unless it holds more than [`Limits::DEFAULT_MAX_FILE_BYTES`], the cap
-/// the generator applies to every file it reads: nothing larger is read into memory, whatever
-/// the input (a huge file, `/dev/zero`).
+/// applied to every input: nothing larger is read into memory, whatever the input (a huge file,
+/// `/dev/zero`).
 pub fn read_capped(input: impl Read) -> Result<Vec<u8>, InputError> {
     let limit = Limits::DEFAULT_MAX_FILE_BYTES;
-    let mut bytes = Vec::new();
-    input
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(InputError::Io)?;
-    if bytes.len() as u64 > limit {
-        return Err(InputError::TooLarge { limit });
-    }
-    Ok(bytes)
+    limits::read_capped(input, 0, limit)
+        .map_err(InputError::Io)?
+        .ok_or(InputError::TooLarge { limit })
 }
 
 /// Opens a file named on the command line and reads it with [`read_capped`].

@@ -1,6 +1,6 @@
 //! The command line: flags parsed once into a plain [`Command`] ([`args`]), one module per
 //! command, and the pieces they share: errors and exit codes ([`error`]), standard input and
-//! output ([`io`]), every `KSOPS_*` variable ([`env`]), and running kustomize ([`kustomize`]).
+//! output ([`io`]), every `KSOPS_*` variable ([`env`](mod@env)), and running kustomize ([`kustomize`]).
 //! Command modules do not use each other.
 
 mod argocd;

@@ -21,9 +21,11 @@
 //! (the checkout path on a repo-server reveals other tenants' layout) and never file contents.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::limits::{Limits, read_capped};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
@@ -57,39 +59,6 @@ impl RootPolicy {
             RootPolicy::GitWorkTree => "the enclosing git work tree",
             RootPolicy::Unconfined => "the file system",
             RootPolicy::Checkout => "the checkout",
-        }
-    }
-}
-
-/// Resource limits applied to every file read through a [`Root`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest file, in bytes, that [`Root::read`] accepts. Larger files are refused with
-    /// [`ConfineError::TooLarge`] before anything is read into memory. The default,
-    /// [`Limits::DEFAULT_MAX_FILE_BYTES`] (32 MiB), is far above any real Secret (the Kubernetes
-    /// API refuses Secrets over 1 MiB) while keeping a hostile repo from exhausting the
-    /// repo-server's memory.
-    pub max_file_bytes: u64,
-    /// Most bytes, all files together, that one [`Root`] reads (a file listed twice counts
-    /// twice). Every decrypted file is held until the generator's output is complete, so this
-    /// bounds its memory: without it, one 32 MiB file listed a thousand times would ask for
-    /// 32 GiB. The default, [`Limits::DEFAULT_MAX_TOTAL_BYTES`] (256 MiB), is eight files at
-    /// the per-file cap, or a quarter of a million typical Secret files.
-    pub max_total_bytes: u64,
-}
-
-impl Limits {
-    /// The default per-file cap: 32 MiB.
-    pub const DEFAULT_MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
-    /// The default cap on all files read through one root: 256 MiB.
-    pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_file_bytes: Self::DEFAULT_MAX_FILE_BYTES,
-            max_total_bytes: Self::DEFAULT_MAX_TOTAL_BYTES,
         }
     }
 }
@@ -551,23 +520,6 @@ fn read_regular_file(
     read_capped(file, meta.len(), limits.max_file_bytes)
         .map_err(io_error)?
         .ok_or_else(too_large)
-}
-
-/// Reads `reader` to its end, or returns `None` as soon as it yields more than `limit` bytes
-/// (a file can grow after it was `fstat`ed). `size_hint` (the `fstat` size, already checked
-/// against `limit`) only sizes the buffer.
-fn read_capped(reader: impl Read, size_hint: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = Vec::new();
-    if let Ok(hint) = usize::try_from(size_hint.min(limit)) {
-        // Reserve what fstat promised; if that is impossible, the buffer just grows as we read.
-        let _ = buf.try_reserve_exact(hint);
-    }
-    // One byte past the limit is enough to tell "too large" from "exactly at the limit".
-    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
-    if u64::try_from(buf.len()).map_or(true, |len| len > limit) {
-        return Ok(None);
-    }
-    Ok(Some(buf))
 }
 
 /// Names a non-regular file type for error messages.

@@ -6,7 +6,7 @@
 //!
 //! [`ValueMode`] chooses what becomes of the encrypted values: decrypted (the normal run),
 //! decrypted and shown as markers ([`redact`](super::redact)), or not decrypted at all
-//! ([`dry_run`](super::dry_run)). Every other step, check and refusal is the same in all three.
+//! ([`dry_run`](mod@super::dry_run)). Every other step, check and refusal is the same in all three.
 
 use std::io::Write;
 use std::path::Path;

@@ -1,0 +1,58 @@
+//! Caps on untrusted input that every layer applies: the largest file (or stream) ksops reads
+//! and the most bytes one generator reads in all, and the one bounded reader that enforces the
+//! per-file cap. A hostile repository or input must not exhaust the machine; sops itself has no
+//! such limits, and no real secrets file comes near them.
+
+use std::io::{self, Read};
+
+/// Caps on the bytes read from untrusted input: the per-file cap applies to every file and
+/// stream ksops reads (generator files, `ksops decrypt FILE`, legacy configs, a ResourceList on
+/// standard input, files `ksops check` inspects); the total applies to one generator root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file, in bytes, that a reader accepts. Larger files are refused with
+    /// an error naming the limit before anything is read into memory. The default,
+    /// [`Limits::DEFAULT_MAX_FILE_BYTES`] (32 MiB), is far above any real Secret (the Kubernetes
+    /// API refuses Secrets over 1 MiB) while keeping a hostile repo from exhausting the
+    /// repo-server's memory.
+    pub max_file_bytes: u64,
+    /// Most bytes, all files together, that one kustomization root reads (a file listed twice
+    /// counts twice). Every decrypted file is held until the generator's output is complete, so this
+    /// bounds its memory: without it, one 32 MiB file listed a thousand times would ask for
+    /// 32 GiB. The default, [`Limits::DEFAULT_MAX_TOTAL_BYTES`] (256 MiB), is eight files at
+    /// the per-file cap, or a quarter of a million typical Secret files.
+    pub max_total_bytes: u64,
+}
+
+impl Limits {
+    /// The default per-file cap: 32 MiB.
+    pub const DEFAULT_MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+    /// The default cap on all files read through one root: 256 MiB.
+    pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: Self::DEFAULT_MAX_FILE_BYTES,
+            max_total_bytes: Self::DEFAULT_MAX_TOTAL_BYTES,
+        }
+    }
+}
+
+/// Reads `reader` to its end, or returns `None` as soon as it yields more than `limit` bytes
+/// (a file can grow after it was `fstat`ed; a stream has no size). `size_hint` (the `fstat`
+/// size when there is one, else 0) only sizes the buffer.
+pub fn read_capped(reader: impl Read, size_hint: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    if let Ok(hint) = usize::try_from(size_hint.min(limit)) {
+        // Reserve what fstat promised; if that is impossible, the buffer just grows as we read.
+        let _ = buf.try_reserve_exact(hint);
+    }
+    // One byte past the limit is enough to tell "too large" from "exactly at the limit".
+    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    if u64::try_from(buf.len()).map_or(true, |len| len > limit) {
+        return Ok(None);
+    }
+    Ok(Some(buf))
+}
