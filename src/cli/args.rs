@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::check::Host;
-use crate::cli::env::{self, ValueSetting};
+use crate::cli::env::{self, ValueModeKind};
 use crate::cli::error::UsageError;
 use crate::cli::kustomize::{KUSTOMIZE_FLAGS, KustomizeFlag};
 use crate::generator::confine::RootPolicy;
@@ -282,7 +282,7 @@ pub struct RenderArgs {
     /// The kustomization directory.
     pub dir: PathBuf,
     /// `--dry-run` or `--redact`; `None` leaves the environment's setting.
-    pub values: Option<ValueSetting>,
+    pub values: Option<ValueModeKind>,
     /// kustomize build flags to pass through.
     pub kustomize_args: Vec<OsString>,
 }
@@ -434,8 +434,8 @@ fn parse_command(
                         flags: ["--dry-run", "--redact"],
                     });
                 }
-                (true, false) => Some(ValueSetting::DryRun),
-                (false, true) => Some(ValueSetting::Redact),
+                (true, false) => Some(ValueModeKind::DryRun),
+                (false, true) => Some(ValueModeKind::Redact),
                 (false, false) => None,
             },
             kustomize_args: parsed.kustomize,
@@ -853,11 +853,11 @@ mod tests {
         assert_eq!((plain.dir, plain.values), (".".into(), None));
         assert_eq!(
             render(&["render", "--dry-run", "d"]).values,
-            Some(ValueSetting::DryRun)
+            Some(ValueModeKind::DryRun)
         );
         assert_eq!(
             render(&["render", "d", "--redact"]).values,
-            Some(ValueSetting::Redact)
+            Some(ValueModeKind::Redact)
         );
         let through = render(&[
             "render",

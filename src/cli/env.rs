@@ -112,9 +112,11 @@ pub enum SettingError {
     RelativeKeyFile(String),
 }
 
-/// What the generators do with encrypted values.
+/// Which [`ValueMode`] a run asks for (`KSOPS_DRY_RUN`, `KSOPS_REDACT`, `render --dry-run`,
+/// `--redact`), before any key is loaded: [`GeneratorSettings::value_mode`] turns it into the
+/// mode itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ValueSetting {
+pub enum ValueModeKind {
     /// Decrypt them.
     #[default]
     Decrypt,
@@ -124,13 +126,13 @@ pub enum ValueSetting {
     Redact,
 }
 
-impl ValueSetting {
+impl ValueModeKind {
     /// The variable that turns this setting on for generators, if any.
     pub fn variable(self) -> Option<&'static str> {
         match self {
-            ValueSetting::Decrypt => None,
-            ValueSetting::DryRun => Some(KSOPS_DRY_RUN),
-            ValueSetting::Redact => Some(KSOPS_REDACT),
+            ValueModeKind::Decrypt => None,
+            ValueModeKind::DryRun => Some(KSOPS_DRY_RUN),
+            ValueModeKind::Redact => Some(KSOPS_REDACT),
         }
     }
 }
@@ -150,7 +152,7 @@ pub struct GeneratorSettings {
     /// source.
     pub project_keys: Option<PathBuf>,
     /// `KSOPS_DRY_RUN` / `KSOPS_REDACT`.
-    pub values: ValueSetting,
+    pub values: ValueModeKind,
 }
 
 /// The variables [`GeneratorSettings`] reads.
@@ -213,9 +215,9 @@ impl GeneratorSettings {
             },
         };
         let values = match (switch(&var, KSOPS_DRY_RUN)?, switch(&var, KSOPS_REDACT)?) {
-            (false, false) => ValueSetting::Decrypt,
-            (true, false) => ValueSetting::DryRun,
-            (false, true) => ValueSetting::Redact,
+            (false, false) => ValueModeKind::Decrypt,
+            (true, false) => ValueModeKind::DryRun,
+            (false, true) => ValueModeKind::Redact,
             (true, true) => return Err(SettingError::DryRunAndRedact),
         };
         let project_keys = match var(KSOPS_PROJECT_KEYS_DIR) {
@@ -251,9 +253,9 @@ impl GeneratorSettings {
     /// dry run (no identity source is read, no key command run).
     pub fn value_mode(&self) -> Result<ValueMode, SettingError> {
         Ok(match self.values {
-            ValueSetting::Decrypt => ValueMode::Decrypt(self.keyring()),
-            ValueSetting::DryRun => ValueMode::DryRun,
-            ValueSetting::Redact => {
+            ValueModeKind::Decrypt => ValueMode::Decrypt(self.keyring()),
+            ValueModeKind::DryRun => ValueMode::DryRun,
+            ValueModeKind::Redact => {
                 let keyring = self.keyring();
                 let redactor = Redactor::from_keyring(&keyring).map_err(SettingError::Redact)?;
                 ValueMode::Redact(keyring, redactor)
@@ -344,16 +346,16 @@ mod tests {
 
     #[test]
     fn value_settings_are_explicit() {
-        assert_eq!(parse(&[]).unwrap().values, ValueSetting::Decrypt);
+        assert_eq!(parse(&[]).unwrap().values, ValueModeKind::Decrypt);
         for on in ["1", "true"] {
             let dry = parse(&[(KSOPS_DRY_RUN, on)]).unwrap();
-            assert_eq!(dry.values, ValueSetting::DryRun);
+            assert_eq!(dry.values, ValueModeKind::DryRun);
             let redact = parse(&[(KSOPS_REDACT, on)]).unwrap();
-            assert_eq!(redact.values, ValueSetting::Redact);
+            assert_eq!(redact.values, ValueModeKind::Redact);
         }
         for off in ["", "0", "false"] {
             let settings = parse(&[(KSOPS_DRY_RUN, off), (KSOPS_REDACT, off)]).unwrap();
-            assert_eq!(settings.values, ValueSetting::Decrypt);
+            assert_eq!(settings.values, ValueModeKind::Decrypt);
         }
         // A value that might mean "on" is refused rather than decrypting by surprise.
         for unclear in ["yes", "TRUE", "on", " 1"] {

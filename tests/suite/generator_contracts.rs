@@ -1,6 +1,7 @@
-//! Generator contract tests (integration contracts Part E, A/B/F rows): the cases users hit
-//! through kustomize, rendered end to end with `kubectl kustomize --enable-alpha-plugins` and the
-//! binary in a temporary plugin home; refusals run directly (`ksops CONFIG`, and as a KRM
+//! Generator contract tests: the cases KSOPS users hit through kustomize (same names in base
+//! and overlay, `behavior: merge/replace`, JSON manifests, every identity source), rendered end
+//! to end with `kubectl kustomize --enable-alpha-plugins` and the binary in a temporary plugin
+//! home; refusals run directly (`ksops CONFIG`, and as a KRM
 //! function with a ResourceList on stdin); the KRM `secretFrom` path through `kpt fn eval`; and
 //! the no-argument terminal case through a pty.
 //!
