@@ -1,3 +1,4 @@
+
 use super::*;
 
 fn parse(args: &[&str]) -> Result<Command, UsageError> {

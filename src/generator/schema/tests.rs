@@ -1,3 +1,4 @@
+
 use super::*;
 
 fn parse(yaml: &str) -> Result<GeneratorConfig, SchemaError> {
@@ -17,34 +18,34 @@ kind: ksops
 metadata:
   name: my-secrets
   annotations:
-config.kubernetes.io/function: |
-  exec:
-    path: ksops
+    config.kubernetes.io/function: |
+      exec:
+        path: ksops
 files:
   - ./secret.enc.yaml
   # a comment between entries does not shift indexes
   - ./configmap.enc.yaml
 secretFrom:
   - metadata:
-  name: app
-  namespace: prod
-  labels:
-    app: web
-    version: 2
-  annotations:
-    kustomize.config.k8s.io/needs-hash: true
-    empty:
-type: Opaque
-files:
-  - ./config.yaml
-  - db=secrets/db.enc.json
-binaryFiles:
-  - cert.der=certs/cert.der
-  - certs/key.bin
-envs:
-  - ./app.env
+      name: app
+      namespace: prod
+      labels:
+        app: web
+        version: 2
+      annotations:
+        kustomize.config.k8s.io/needs-hash: true
+        empty:
+    type: Opaque
+    files:
+      - ./config.yaml
+      - db=secrets/db.enc.json
+    binaryFiles:
+      - cert.der=certs/cert.der
+      - certs/key.bin
+    envs:
+      - ./app.env
   - metadata:
-  name: second
+      name: second
 ";
 
 #[test]
