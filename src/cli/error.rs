@@ -246,7 +246,7 @@ fn prefix(command: Option<&str>) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The operating system refused.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(io::Error),
     /// Larger than the cap every input is read under.
     #[error(
