@@ -76,10 +76,7 @@ fn kustomization_dir() -> String {
 /// failure the output carries error results and no generated object, and the exit is non-zero.
 pub fn run_krm() -> Result<(), CliError> {
     if std::io::stdin().is_terminal() {
-        return Err(UsageError::Terminal {
-            usage: overview(),
-        }
-        .into());
+        return Err(UsageError::Terminal { usage: overview() }.into());
     }
     let input = read_capped(std::io::stdin().lock()).map_err(|reason| CliError::Input {
         file: "standard input".into(),
