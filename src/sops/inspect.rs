@@ -7,7 +7,7 @@
 //! too; a file accepted here may still fail authentication, which needs the key.
 
 use crate::sops::cipher::{self, ValueType};
-use crate::sops::decrypt::DecryptError;
+use crate::sops::error::{DecryptError, type_name};
 use crate::sops::metadata::Metadata;
 use crate::sops::rules::{CommentStack, Rule};
 use crate::sops::stores::{self, Format, StoreError};
@@ -251,24 +251,10 @@ where
     }
 }
 
-/// How errors name a value's type.
-pub(crate) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Int(_) => "integer",
-        Value::Float(_) => "float",
-        Value::Str(_) => "string",
-        Value::Time(_) => "timestamp",
-        Value::Mapping(_) => "mapping",
-        Value::Sequence(_) => "list",
-        Value::Comment(_) => "comment",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sops::error::FailureKind;
 
     #[test]
     fn aad_of_the_root_is_a_lone_colon() {
@@ -332,30 +318,28 @@ mod tests {
     #[test]
     fn refuses_what_decryption_refuses() {
         let cases = [
-            ("user: plain\n", "does not match sops' data format", 25),
-            ("port: 5\n", "should be encrypted but is a integer", 25),
+            ("user: plain\n", "does not match sops' data format"),
+            ("port: 5\n", "should be encrypted but is a integer"),
             (
                 "user: ENC[AES256_GCM,data:76UAAQo,iv:ICPH,tag:R5MJ,type:str]\n",
                 "base64",
-                25,
             ),
             (
                 "user: ENC[AES256_GCM,data:76UAAQo=,iv:ICPH0pFU2Ui7onGvkP6Zzv21um3QHwbWsmKGlaYjLiY=,tag:R5MJJesksxiH7HYLTADXtg==,type:bytes]\n",
                 "bytes",
-                25,
             ),
         ];
-        for (body, needle, code) in cases {
+        for (body, needle) in cases {
             let inspected = inspect(&file(body), Format::Yaml).unwrap();
             let error = inspected.replace_encrypted(|_| Value::Null).unwrap_err();
             assert!(error.to_string().contains(needle), "{body}: {error}");
-            assert_eq!(error.exit_code(), code, "{body}");
+            assert_eq!(error.kind(), FailureKind::ValueDecryption, "{body}");
         }
         let error = inspect(b"user: x\n", Format::Yaml).unwrap_err();
         assert!(
             error.to_string().contains("sops metadata not found"),
             "{error}"
         );
-        assert_eq!(error.exit_code(), 1);
+        assert_eq!(error.kind(), FailureKind::InvalidFile);
     }
 }
