@@ -93,7 +93,7 @@ impl Inspected {
                 Some(value_type) => on_value(
                     &EncryptedLeaf {
                         document: at.document,
-                        path: at.path,
+                        path: at.keys,
                         value_type,
                     },
                     value,
@@ -212,6 +212,7 @@ mod tests {
         let comment = "ENC[AES256_GCM,data:Ng4k03E=,iv:kulYCbBfwt6hwey5sn5HR5kFOQ3X9RTme5nRkbOfxZg=,tag:6kE2SMlrtIoLJc9saHQhkg==,type:comment]";
         let root = Position {
             document: 0,
+            keys: &[],
             path: &[],
         };
         let walk = |text: &str| decrypt_leaf(&cipher, &root, Value::Comment(Comment(text.into())));
