@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         emit: EmitOptions::default(),
     };
     if let Err(error) = decrypt(file, &options, test_keyring()) {
-        // Every error has an exit code and a message.
-        let _ = (error.exit_code(), error.to_string());
+        // Every error has a kind and a message.
+        let _ = (error.kind(), error.to_string());
     }
 });

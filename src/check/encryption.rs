@@ -11,14 +11,16 @@
 //!   no key) protects nothing.
 //!
 //! Comments are not held to the rule (sops versions before 3.7 left them in clear), nor are
-//! empty strings (sops never encrypts them).
+//! empty strings (sops never encrypts them). Which leaves the rule encrypts is what the engine's
+//! walk says ([`visit_leaves`]), the walk decryption makes.
 
-use crate::check::locate::Segment;
+use crate::sops::DecryptError;
 use crate::sops::cipher::is_encrypted;
+use crate::sops::inspect::{LeafContent, inspect, visit_leaves};
 use crate::sops::metadata::Metadata;
-use crate::sops::rules::{CommentStack, Rule};
+use crate::sops::rules::Rule;
 use crate::sops::stores::{self, Format};
-use crate::sops::tree::{Document, Item, Mapping, Value};
+use crate::sops::tree::{Document, Mapping, Segment, Value};
 
 /// What a file is, as far as SOPS is concerned.
 #[derive(Debug)]
@@ -46,23 +48,21 @@ pub enum Encryption {
 impl Encryption {
     /// Inspects a file's bytes, read with the store for `format`.
     pub fn inspect(format: Format, bytes: &[u8]) -> Encryption {
-        let Some((documents, tree, style)) = stores::parse(format, bytes)
-            .ok()
-            .and_then(|parsed| Some((parsed.documents, parsed.metadata?, parsed.metadata_style)))
-        else {
-            return Encryption::Plain {
-                invalid_metadata: None,
-            };
-        };
-        let metadata = match Metadata::from_tree(&tree, style) {
-            Ok(metadata) => Box::new(metadata),
-            Err(e) => {
+        let inspected = match inspect(bytes, format) {
+            Ok(inspected) => inspected,
+            Err(DecryptError::Metadata(error)) => {
                 return Encryption::Plain {
-                    invalid_metadata: Some(e.to_string()),
+                    invalid_metadata: Some(error.to_string()),
+                };
+            }
+            Err(_) => {
+                return Encryption::Plain {
+                    invalid_metadata: None,
                 };
             }
         };
-        let (encrypted, clear) = Scan::run(&metadata.rule, &documents);
+        let (encrypted, clear) = tally(&inspected.documents, &inspected.metadata.rule);
+        let metadata = Box::new(inspected.metadata);
         if encrypted > 0 && clear.is_empty() {
             Encryption::Encrypted { metadata }
         } else {
@@ -77,7 +77,7 @@ impl Encryption {
         let Some(documents) = data_documents(format, bytes) else {
             return true;
         };
-        let (encrypted, clear) = Scan::run(rule, &documents);
+        let (encrypted, clear) = tally(&documents, rule);
         encrypted > 0 || !clear.is_empty()
     }
 
@@ -114,107 +114,21 @@ fn data_documents(format: Format, bytes: &[u8]) -> Option<Vec<Document>> {
     }
 }
 
-/// A walk over the data in sops' order, keeping the comment stack sops' rules look at.
-struct Scan<'a> {
-    rule: &'a Rule,
-    /// Keys and indexes from the document root (the rule looks only at the keys).
-    path: Vec<Segment>,
-    comments: CommentStack,
-    encrypted: usize,
-    clear: Vec<(usize, Vec<Segment>)>,
-    document: usize,
-}
-
-impl Scan<'_> {
-    /// Walks the documents: how many values at encrypted positions are `ENC[…]`, and where
-    /// the others are.
-    fn run(rule: &Rule, documents: &[Document]) -> (usize, Vec<(usize, Vec<Segment>)>) {
-        let mut scan = Scan {
-            rule,
-            path: Vec::new(),
-            comments: CommentStack::default(),
-            encrypted: 0,
-            clear: Vec::new(),
-            document: 0,
-        };
-        for (index, document) in documents.iter().enumerate() {
-            scan.document = index;
-            scan.mapping(document);
-        }
-        (scan.encrypted, scan.clear)
-    }
-
-    fn mapping(&mut self, mapping: &Mapping) {
-        self.comments.enter();
-        for item in &mapping.items {
-            match item {
-                Item::Comment(comment) => {
-                    self.comments.push(comment.0.as_bytes());
-                    self.comment(&comment.0);
-                }
-                Item::Entry(entry) => {
-                    self.path.push(Segment::Key(entry.key.clone()));
-                    self.value(&entry.value);
-                    self.path.pop();
-                    self.comments.clear_innermost();
-                }
-            }
-        }
-        self.comments.leave();
-    }
-
-    fn value(&mut self, value: &Value) {
-        match value {
-            Value::Null => {}
-            Value::Mapping(mapping) => self.mapping(mapping),
-            Value::Sequence(items) => {
-                self.comments.enter();
-                let mut index = 0;
-                for item in items {
-                    if let Value::Comment(comment) = item {
-                        self.comments.push(comment.0.as_bytes());
-                        self.comment(&comment.0);
-                        continue;
-                    }
-                    self.path.push(Segment::Index(index));
-                    self.value(item);
-                    self.path.pop();
-                    self.comments.clear_innermost();
-                    index += 1;
-                }
-                self.comments.leave();
-            }
-            Value::Comment(comment) => self.comment(&comment.0),
-            leaf => {
-                let keys: Vec<&str> = self
-                    .path
-                    .iter()
-                    .filter_map(|segment| match segment {
-                        Segment::Key(key) => Some(key.as_str()),
-                        Segment::Index(_) => None,
-                    })
-                    .collect();
-                if !self.rule.encrypts(&keys, &self.comments, false) {
-                    return;
-                }
-                match leaf {
-                    // sops leaves empty strings as they are.
-                    Value::Str(text) if text.is_empty() => {}
-                    Value::Str(text) if std::str::from_utf8(text).is_ok_and(is_encrypted) => {
-                        self.encrypted += 1;
-                    }
-                    _ => self.clear.push((self.document, self.path.clone())),
-                }
-            }
-        }
-    }
-
-    /// An encrypted comment counts as encrypted data; a clear one is tolerated.
-    fn comment(&mut self, text: &str) {
-        if is_encrypted(text.trim_start()) {
-            self.encrypted += 1;
-        }
-    }
+/// How many leaves hold encrypted data, and where the leaves the rule encrypts are in clear,
+/// with the document they are in.
+fn tally(documents: &[Document], rule: &Rule) -> (usize, Vec<(usize, Vec<Segment>)>) {
+    let mut encrypted = 0;
+    let mut clear = Vec::new();
+    visit_leaves(documents, rule, |leaf| match leaf.content {
+        // An encrypted comment counts as encrypted data; a clear one is tolerated.
+        LeafContent::Comment(text) => encrypted += usize::from(is_encrypted(text.trim_start())),
+        _ if !leaf.rule_encrypts => {}
+        // sops leaves empty strings as they are.
+        LeafContent::Scalar(Value::Str(text)) if text.is_empty() => {}
+        _ if leaf.is_encrypted() => encrypted += 1,
+        _ => clear.push((leaf.document, leaf.path.to_vec())),
+    });
+    (encrypted, clear)
 }
 
 #[cfg(test)]
@@ -291,5 +205,163 @@ mod tests {
             Encryption::Partial { clear, .. } if clear.is_empty()
         ));
         assert!(yaml(&format!("a: {ENC}\nb_unencrypted: clear\n"), "").is_encrypted());
+    }
+}
+
+/// The committed fixtures, read by this module and by decryption: both must see the same leaves
+/// with the same verdicts, and agree on whether each file is properly encrypted.
+#[cfg(test)]
+mod agreement {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::sops::inspect::{Position, walk};
+
+    /// Every file under `dir`, recursively, in a stable order.
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+            .map(|entry| entry.expect("directory entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The store a fixture is read with: `X.<store>.sops` names it (the shared vectors), any
+    /// other file gets the store `ksops check` picks for its name.
+    fn fixture_format(path: &Path) -> Format {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        name.strip_suffix(".sops")
+            .and_then(|stem| stem.rsplit('.').next())
+            .and_then(Format::from_name)
+            .unwrap_or_else(|| Format::from_path(path))
+    }
+
+    /// The AAD decryption uses for a leaf at `path`.
+    fn aad(document: usize, path: &[Segment]) -> String {
+        let keys: Vec<String> = path
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Key(key) => Some(key.clone()),
+                Segment::Index(_) => None,
+            })
+            .collect();
+        Position {
+            document,
+            keys: &keys,
+            path,
+        }
+        .aad()
+    }
+
+    /// A leaf as compared: document, path, whether it is a comment, whether the rule
+    /// encrypts it.
+    type Seen = (usize, Vec<Segment>, bool, bool);
+
+    #[test]
+    fn check_and_decryption_see_every_fixture_alike() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut paths = Vec::new();
+        for dir in ["vectors", "generated", "check"] {
+            files(&root.join(dir), &mut paths);
+        }
+        let (mut with_metadata, mut encrypted, mut partial) = (0, 0, 0);
+        for path in paths {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("reading {name}: {e}"));
+            let format = fixture_format(&path);
+            let verdict = Encryption::inspect(format, &bytes);
+            let inspected = match inspect(&bytes, format) {
+                Ok(inspected) => inspected,
+                Err(error) => {
+                    let invalid = match error {
+                        DecryptError::Metadata(error) => Some(error.to_string()),
+                        _ => None,
+                    };
+                    assert!(
+                        matches!(&verdict, Encryption::Plain { invalid_metadata } if *invalid_metadata == invalid),
+                        "{name}: decryption refuses it ({invalid:?}), check does not"
+                    );
+                    continue;
+                }
+            };
+            with_metadata += 1;
+
+            // Leaf by leaf: what decryption's walk meets, and what this module is shown.
+            let mut walked: Vec<Seen> = Vec::new();
+            let mut documents = inspected.documents.clone();
+            walk(
+                &mut documents,
+                &inspected.metadata.rule,
+                |at, leaf, rule_encrypts| {
+                    let is_comment = matches!(leaf, Value::Comment(_));
+                    walked.push((at.document, at.path.to_vec(), is_comment, rule_encrypts));
+                    Ok(leaf)
+                },
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut shown: Vec<Seen> = Vec::new();
+            inspected.visit_leaves(|leaf| {
+                let is_comment = matches!(leaf.content, LeafContent::Comment(_));
+                shown.push((
+                    leaf.document,
+                    leaf.path.to_vec(),
+                    is_comment,
+                    leaf.rule_encrypts,
+                ));
+            });
+            assert!(!walked.is_empty(), "{name}: no leaf");
+            assert_eq!(walked, shown, "{name}");
+
+            // The verdict: a file check accepts is one decryption accepts, and a clear value
+            // check reports is where decryption stops.
+            let mut decrypted = 0;
+            let outcome = inspected
+                .replace_encrypted(|_| {
+                    decrypted += 1;
+                    Value::str("")
+                })
+                .map(|_| ());
+            match (&verdict, outcome) {
+                (Encryption::Encrypted { .. }, Ok(())) if decrypted > 0 => encrypted += 1,
+                (Encryption::Partial { clear, .. }, Ok(())) if clear.is_empty() => {}
+                (
+                    Encryption::Partial { clear, .. },
+                    Err(DecryptError::NotEncrypted { path, .. } | DecryptError::Value { path, .. }),
+                ) if clear
+                    .first()
+                    .is_some_and(|(document, first)| aad(*document, first) == path) =>
+                {
+                    partial += 1;
+                }
+                (verdict, outcome) => {
+                    let verdict = match verdict {
+                        Encryption::Plain { .. } => "plain".to_owned(),
+                        Encryption::Partial { clear, .. } => format!("clear at {clear:?}"),
+                        Encryption::Encrypted { .. } => "encrypted".to_owned(),
+                    };
+                    panic!(
+                        "{name}: check says {verdict}, decryption {outcome:?} ({decrypted} values)"
+                    )
+                }
+            }
+        }
+        // Enough of each to mean something: every store and rule, and the partially
+        // encrypted check fixtures.
+        assert!(
+            with_metadata >= 50 && encrypted >= 50 && partial >= 1,
+            "{with_metadata} files with metadata, {encrypted} encrypted, {partial} partial"
+        );
     }
 }

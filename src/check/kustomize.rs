@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::check::findings::{Finding, Rule};
-use crate::check::locate::{Segment, field_path, line_of};
+use crate::check::locate::{field_path, line_of};
 use crate::check::secrets::{is_literal_secret, plaintext_secrets};
 use crate::check::{Host, SETTINGS_FILE, read_capped, relative_display};
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::sops::stores::yaml::parse_documents;
-use crate::sops::tree::{Document, Mapping, Value};
+use crate::sops::tree::{Document, Mapping, Segment, Value};
 
 /// The names kustomize accepts for a kustomization file.
 pub const KUSTOMIZATION_NAMES: [&str; 3] =

@@ -6,14 +6,7 @@
 
 use saphyr_parser::{Event, Parser};
 
-/// One step of a path into a document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
-    /// A mapping key.
-    Key(String),
-    /// A sequence index (comments not counted).
-    Index(usize),
-}
+use crate::sops::tree::Segment;
 
 /// Parses a field path as the generator schema and the config reader write them
 /// (`secretFrom[1].envs[0]`, `creation_rules[0].age`) into segments.

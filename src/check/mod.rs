@@ -36,10 +36,11 @@ use crate::limits::{self, Limits};
 use crate::sops::config::CONFIG_FILE_NAME;
 use crate::sops::keys::Keyring;
 use crate::sops::stores::{self, Format};
+use crate::sops::tree::Segment;
 use crate::sops::{DecryptError, decrypt_documents};
 use encryption::Encryption;
 use kustomize::{Discovery, Origin};
-use locate::{Segment, line_of};
+use locate::line_of;
 use settings::Settings;
 use sops_config::{SopsConfigs, drift};
 

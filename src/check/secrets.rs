@@ -5,9 +5,8 @@
 //! an `ENC[…]` value, or a template placeholder (see [`is_literal_secret`]). A Secret annotated
 //! with [`ALLOW_ANNOTATION`] is a deliberate exception.
 
-use crate::check::locate::Segment;
 use crate::sops::cipher::is_encrypted;
-use crate::sops::tree::{Document, Mapping, Value};
+use crate::sops::tree::{Document, Mapping, Segment, Value};
 
 /// The annotation that marks a Secret's plaintext values as deliberate; its value says why.
 pub const ALLOW_ANNOTATION: &str = "ksops.dev/allow-plaintext";

@@ -10,8 +10,8 @@ use crate::generator::confine::ConfineError;
 use crate::generator::generate::GenerateError;
 use crate::generator::krm::{KrmError, KrmFailure};
 use crate::generator::schema::{GeneratorId, SchemaError};
-use crate::sops::DecryptError;
 use crate::sops::config::ConfigError;
+use crate::sops::{DecryptError, FailureKind};
 
 /// A command failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,15 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Decrypt { reason, .. } => reason.exit_code(),
+            // sops' ErrorGeneric, ErrorDumpingTree, ErrorDecryptingTree, MacMismatch and
+            // CouldNotRetrieveKey.
+            CliError::Decrypt { reason, .. } => match reason.kind() {
+                FailureKind::InvalidFile => 1,
+                FailureKind::CannotEmit => 4,
+                FailureKind::ValueDecryption => 25,
+                FailureKind::Mac => 51,
+                FailureKind::DataKey => 128,
+            },
             // sops: a missing file is 100, any other read failure 2.
             CliError::Input {
                 reason: InputError::Io(error),

@@ -1,15 +1,16 @@
-//! Decrypting a parsed file: the tree walk, the MAC, and the whole `sops decrypt` pipeline.
+//! Decrypting a parsed file: its values, the MAC, and the whole `sops decrypt` pipeline.
 
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::sops::cipher::{CipherError, ValueCipher, ValueType};
+use crate::sops::error::{DecryptError, type_name};
 use crate::sops::gonum;
-use crate::sops::inspect::{EncryptedLeaf, Inspected, Position, inspect, type_name, walk};
-use crate::sops::keys::{DataKeyError, Keyring, recover_data_key};
-use crate::sops::metadata::{Metadata, MetadataError};
-use crate::sops::stores::{self, EmitOptions, Format, StoreError};
+use crate::sops::inspect::{EncryptedLeaf, Inspected, Position, inspect, walk};
+use crate::sops::keys::{Keyring, recover_data_key};
+use crate::sops::metadata::Metadata;
+use crate::sops::stores::{self, EmitOptions, Format};
 use crate::sops::tree::{Document, Value};
 
 /// What to decrypt and how to print it.
@@ -23,122 +24,6 @@ pub struct DecryptOptions {
     pub ignore_mac: bool,
     /// Output settings from `.sops.yaml`.
     pub emit: EmitOptions,
-}
-
-/// Why a file could not be decrypted. Messages never contain plaintext or key material.
-#[derive(Debug, thiserror::Error)]
-pub enum DecryptError {
-    /// The encrypted file could not be parsed.
-    #[error("Error unmarshalling file: {0}")]
-    Parse(#[source] StoreError),
-    /// The file has no `sops` metadata: it is not encrypted. sops' words, then the fix.
-    #[error(
-        "{}sops metadata not found: the file is not encrypted. Encrypt it in place with \
-         `sops encrypt -i {}` (never commit the plaintext)",
-        if *.while_parsing { "Error unmarshalling file: " } else { "" },
-        .file.as_deref().map_or_else(|| "<file>".to_owned(), shell_word)
-    )]
-    Unencrypted {
-        /// sops reports it while unmarshalling YAML files, after parsing for the other stores.
-        while_parsing: bool,
-        /// The file as the user named it, for the command (see [`DecryptError::for_file`]).
-        file: Option<String>,
-    },
-    /// The `sops` metadata is invalid.
-    #[error("{0}")]
-    Metadata(#[from] MetadataError),
-    /// No identity could recover the data key.
-    #[error("{0}")]
-    DataKey(#[from] DataKeyError),
-    /// A value failed to decrypt (wrong AAD, tampering, malformed `ENC[…]`, bad type).
-    #[error("Error decrypting tree: could not decrypt the value at {path}: {source}")]
-    Value {
-        /// The value's key path, sops-style (`a:b:`).
-        path: String,
-        /// What went wrong.
-        #[source]
-        source: CipherError,
-    },
-    /// The tree cannot be walked (a YAML key that is not a string).
-    #[error("Error decrypting tree: {0}")]
-    Walk(String),
-    /// A position that must hold an encrypted string holds another type.
-    #[error(
-        "Error decrypting tree: the value at {path} should be encrypted but is a {found}, not an ENC[…] string"
-    )]
-    NotEncrypted {
-        /// The value's key path.
-        path: String,
-        /// The type found.
-        found: &'static str,
-    },
-    /// The stored MAC could not be decrypted (`lastmodified` or `mac` altered, or wrong key).
-    #[error("Cannot decrypt MAC: {0}")]
-    MacUndecryptable(#[source] CipherError),
-    /// The file has no MAC.
-    #[error("MAC mismatch: the file has no MAC")]
-    MacMissing,
-    /// The MAC does not match the contents: something was changed after encryption.
-    #[error(
-        "MAC mismatch: the file's MAC does not match its contents (it was modified after encryption)"
-    )]
-    MacMismatch,
-    /// The decrypted tree could not be written in the output format.
-    #[error("Error dumping file: {0}")]
-    Emit(#[source] StoreError),
-}
-
-/// `text` as one shell word: as it is when it is made of characters no shell treats specially,
-/// else single-quoted.
-fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./+@%=:,".contains(c));
-    if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
-impl DecryptError {
-    /// The error for a file without `sops` metadata.
-    pub(crate) fn unencrypted(while_parsing: bool) -> DecryptError {
-        DecryptError::Unencrypted {
-            while_parsing,
-            file: None,
-        }
-    }
-
-    /// Names the file, as the user gave it (relative), in messages that give a command to run
-    /// on it. The engine decrypts bytes and never knows the path.
-    pub fn for_file(self, path: &str) -> DecryptError {
-        match self {
-            DecryptError::Unencrypted { while_parsing, .. } => DecryptError::Unencrypted {
-                while_parsing,
-                file: Some(path.to_owned()),
-            },
-            other => other,
-        }
-    }
-
-    /// The exit code `sops decrypt` uses for this failure.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            DecryptError::Parse(_)
-            | DecryptError::Unencrypted { .. }
-            | DecryptError::Metadata(_) => 1,
-            DecryptError::Emit(_) => 4,
-            DecryptError::Value { .. }
-            | DecryptError::NotEncrypted { .. }
-            | DecryptError::Walk(_) => 25,
-            DecryptError::MacUndecryptable(_)
-            | DecryptError::MacMissing
-            | DecryptError::MacMismatch => 51,
-            DecryptError::DataKey(_) => 128,
-        }
-    }
 }
 
 /// A decrypted file: its documents with every value in clear, and its metadata.
@@ -208,7 +93,7 @@ impl Inspected {
                 Some(value_type) => on_value(
                     &EncryptedLeaf {
                         document: at.document,
-                        path: at.path,
+                        path: at.keys,
                         value_type,
                     },
                     value,
@@ -312,6 +197,7 @@ fn hash_value(hash: &mut Sha512, value: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sops::error::FailureKind;
     use crate::sops::tree::Comment;
 
     #[test]
@@ -326,6 +212,7 @@ mod tests {
         let comment = "ENC[AES256_GCM,data:Ng4k03E=,iv:kulYCbBfwt6hwey5sn5HR5kFOQ3X9RTme5nRkbOfxZg=,tag:6kE2SMlrtIoLJc9saHQhkg==,type:comment]";
         let root = Position {
             document: 0,
+            keys: &[],
             path: &[],
         };
         let walk = |text: &str| decrypt_leaf(&cipher, &root, Value::Comment(Comment(text.into())));
@@ -374,7 +261,7 @@ mod tests {
             let Err(error) = decrypt_documents(input, format, &keyring, false) else {
                 panic!("{format:?}: decrypted a plaintext file");
             };
-            assert_eq!(error.exit_code(), 1, "{format:?}");
+            assert_eq!(error.kind(), FailureKind::InvalidFile, "{format:?}");
             let fix = "the file is not encrypted. Encrypt it in place with `sops encrypt -i";
             assert_eq!(
                 error.to_string(),

@@ -42,6 +42,15 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Comment(pub String);
 
+/// One step of a path into a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index (comments not counted).
+    Index(usize),
+}
+
 /// A node of the tree.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
