@@ -18,7 +18,7 @@ use crate::sops::DecryptError;
 use crate::sops::cipher::is_encrypted;
 use crate::sops::inspect::{LeafContent, inspect, visit_leaves};
 use crate::sops::metadata::Metadata;
-use crate::sops::rules::Rule;
+use crate::sops::rules::EncryptionRule;
 use crate::sops::stores::{self, Format};
 use crate::sops::tree::{Document, Mapping, Segment, Value};
 
@@ -73,7 +73,7 @@ impl Encryption {
     /// Whether encrypting the file with sops under `rule` would encrypt at least one value
     /// (empty strings, nulls and comments never are). Files sops already encrypted are judged
     /// by their keys, which stay in clear. A file its store cannot read counts as yes.
-    pub fn would_encrypt(format: Format, bytes: &[u8], rule: &Rule) -> bool {
+    pub fn would_encrypt(format: Format, bytes: &[u8], rule: &EncryptionRule) -> bool {
         let Some(documents) = data_documents(format, bytes) else {
             return true;
         };
@@ -116,7 +116,7 @@ fn data_documents(format: Format, bytes: &[u8]) -> Option<Vec<Document>> {
 
 /// How many leaves hold encrypted data, and where the leaves the rule encrypts are in clear,
 /// with the document they are in.
-fn tally(documents: &[Document], rule: &Rule) -> (usize, Vec<(usize, Vec<Segment>)>) {
+fn tally(documents: &[Document], rule: &EncryptionRule) -> (usize, Vec<(usize, Vec<Segment>)>) {
     let mut encrypted = 0;
     let mut clear = Vec::new();
     visit_leaves(documents, rule, |leaf| match leaf.content {
@@ -174,13 +174,13 @@ mod tests {
 
     #[test]
     fn would_encrypt_follows_the_rule() {
-        let rule = Rule::EncryptedRegex(crate::sops::rules::GoRegex::new("^(data|stringData)$"));
+        let rule = EncryptionRule::EncryptedRegex(crate::sops::rules::GoRegex::new("^(data|stringData)$"));
         let yaml = |text: &str| Encryption::would_encrypt(Format::Yaml, text.as_bytes(), &rule);
         assert!(!yaml("kind: Deployment\nspec:\n  replicas: 1\n"));
         assert!(!yaml("kind: Secret\nstringData:\n  empty: ''\n"));
         assert!(yaml("kind: Secret\nstringData:\n  a: b\n"));
         assert!(yaml("not: [valid"));
-        let any = Rule::UnencryptedSuffix("_unencrypted".into());
+        let any = EncryptionRule::UnencryptedSuffix("_unencrypted".into());
         assert!(Encryption::would_encrypt(Format::Binary, b"x", &any));
         assert!(!Encryption::would_encrypt(Format::Binary, b"", &any));
         assert!(Encryption::would_encrypt(Format::Dotenv, b"A=1\n", &any));

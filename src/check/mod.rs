@@ -188,8 +188,8 @@ pub fn check(dir: &Path, options: &CheckOptions<'_>) -> Result<Report, CheckErro
     })
 }
 
-/// A file read and inspected.
-struct Inspected {
+/// A file `check` has read, with its format and encryption verdict.
+struct CheckedFile {
     bytes: Vec<u8>,
     format: Format,
     encryption: Encryption,
@@ -199,7 +199,7 @@ struct Checker {
     root: PathBuf,
     configs: SopsConfigs,
     /// Files read so far, by path relative to the root.
-    files: HashMap<String, Inspected>,
+    files: HashMap<String, CheckedFile>,
     /// Files that must be encrypted and are not, with why they must be.
     must_encrypt: BTreeMap<String, Vec<String>>,
     findings: Vec<Finding>,
@@ -477,7 +477,7 @@ impl Checker {
 
     /// `--decrypt`: every encrypted file must decrypt and pass its MAC check.
     fn decrypt(&mut self, keyring: &Keyring) {
-        let mut encrypted: Vec<(&String, &Inspected)> = self
+        let mut encrypted: Vec<(&String, &CheckedFile)> = self
             .files
             .iter()
             .filter(|(_, inspected)| inspected.encryption.is_encrypted())
@@ -510,7 +510,7 @@ impl Checker {
     }
 
     /// Reads and inspects a file of the tree (once).
-    fn inspect(&mut self, file: &str) -> Option<&Inspected> {
+    fn inspect(&mut self, file: &str) -> Option<&CheckedFile> {
         if !self.files.contains_key(file) {
             let bytes = read_capped(&self.root.join(file)).ok()?;
             self.inspect_bytes(file, bytes);
@@ -518,7 +518,7 @@ impl Checker {
         self.files.get(file)
     }
 
-    fn inspect_bytes(&mut self, file: &str, bytes: Vec<u8>) -> &Inspected {
+    fn inspect_bytes(&mut self, file: &str, bytes: Vec<u8>) -> &CheckedFile {
         let stats = &mut self.stats;
         self.files.entry(file.to_owned()).or_insert_with(|| {
             let format = Format::from_path(Path::new(file));
@@ -526,7 +526,7 @@ impl Checker {
             if encryption.is_encrypted() {
                 stats.encrypted += 1;
             }
-            Inspected {
+            CheckedFile {
                 bytes,
                 format,
                 encryption,

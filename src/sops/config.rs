@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, Rule};
+use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, EncryptionRule};
 use crate::sops::stores::{EmitOptions, yaml};
 use crate::sops::tree::{Mapping, Value};
 
@@ -101,7 +101,7 @@ pub struct CreationRule {
     /// Which values a file encrypted under this rule gets encrypted (`unencrypted_suffix`,
     /// `encrypted_regex`, …; sops' default `_unencrypted` suffix when none is set, the first
     /// one when several are, which sops refuses and [`CreationRule::problems`] reports).
-    pub encryption_rule: Rule,
+    pub encryption_rule: EncryptionRule,
     /// The key groups a file encrypted under this rule gets, in order. Top-level key lists make
     /// one group.
     pub key_groups: Vec<Vec<RuleKey>>,
@@ -239,14 +239,14 @@ fn creation_rule(index: usize, rule: &Value) -> Result<CreationRule, String> {
         }
     }
     let encryption_rule = match set_rules.first() {
-        None => Rule::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned()),
+        None => EncryptionRule::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned()),
         Some((field, value)) => match *field {
-            "unencrypted_suffix" => Rule::UnencryptedSuffix(value.clone()),
-            "encrypted_suffix" => Rule::EncryptedSuffix(value.clone()),
-            "unencrypted_regex" => Rule::UnencryptedRegex(GoRegex::new(value)),
-            "encrypted_regex" => Rule::EncryptedRegex(GoRegex::new(value)),
-            "unencrypted_comment_regex" => Rule::UnencryptedCommentRegex(GoRegex::new(value)),
-            _ => Rule::EncryptedCommentRegex(GoRegex::new(value)),
+            "unencrypted_suffix" => EncryptionRule::UnencryptedSuffix(value.clone()),
+            "encrypted_suffix" => EncryptionRule::EncryptedSuffix(value.clone()),
+            "unencrypted_regex" => EncryptionRule::UnencryptedRegex(GoRegex::new(value)),
+            "encrypted_regex" => EncryptionRule::EncryptedRegex(GoRegex::new(value)),
+            "unencrypted_comment_regex" => EncryptionRule::UnencryptedCommentRegex(GoRegex::new(value)),
+            _ => EncryptionRule::EncryptedCommentRegex(GoRegex::new(value)),
         },
     };
     if set_rules.len() > 1 {

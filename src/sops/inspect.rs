@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use crate::sops::cipher::{self, ValueType};
 use crate::sops::error::{DecryptError, type_name};
 use crate::sops::metadata::Metadata;
-use crate::sops::rules::{CommentStack, Rule};
+use crate::sops::rules::{CommentStack, EncryptionRule};
 use crate::sops::stores::{self, Format, StoreError};
 use crate::sops::tree::{Comment, Document, Item, Mapping, Segment, Value};
 
@@ -154,7 +154,7 @@ impl Leaf<'_> {
 /// Hands every leaf of `documents` to `visit`, in the order sops walks them, with whether `rule`
 /// encrypts it: the walk decryption makes, reading only. Nulls are no leaves (sops never
 /// encrypts them).
-pub fn visit_leaves(documents: &[Document], rule: &Rule, mut visit: impl FnMut(&Leaf<'_>)) {
+pub fn visit_leaves(documents: &[Document], rule: &EncryptionRule, mut visit: impl FnMut(&Leaf<'_>)) {
     let Ok(()) =
         walk_documents::<&Value, Infallible>(documents, rule, |at, slot, rule_encrypts| {
             let content = match slot {
@@ -211,7 +211,7 @@ impl Position<'_> {
 /// leaf.
 pub(crate) fn walk(
     documents: &mut [Document],
-    rule: &Rule,
+    rule: &EncryptionRule,
     mut visit: impl FnMut(&Position<'_>, Value, bool) -> Result<Value, DecryptError>,
 ) -> Result<(), DecryptError> {
     walk_documents::<&mut Value, _>(documents, rule, |at, slot, encrypted| match slot {
@@ -357,7 +357,7 @@ impl<'t> Access for &'t mut Value {
 /// tree, handed to `visit` with whether the rule encrypts it.
 fn walk_documents<A: Access, E>(
     documents: impl IntoIterator<Item = A::Mapping>,
-    rule: &Rule,
+    rule: &EncryptionRule,
     visit: impl FnMut(&Position<'_>, Slot<A>, bool) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut walker = Walker {
@@ -377,7 +377,7 @@ fn walk_documents<A: Access, E>(
 
 /// The state of one walk.
 struct Walker<'a, F> {
-    rule: &'a Rule,
+    rule: &'a EncryptionRule,
     document: usize,
     /// Mapping keys from the document root to the current position.
     keys: Vec<String>,

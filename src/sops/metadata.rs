@@ -1,7 +1,7 @@
 //! The `sops` metadata section: key groups, MAC, `lastmodified` and the encryption rule.
 
 use crate::sops::gotime::Timestamp;
-use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, Rule};
+use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, EncryptionRule};
 use crate::sops::stores::MetadataStyle;
 use crate::sops::tree::{Mapping, Value};
 
@@ -17,7 +17,7 @@ pub struct Metadata {
     /// The encrypted MAC (`ENC[…]`), or empty.
     pub mac: String,
     /// Which leaves are encrypted.
-    pub rule: Rule,
+    pub rule: EncryptionRule,
     /// Whether only encrypted values are covered by the MAC.
     pub mac_only_encrypted: bool,
     /// The sops version that wrote the file.
@@ -332,9 +332,9 @@ fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
     })
 }
 
-fn rule(fields: &Fields<'_>) -> Result<Rule, MetadataError> {
+fn rule(fields: &Fields<'_>) -> Result<EncryptionRule, MetadataError> {
     let mut rules = Vec::new();
-    let mut add = |name: &str, make: fn(&str) -> Rule| -> Result<(), MetadataError> {
+    let mut add = |name: &str, make: fn(&str) -> EncryptionRule| -> Result<(), MetadataError> {
         let value = fields.string(name)?;
         if !value.is_empty() {
             rules.push(make(&value));
@@ -342,21 +342,21 @@ fn rule(fields: &Fields<'_>) -> Result<Rule, MetadataError> {
         Ok(())
     };
     add("unencrypted_suffix", |s| {
-        Rule::UnencryptedSuffix(s.to_owned())
+        EncryptionRule::UnencryptedSuffix(s.to_owned())
     })?;
-    add("encrypted_suffix", |s| Rule::EncryptedSuffix(s.to_owned()))?;
+    add("encrypted_suffix", |s| EncryptionRule::EncryptedSuffix(s.to_owned()))?;
     add("unencrypted_regex", |s| {
-        Rule::UnencryptedRegex(GoRegex::new(s))
+        EncryptionRule::UnencryptedRegex(GoRegex::new(s))
     })?;
-    add("encrypted_regex", |s| Rule::EncryptedRegex(GoRegex::new(s)))?;
+    add("encrypted_regex", |s| EncryptionRule::EncryptedRegex(GoRegex::new(s)))?;
     add("unencrypted_comment_regex", |s| {
-        Rule::UnencryptedCommentRegex(GoRegex::new(s))
+        EncryptionRule::UnencryptedCommentRegex(GoRegex::new(s))
     })?;
     add("encrypted_comment_regex", |s| {
-        Rule::EncryptedCommentRegex(GoRegex::new(s))
+        EncryptionRule::EncryptedCommentRegex(GoRegex::new(s))
     })?;
     match rules.len() {
-        0 => Ok(Rule::UnencryptedSuffix(
+        0 => Ok(EncryptionRule::UnencryptedSuffix(
             DEFAULT_UNENCRYPTED_SUFFIX.to_owned(),
         )),
         1 => Ok(rules.remove(0)),
@@ -434,7 +434,7 @@ mod tests {
     fn decodes_a_single_group_with_the_default_rule() {
         let meta = Metadata::from_tree(&map(base(vec![])), MetadataStyle::Yaml).unwrap();
         assert_eq!(meta.key_groups.len(), 1);
-        assert_eq!(meta.rule, Rule::UnencryptedSuffix("_unencrypted".into()));
+        assert_eq!(meta.rule, EncryptionRule::UnencryptedSuffix("_unencrypted".into()));
         assert_eq!(meta.last_modified.to_rfc3339(), "2026-11-22T11:21:32Z");
         assert!(!meta.mac_only_encrypted);
     }

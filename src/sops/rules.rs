@@ -7,7 +7,7 @@
 
 /// The one encryption rule a file uses.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Rule {
+pub enum EncryptionRule {
     /// Leaves under no key ending with the suffix are encrypted (default `_unencrypted`).
     UnencryptedSuffix(String),
     /// Leaves under some key ending with the suffix are encrypted.
@@ -115,24 +115,24 @@ impl CommentStack {
     }
 }
 
-impl Rule {
+impl EncryptionRule {
     /// Whether the leaf at `path` (mapping keys from the root) is encrypted, given the active
     /// comments. `leaf_is_comment` is true when the leaf itself is a comment node (not an
     /// encrypted list comment, which is still a string when this is asked).
     pub fn encrypts(&self, path: &[&str], comments: &CommentStack, leaf_is_comment: bool) -> bool {
         match self {
-            Rule::UnencryptedSuffix(suffix) => {
+            EncryptionRule::UnencryptedSuffix(suffix) => {
                 !path.iter().any(|key| key.ends_with(suffix.as_str()))
             }
-            Rule::EncryptedSuffix(suffix) => path.iter().any(|key| key.ends_with(suffix.as_str())),
-            Rule::UnencryptedRegex(re) => !path.iter().any(|key| re.is_match(key.as_bytes())),
-            Rule::EncryptedRegex(re) => path.iter().any(|key| re.is_match(key.as_bytes())),
-            Rule::UnencryptedCommentRegex(re) => !comments
+            EncryptionRule::EncryptedSuffix(suffix) => path.iter().any(|key| key.ends_with(suffix.as_str())),
+            EncryptionRule::UnencryptedRegex(re) => !path.iter().any(|key| re.is_match(key.as_bytes())),
+            EncryptionRule::EncryptedRegex(re) => path.iter().any(|key| re.is_match(key.as_bytes())),
+            EncryptionRule::UnencryptedCommentRegex(re) => !comments
                 .levels
                 .iter()
                 .flatten()
                 .any(|comment| re.is_match(comment)),
-            Rule::EncryptedCommentRegex(re) => {
+            EncryptionRule::EncryptedCommentRegex(re) => {
                 // sops skips the innermost level's last comment when evaluating a comment: the
                 // marker comment itself stays clear, what follows it is encrypted.
                 let innermost = comments.levels.len().saturating_sub(1);
@@ -168,19 +168,19 @@ mod tests {
     #[test]
     fn path_rules_let_any_ancestor_decide() {
         let none = stack(&[&[]]);
-        let suffix = Rule::UnencryptedSuffix("_unencrypted".into());
+        let suffix = EncryptionRule::UnencryptedSuffix("_unencrypted".into());
         assert!(suffix.encrypts(&["a", "b"], &none, false));
         assert!(!suffix.encrypts(&["db_unencrypted", "pass"], &none, false));
-        let enc = Rule::EncryptedRegex(GoRegex::new("^(data|stringData)$"));
+        let enc = EncryptionRule::EncryptedRegex(GoRegex::new("^(data|stringData)$"));
         assert!(enc.encrypts(&["data", "nested", "deep"], &none, false));
         assert!(!enc.encrypts(&["metadata", "name"], &none, false));
         assert!(
             !enc.encrypts(&[], &none, true),
             "top-level comments match no key"
         );
-        let unenc = Rule::UnencryptedRegex(GoRegex::new("pub"));
+        let unenc = EncryptionRule::UnencryptedRegex(GoRegex::new("pub"));
         assert!(!unenc.encrypts(&["x", "public"], &none, false));
-        let esuffix = Rule::EncryptedSuffix("_enc".into());
+        let esuffix = EncryptionRule::EncryptedSuffix("_enc".into());
         assert!(esuffix.encrypts(&["pw_enc"], &none, false));
         assert!(!esuffix.encrypts(&["pw"], &none, false));
     }
@@ -188,18 +188,18 @@ mod tests {
     #[test]
     fn invalid_regex_never_matches() {
         let none = stack(&[&[]]);
-        let rule = Rule::EncryptedRegex(GoRegex::new("("));
+        let rule = EncryptionRule::EncryptedRegex(GoRegex::new("("));
         assert!(!rule.encrypts(&["("], &none, false));
     }
 
     #[test]
     fn comment_rules_follow_the_stack() {
-        let unenc = Rule::UnencryptedCommentRegex(GoRegex::new("sops:noenc"));
+        let unenc = EncryptionRule::UnencryptedCommentRegex(GoRegex::new("sops:noenc"));
         assert!(!unenc.encrypts(&["public"], &stack(&[&[" sops:noenc"]]), false));
         assert!(!unenc.encrypts(&[], &stack(&[&[" sops:noenc"]]), true));
         assert!(unenc.encrypts(&["secret"], &stack(&[&[" other"]]), false));
 
-        let enc = Rule::EncryptedCommentRegex(GoRegex::new("sops:enc"));
+        let enc = EncryptionRule::EncryptedCommentRegex(GoRegex::new("sops:enc"));
         // The marker itself stays clear…
         assert!(!enc.encrypts(&[], &stack(&[&[" sops:enc"]]), true));
         // …the value after it is encrypted…
