@@ -7,12 +7,14 @@
 
 mod identities;
 mod recover;
+mod report;
 mod shamir;
 mod shlex;
 mod sources;
 
 pub use identities::{Keyring, PublicKey, SourceReport, SourceStatus, TriedIdentity};
-pub use recover::{DataKeyError, DataKeyFailure, FailedKey, recover_data_key};
+pub use recover::{DataKeyError, recover_data_key};
+pub use report::{DataKeyFailure, FailedKey};
 pub use sources::IdentitySources;
 #[cfg(test)]
 mod testutil;

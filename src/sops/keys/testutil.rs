@@ -5,6 +5,20 @@ use std::process::{Command, Stdio};
 
 use super::sources::IdentitySources;
 
+/// The test identities under `tests/fixtures/vectors/` (TEST ONLY keys).
+pub const IDENTITIES: [&str; 3] = [
+    "age-test-identity.txt",
+    "age-test-identity-2.txt",
+    "age-test-identity-3.txt",
+];
+
+/// The recipients of [`IDENTITIES`], in the same order.
+pub const RECIPIENTS: [&str; 3] = [
+    "age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry",
+    "age1upycxczex8fsvsa0t4rc9y8ghmjf5ku2shffu7zxrpvz49hkcydqmv7xla",
+    "age1qskwq6r7nvpy8fder52txszzlt48gw29e902tcu8qh9rvht62vzsmsa3w6",
+];
+
 /// A file under `tests/fixtures/vectors/`.
 pub fn vector(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
