@@ -4,11 +4,11 @@
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use super::identities::Keyring;
+use super::keyring::Keyring;
 use super::report::{DataKeyFailure, GroupResult, KeyFailure};
 use super::shamir::{self, ShamirError};
 use crate::sops::cipher::DataKey;
-use crate::sops::metadata::{KeyGroup, MasterKey};
+use crate::sops::metadata::KeyGroup;
 
 /// Why the data key could not be recovered.
 #[derive(Debug, Error)]
@@ -28,19 +28,6 @@ pub enum DataKeyError {
     BadLength(usize),
 }
 
-/// A readable name for a key kind ksops does not decrypt with.
-fn kind_name(kind: &str) -> &str {
-    match kind {
-        "pgp" => "PGP",
-        "kms" => "AWS KMS",
-        "gcp_kms" => "GCP KMS",
-        "azure_kv" => "Azure Key Vault",
-        "hc_vault" => "HashiCorp Vault",
-        "hckms" => "HuaweiCloud KMS",
-        other => other,
-    }
-}
-
 /// Tries a group's keys in order and returns the first recovered payload.
 fn decrypt_group(
     group: &KeyGroup,
@@ -48,21 +35,9 @@ fn decrypt_group(
 ) -> Result<Zeroizing<Vec<u8>>, Vec<KeyFailure>> {
     let mut failures = Vec::new();
     for key in &group.keys {
-        match key {
-            MasterKey::Age { recipient, enc } => match keyring.unwrap(enc) {
-                Ok(payload) => return Ok(payload),
-                Err(reason) => failures.push(KeyFailure {
-                    name: recipient.clone(),
-                    reason,
-                }),
-            },
-            MasterKey::Unsupported { kind, id } => failures.push(KeyFailure {
-                name: id.clone(),
-                reason: format!(
-                    "ksops decrypts with age keys only; this {} key was not tried",
-                    kind_name(kind)
-                ),
-            }),
+        match keyring.unwrap(key) {
+            Ok(payload) => return Ok(payload),
+            Err(failure) => failures.push(failure),
         }
     }
     Err(failures)
@@ -144,6 +119,7 @@ mod tests {
         IDENTITIES, RECIPIENTS, age_encrypt_to, empty_sources, enc_blobs, have_tool, read_vector,
         run, vector,
     };
+    use crate::sops::metadata::MasterKey;
 
     const TINY_KEY: &str = "e95fa126f7426eae76ef9cf5211860926474361f603cfcaa0f624473edf4e779";
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::identities::{Keyring, PublicKey, TriedIdentity};
+use super::keyring::{Keyring, PublicKey, TriedIdentity};
 use crate::sops::metadata::{KeyGroup, MasterKey};
 
 /// One key that could not be used, with why (no key material in either).

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::sources::IdentitySources;
+use super::sources::{IdentitySources, SourceReport, SourceStatus};
 
 /// The test identities under `tests/fixtures/vectors/` (TEST ONLY keys).
 pub const IDENTITIES: [&str; 3] = [
@@ -86,4 +86,17 @@ pub fn age_encrypt_to(recipients_file: &Path, payload: &[u8], dir: &Path) -> Str
 /// Sources with nothing set and no terminal: the base every test starts from.
 pub fn empty_sources() -> IdentitySources {
     IdentitySources::default()
+}
+
+/// A scratch directory for one test, outside the system temporary directory.
+pub fn scratch() -> tempfile::TempDir {
+    crate::testing::scratch_dir("unit")
+}
+
+/// The status of the source named `name`, failing the test when there is no such report.
+pub fn status<'a>(reports: &'a [SourceReport], name: &str) -> &'a SourceStatus {
+    match reports.iter().find(|r| r.name == name) {
+        Some(r) => &r.status,
+        None => panic!("no report for {name}: {reports:?}"),
+    }
 }
