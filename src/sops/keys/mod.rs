@@ -1,18 +1,33 @@
-//! The data key: age identities, unwrapping each recipient's copy, and Shamir key groups.
+//! The data key: the identities of each key type, unwrapping each master key's copy of the data
+//! key, and Shamir key groups.
 //!
-//! - [`IdentitySources`]: what identity discovery reads (environment variables, `$HOME`).
+//! - [`IdentitySources`]: what identity discovery reads (environment variables, `$HOME`), and
+//!   [`SourceReport`]: what became of each source.
 //! - [`Keyring`]: every identity those sources hold, loaded once per process.
 //! - [`recover_data_key`]: unwraps a file's key groups with the keyring, combining Shamir
-//!   shares when there are several groups; [`DataKeyError`] reads like sops' report.
+//!   shares when there are several groups; [`DataKeyError`] reads like sops' report
+//!   ([`DataKeyFailure`]).
+//!
+//! Each key type ksops decrypts with is a folder here (`age/` today) holding its identity
+//! types, how they are loaded from the sources and unlocked, and how they unwrap a master key
+//! of that type. [`Keyring`] holds the loaded identities of each type and is the one place that
+//! dispatches on [`MasterKey`]: a key type ksops cannot use is reported as not tried. A new
+//! type (PGP, HashiCorp Vault transit, AWS KMS) is a `MasterKey` variant, a folder beside
+//! `age/` with the same shape, a field of [`Keyring`] and an arm of its dispatch.
+//!
+//! [`MasterKey`]: crate::sops::metadata::MasterKey
 
-mod identities;
+mod age;
+mod keyring;
 mod recover;
+mod report;
 mod shamir;
 mod shlex;
 mod sources;
-
-pub use identities::{Keyring, PublicKey, SourceReport, SourceStatus, TriedIdentity};
-pub use recover::{DataKeyError, DataKeyFailure, FailedKey, recover_data_key};
-pub use sources::IdentitySources;
 #[cfg(test)]
 mod testutil;
+
+pub use keyring::{Keyring, PublicKey, TriedIdentity};
+pub use recover::{DataKeyError, recover_data_key};
+pub use report::{DataKeyFailure, FailedKey};
+pub use sources::{IdentitySources, SourceReport, SourceStatus};

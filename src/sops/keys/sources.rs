@@ -1,5 +1,7 @@
-//! What identity discovery reads: the environment variables and paths sops 3.11 looks at.
+//! What identity discovery reads (the environment variables and paths sops 3.11 looks at), and
+//! what became of each source, for reports.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
@@ -108,6 +110,62 @@ fn terminal_available() -> bool {
             .is_ok()
     } else {
         false
+    }
+}
+
+/// What became of one identity source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// The environment variable (or `$HOME`) is not set.
+    NotSet,
+    /// The file does not exist.
+    NotFound,
+    /// The source was read and held this many identities.
+    Loaded(usize),
+    /// The source is passphrase-protected; it is unlocked on the terminal when needed.
+    Locked,
+    /// The source could not be used; the text names the source, never its contents.
+    Failed(String),
+}
+
+impl fmt::Display for SourceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceStatus::NotSet => f.write_str("not set"),
+            SourceStatus::NotFound => f.write_str("not found"),
+            SourceStatus::Loaded(0) => f.write_str("no identities"),
+            SourceStatus::Loaded(1) => f.write_str("1 identity"),
+            SourceStatus::Loaded(n) => write!(f, "{n} identities"),
+            SourceStatus::Locked => f.write_str("passphrase-protected"),
+            SourceStatus::Failed(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
+/// One identity source and what became of it, for error reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceReport {
+    /// The source's name: a variable name or a `$VAR`-relative path.
+    pub name: String,
+    /// What loading it gave.
+    pub status: SourceStatus,
+    /// sops only names a missing default keys file when nothing else was found.
+    pub(super) default_file: bool,
+    /// The source is a path given relative to the working directory.
+    pub(super) relative_path: bool,
+}
+
+impl SourceReport {
+    /// Whether the source is a file named by a relative path, which is resolved against the
+    /// working directory (and so names another file wherever ksops runs elsewhere).
+    pub fn is_relative_path(&self) -> bool {
+        self.relative_path
+    }
+}
+
+impl fmt::Display for SourceReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}': {}", self.name, self.status)
     }
 }
 

@@ -3,7 +3,21 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::sources::IdentitySources;
+use super::sources::{IdentitySources, SourceReport, SourceStatus};
+
+/// The test identities under `tests/fixtures/vectors/` (TEST ONLY keys).
+pub const IDENTITIES: [&str; 3] = [
+    "age-test-identity.txt",
+    "age-test-identity-2.txt",
+    "age-test-identity-3.txt",
+];
+
+/// The recipients of [`IDENTITIES`], in the same order.
+pub const RECIPIENTS: [&str; 3] = [
+    "age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry",
+    "age1upycxczex8fsvsa0t4rc9y8ghmjf5ku2shffu7zxrpvz49hkcydqmv7xla",
+    "age1qskwq6r7nvpy8fder52txszzlt48gw29e902tcu8qh9rvht62vzsmsa3w6",
+];
 
 /// A file under `tests/fixtures/vectors/`.
 pub fn vector(name: &str) -> PathBuf {
@@ -72,4 +86,17 @@ pub fn age_encrypt_to(recipients_file: &Path, payload: &[u8], dir: &Path) -> Str
 /// Sources with nothing set and no terminal: the base every test starts from.
 pub fn empty_sources() -> IdentitySources {
     IdentitySources::default()
+}
+
+/// A scratch directory for one test, outside the system temporary directory.
+pub fn scratch() -> tempfile::TempDir {
+    crate::testing::scratch_dir("unit")
+}
+
+/// The status of the source named `name`, failing the test when there is no such report.
+pub fn status<'a>(reports: &'a [SourceReport], name: &str) -> &'a SourceStatus {
+    match reports.iter().find(|r| r.name == name) {
+        Some(r) => &r.status,
+        None => panic!("no report for {name}: {reports:?}"),
+    }
 }

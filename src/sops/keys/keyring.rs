@@ -1,0 +1,202 @@
+//! The keyring: the identities of every key type ksops decrypts with, loaded once per process,
+//! and the one place that picks which of them unwraps a master key.
+//!
+//! sops reloads all identity sources for every key it tries; ksops loads them once and shares
+//! the result between files decrypted in parallel. Nothing here prints: statuses and errors are
+//! recorded per source, under names such as `SOPS_AGE_KEY_FILE` or `$HOME/.ssh/id_ed25519`,
+//! never with values or contents.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::age::AgeKeys;
+use super::report::KeyFailure;
+use super::sources::{IdentitySources, SourceReport};
+use crate::sops::metadata::MasterKey;
+
+/// The public side of an identity, for reports: never any private material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    /// The recipient it decrypts for: `age1…`, or an SSH public key (`ssh-ed25519 AAAA…`).
+    Recipient(String),
+    /// What the identity is, when its recipient cannot be known without running its plugin or
+    /// unlocking it.
+    Unknown(&'static str),
+}
+
+/// One identity offered for a data key, and the source it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriedIdentity {
+    /// Its public key, when known.
+    pub public_key: PublicKey,
+    /// The source's name: a variable name or a `$VAR`-relative path.
+    pub source: String,
+}
+
+/// Every identity found in the sources sops 3.11 reads, with a report per source.
+///
+/// Built once per process; `Send + Sync`, so files can be decrypted in parallel. Key material
+/// lives in the `age` crate's types, which zeroize on drop, or in `Zeroizing` buffers.
+pub struct Keyring {
+    /// age identities: X25519 keys, SSH keys, plugin identities, passphrase-protected files.
+    age: AgeKeys,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("identities", &self.len())
+            .field("sources", &self.reports())
+            .finish()
+    }
+}
+
+impl Keyring {
+    /// Loads every identity source once. Never fails: each source's outcome is recorded in
+    /// [`Keyring::reports`], and errors surface when a data key cannot be recovered.
+    pub fn load(sources: &IdentitySources) -> Keyring {
+        Keyring {
+            age: AgeKeys::load(sources),
+        }
+    }
+
+    /// What each source gave, in the order sops reads them.
+    pub fn reports(&self) -> &[SourceReport] {
+        self.age.reports()
+    }
+
+    /// How many identities were loaded (locked ones count as one each).
+    pub fn len(&self) -> usize {
+        self.age.len()
+    }
+
+    /// Whether no identity at all was loaded.
+    pub fn is_empty(&self) -> bool {
+        self.age.is_empty()
+    }
+
+    /// A 32-byte secret derived from every unprotected private key loaded (X25519 identities
+    /// and unencrypted SSH keys, whatever their source and order), bound to `label`, or `None`
+    /// when there is no such key. The same keys always give the same secret; without them it
+    /// cannot be computed. Plugin identities and passphrase-protected sources take no part.
+    pub fn derive_key(&self, label: &str) -> Option<Zeroizing<[u8; 32]>> {
+        let mut digests: Vec<Zeroizing<[u8; 32]>> = self.age.secret_digests().collect();
+        if digests.is_empty() {
+            return None;
+        }
+        digests.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        digests.dedup_by(|a, b| a.as_slice() == b.as_slice());
+        let mut material = Zeroizing::new(Vec::with_capacity(8 + label.len() + 32 * digests.len()));
+        material.extend_from_slice(&(label.len() as u64).to_be_bytes());
+        material.extend_from_slice(label.as_bytes());
+        for digest in &digests {
+            material.extend_from_slice(digest.as_slice());
+        }
+        Some(sha256(&material))
+    }
+
+    /// Every identity offered for a data key, with its public key where it is known: identities
+    /// that were unlocked while trying show theirs, those still locked say what they are.
+    pub fn tried_identities(&self) -> Vec<TriedIdentity> {
+        self.age.tried_identities()
+    }
+
+    /// Decrypts one master key's copy of the data key (or Shamir share) with the identities of
+    /// its type. The failure names the key as sops does and says why in sops' words.
+    ///
+    /// This match is where each key type plugs in: the variant carries what its type needs
+    /// (an age stanza; a PGP fingerprint, a Vault path or a KMS ARN with their ciphertext).
+    pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
+        let (name, result) = match key {
+            MasterKey::Age { recipient, enc } => (recipient, self.age.unwrap(enc)),
+            MasterKey::Unsupported { kind, id } => (
+                id,
+                Err(format!(
+                    "ksops decrypts with age keys only; this {} key was not tried",
+                    kind_name(kind)
+                )),
+            ),
+        };
+        result.map_err(|reason| KeyFailure {
+            name: name.clone(),
+            reason,
+        })
+    }
+}
+
+/// A readable name for a key kind ksops does not decrypt with.
+fn kind_name(kind: &str) -> &str {
+    match kind {
+        "pgp" => "PGP",
+        "kms" => "AWS KMS",
+        "gcp_kms" => "GCP KMS",
+        "azure_kv" => "Azure Key Vault",
+        "hc_vault" => "HashiCorp Vault",
+        "hckms" => "HuaweiCloud KMS",
+        other => other,
+    }
+}
+
+/// SHA-256 into a zeroizing buffer: how private keys are digested for [`Keyring::derive_key`].
+pub(super) fn sha256(data: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    Sha256::new().chain_update(data).finalize_into(
+        sha2::digest::generic_array::GenericArray::from_mut_slice(out.as_mut_slice()),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::sops::keys::testutil::{empty_sources, read_vector};
+
+    #[test]
+    fn keyring_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Keyring>();
+    }
+
+    #[test]
+    fn derived_keys_depend_only_on_the_private_keys() {
+        let one = read_vector("age-test-identity.txt");
+        let two = read_vector("age-test-identity-2.txt");
+        let derive = |list: String, ssh: Option<std::path::PathBuf>| {
+            Keyring::load(&IdentitySources {
+                age_key: Some(Zeroizing::new(list)),
+                ssh_private_key_file: ssh,
+                ..empty_sources()
+            })
+            .derive_key("label")
+            .map(|k| *k)
+        };
+        let first = derive(one.clone(), None).unwrap();
+        assert_eq!(derive(one.clone(), None), Some(first), "not stable");
+        // Order, repetition and comments do not matter; another key does.
+        let both = derive(format!("{one}\n{two}"), None).unwrap();
+        assert_eq!(
+            derive(format!("# x\n{two}\n{one}\n{one}"), None),
+            Some(both)
+        );
+        assert_ne!(both, first);
+        assert_ne!(derive(two, None), Some(first));
+        let ssh =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/keys/id_ed25519");
+        assert_ne!(derive(one.clone(), Some(ssh)), Some(first));
+        // The label separates uses.
+        let k = Keyring::load(&IdentitySources {
+            age_key: Some(Zeroizing::new(one)),
+            ..empty_sources()
+        });
+        assert_ne!(k.derive_key("other").map(|k| *k), Some(first));
+        assert!(
+            Keyring::load(&empty_sources())
+                .derive_key("label")
+                .is_none()
+        );
+    }
+}
