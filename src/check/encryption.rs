@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn would_encrypt_follows_the_rule() {
-        let rule = EncryptionRule::EncryptedRegex(crate::sops::rules::GoRegex::new("^(data|stringData)$"));
+        let rule =
+            EncryptionRule::EncryptedRegex(crate::sops::rules::GoRegex::new("^(data|stringData)$"));
         let yaml = |text: &str| Encryption::would_encrypt(Format::Yaml, text.as_bytes(), &rule);
         assert!(!yaml("kind: Deployment\nspec:\n  replicas: 1\n"));
         assert!(!yaml("kind: Secret\nstringData:\n  empty: ''\n"));

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, EncryptionRule};
+use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, EncryptionRule, GoRegex};
 use crate::sops::stores::{EmitOptions, yaml};
 use crate::sops::tree::{Mapping, Value};
 
@@ -245,7 +245,9 @@ fn creation_rule(index: usize, rule: &Value) -> Result<CreationRule, String> {
             "encrypted_suffix" => EncryptionRule::EncryptedSuffix(value.clone()),
             "unencrypted_regex" => EncryptionRule::UnencryptedRegex(GoRegex::new(value)),
             "encrypted_regex" => EncryptionRule::EncryptedRegex(GoRegex::new(value)),
-            "unencrypted_comment_regex" => EncryptionRule::UnencryptedCommentRegex(GoRegex::new(value)),
+            "unencrypted_comment_regex" => {
+                EncryptionRule::UnencryptedCommentRegex(GoRegex::new(value))
+            }
             _ => EncryptionRule::EncryptedCommentRegex(GoRegex::new(value)),
         },
     };

@@ -154,7 +154,11 @@ impl Leaf<'_> {
 /// Hands every leaf of `documents` to `visit`, in the order sops walks them, with whether `rule`
 /// encrypts it: the walk decryption makes, reading only. Nulls are no leaves (sops never
 /// encrypts them).
-pub fn visit_leaves(documents: &[Document], rule: &EncryptionRule, mut visit: impl FnMut(&Leaf<'_>)) {
+pub fn visit_leaves(
+    documents: &[Document],
+    rule: &EncryptionRule,
+    mut visit: impl FnMut(&Leaf<'_>),
+) {
     let Ok(()) =
         walk_documents::<&Value, Infallible>(documents, rule, |at, slot, rule_encrypts| {
             let content = match slot {

@@ -1,7 +1,7 @@
 //! The `sops` metadata section: key groups, MAC, `lastmodified` and the encryption rule.
 
 use crate::sops::gotime::Timestamp;
-use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, GoRegex, EncryptionRule};
+use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, EncryptionRule, GoRegex};
 use crate::sops::stores::MetadataStyle;
 use crate::sops::tree::{Mapping, Value};
 
@@ -344,11 +344,15 @@ fn rule(fields: &Fields<'_>) -> Result<EncryptionRule, MetadataError> {
     add("unencrypted_suffix", |s| {
         EncryptionRule::UnencryptedSuffix(s.to_owned())
     })?;
-    add("encrypted_suffix", |s| EncryptionRule::EncryptedSuffix(s.to_owned()))?;
+    add("encrypted_suffix", |s| {
+        EncryptionRule::EncryptedSuffix(s.to_owned())
+    })?;
     add("unencrypted_regex", |s| {
         EncryptionRule::UnencryptedRegex(GoRegex::new(s))
     })?;
-    add("encrypted_regex", |s| EncryptionRule::EncryptedRegex(GoRegex::new(s)))?;
+    add("encrypted_regex", |s| {
+        EncryptionRule::EncryptedRegex(GoRegex::new(s))
+    })?;
     add("unencrypted_comment_regex", |s| {
         EncryptionRule::UnencryptedCommentRegex(GoRegex::new(s))
     })?;
@@ -434,7 +438,10 @@ mod tests {
     fn decodes_a_single_group_with_the_default_rule() {
         let meta = Metadata::from_tree(&map(base(vec![])), MetadataStyle::Yaml).unwrap();
         assert_eq!(meta.key_groups.len(), 1);
-        assert_eq!(meta.rule, EncryptionRule::UnencryptedSuffix("_unencrypted".into()));
+        assert_eq!(
+            meta.rule,
+            EncryptionRule::UnencryptedSuffix("_unencrypted".into())
+        );
         assert_eq!(meta.last_modified.to_rfc3339(), "2026-11-22T11:21:32Z");
         assert!(!meta.mac_only_encrypted);
     }

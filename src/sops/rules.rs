@@ -124,9 +124,15 @@ impl EncryptionRule {
             EncryptionRule::UnencryptedSuffix(suffix) => {
                 !path.iter().any(|key| key.ends_with(suffix.as_str()))
             }
-            EncryptionRule::EncryptedSuffix(suffix) => path.iter().any(|key| key.ends_with(suffix.as_str())),
-            EncryptionRule::UnencryptedRegex(re) => !path.iter().any(|key| re.is_match(key.as_bytes())),
-            EncryptionRule::EncryptedRegex(re) => path.iter().any(|key| re.is_match(key.as_bytes())),
+            EncryptionRule::EncryptedSuffix(suffix) => {
+                path.iter().any(|key| key.ends_with(suffix.as_str()))
+            }
+            EncryptionRule::UnencryptedRegex(re) => {
+                !path.iter().any(|key| re.is_match(key.as_bytes()))
+            }
+            EncryptionRule::EncryptedRegex(re) => {
+                path.iter().any(|key| re.is_match(key.as_bytes()))
+            }
             EncryptionRule::UnencryptedCommentRegex(re) => !comments
                 .levels
                 .iter()
