@@ -8,32 +8,12 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::age::AgeKeys;
-use super::report::KeyFailure;
+use super::identity::{KeyFailure, TriedIdentity, sha256};
 use super::sources::{IdentitySources, SourceReport};
 use crate::sops::metadata::MasterKey;
-
-/// The public side of an identity, for reports: never any private material.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PublicKey {
-    /// The recipient it decrypts for: `age1…`, or an SSH public key (`ssh-ed25519 AAAA…`).
-    Recipient(String),
-    /// What the identity is, when its recipient cannot be known without running its plugin or
-    /// unlocking it.
-    Unknown(&'static str),
-}
-
-/// One identity offered for a data key, and the source it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TriedIdentity {
-    /// Its public key, when known.
-    pub public_key: PublicKey,
-    /// The source's name: a variable name or a `$VAR`-relative path.
-    pub source: String,
-}
 
 /// Every identity found in the sources sops 3.11 reads, with a report per source.
 ///
@@ -103,6 +83,16 @@ impl Keyring {
         self.age.tried_identities()
     }
 
+    /// The sources named by a relative path that could not be opened (their report explains
+    /// where the path was resolved).
+    pub(super) fn relative_path_sources(&self) -> Vec<String> {
+        self.reports()
+            .iter()
+            .filter(|report| report.is_relative_path())
+            .map(|report| report.name.clone())
+            .collect()
+    }
+
     /// Decrypts one master key's copy of the data key (or Shamir share) with the identities of
     /// its type. The failure names the key as sops does and says why in sops' words.
     ///
@@ -137,15 +127,6 @@ fn kind_name(kind: &str) -> &str {
         "hckms" => "HuaweiCloud KMS",
         other => other,
     }
-}
-
-/// SHA-256 into a zeroizing buffer: how private keys are digested for [`Keyring::derive_key`].
-pub(super) fn sha256(data: &[u8]) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    Sha256::new().chain_update(data).finalize_into(
-        sha2::digest::generic_array::GenericArray::from_mut_slice(out.as_mut_slice()),
-    );
-    out
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! [`MasterKey`]: crate::sops::metadata::MasterKey
 
 mod age;
+mod identity;
 mod keyring;
 mod recover;
 mod report;
@@ -27,7 +28,8 @@ mod sources;
 #[cfg(test)]
 mod testutil;
 
-pub use keyring::{Keyring, PublicKey, TriedIdentity};
+pub use identity::{PublicKey, TriedIdentity};
+pub use keyring::Keyring;
 pub use recover::{DataKeyError, recover_data_key};
 pub use report::{DataKeyFailure, FailedKey};
 pub use sources::{IdentitySources, SourceReport, SourceStatus};

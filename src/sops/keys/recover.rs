@@ -4,8 +4,9 @@
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+use super::identity::KeyFailure;
 use super::keyring::Keyring;
-use super::report::{DataKeyFailure, GroupResult, KeyFailure};
+use super::report::{DataKeyFailure, GroupResult};
 use super::shamir::{self, ShamirError};
 use crate::sops::cipher::DataKey;
 use crate::sops::metadata::KeyGroup;
@@ -93,7 +94,8 @@ pub fn recover_data_key(
             groups,
             shamir_threshold,
             results.clone(),
-            keyring,
+            keyring.tried_identities(),
+            keyring.relative_path_sources(),
         )))
     };
     if groups.len() == 1 {

@@ -4,17 +4,8 @@
 
 use std::fmt;
 
-use super::keyring::{Keyring, PublicKey, TriedIdentity};
+use super::identity::{KeyFailure, PublicKey, TriedIdentity};
 use crate::sops::metadata::{KeyGroup, MasterKey};
-
-/// One key that could not be used, with why (no key material in either).
-#[derive(Clone, Debug)]
-pub(super) struct KeyFailure {
-    /// The key as sops names it: an age recipient, a PGP fingerprint, a KMS ARN.
-    pub(super) name: String,
-    /// Why it failed, in sops' words.
-    pub(super) reason: String,
-}
 
 /// The outcome of one key group.
 #[derive(Clone, Debug)]
@@ -320,7 +311,8 @@ impl DataKeyFailure {
         groups: &[KeyGroup],
         required: usize,
         results: Vec<GroupResult>,
-        keyring: &Keyring,
+        identities: Vec<TriedIdentity>,
+        relative_path_sources: Vec<String>,
     ) -> DataKeyFailure {
         let mut recipients: Vec<String> = Vec::new();
         for key in groups.iter().flat_map(|group| &group.keys) {
@@ -334,13 +326,8 @@ impl DataKeyFailure {
             required,
             groups: results,
             recipients,
-            identities: keyring.tried_identities(),
-            relative_path_sources: keyring
-                .reports()
-                .iter()
-                .filter(|report| report.is_relative_path())
-                .map(|report| report.name.clone())
-                .collect(),
+            identities,
+            relative_path_sources,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use age::secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use crate::sops::keys::keyring::{PublicKey, sha256};
+use crate::sops::keys::identity::{PublicKey, sha256};
 
 /// An identity that needs nothing more to be used.
 pub(super) enum Plain {
@@ -112,6 +112,38 @@ pub(super) struct Entry {
     /// Index into the reports, for messages.
     pub(super) source: usize,
     pub(super) kind: Kind,
+}
+
+/// The most an identity source may hold (sops' limit for encrypted identity files).
+pub(super) const SOURCE_LIMIT: u64 = 1 << 24;
+
+/// Parses an identity list exactly as sops does: one identity per line, empty lines and lines
+/// starting with `#` skipped, a trailing `\r` ignored, anything else fails the whole list.
+pub(super) fn parse_identity_list(name: &str, data: &[u8]) -> Result<Vec<Plain>, String> {
+    let fail = |why: &str| format!("failed to parse '{name}' age identities: {why}");
+    let mut out = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        if line.starts_with(b"AGE-PLUGIN-") {
+            let text = std::str::from_utf8(line).map_err(|_| fail("malformed plugin identity"))?;
+            let id = text
+                .parse::<age::plugin::Identity>()
+                .map_err(|e| fail(&format!("malformed plugin identity: {e}")))?;
+            out.push(Plain::Plugin(id));
+        } else if line.starts_with(b"AGE-SECRET-KEY-1") {
+            let text = std::str::from_utf8(line).map_err(|_| fail("malformed secret key"))?;
+            let id = text
+                .parse::<age::x25519::Identity>()
+                .map_err(|e| fail(&format!("malformed secret key: {e}")))?;
+            out.push(Plain::X25519(id));
+        } else {
+            return Err(fail("unknown identity type"));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -15,15 +15,14 @@ use age::armor::ArmoredReader;
 use zeroize::Zeroizing;
 
 use super::AgeKeys;
-use super::identity::{Entry, Kind, LockedFile, LockedSsh, Plain};
+use super::identity::{
+    Entry, Kind, LockedFile, LockedSsh, Plain, SOURCE_LIMIT, parse_identity_list,
+};
 use super::ssh;
 use super::unlock::Prompter;
-use crate::sops::keys::keyring::sha256;
+use crate::sops::keys::identity::sha256;
 use crate::sops::keys::shlex;
 use crate::sops::keys::sources::{IdentitySources, SourceReport, SourceStatus};
-
-/// The most an identity source may hold (sops' limit for encrypted identity files).
-pub(super) const SOURCE_LIMIT: u64 = 1 << 24;
 
 /// Reads a whole file into a zeroizing buffer, refusing files over [`SOURCE_LIMIT`].
 fn read_secret_file(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
@@ -40,35 +39,6 @@ fn read_secret_file(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
         return Err(io::Error::other("file too long"));
     }
     Ok(buf)
-}
-
-/// Parses an identity list exactly as sops does: one identity per line, empty lines and lines
-/// starting with `#` skipped, a trailing `\r` ignored, anything else fails the whole list.
-pub(super) fn parse_identity_list(name: &str, data: &[u8]) -> Result<Vec<Plain>, String> {
-    let fail = |why: &str| format!("failed to parse '{name}' age identities: {why}");
-    let mut out = Vec::new();
-    for line in data.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() || line.starts_with(b"#") {
-            continue;
-        }
-        if line.starts_with(b"AGE-PLUGIN-") {
-            let text = std::str::from_utf8(line).map_err(|_| fail("malformed plugin identity"))?;
-            let id = text
-                .parse::<age::plugin::Identity>()
-                .map_err(|e| fail(&format!("malformed plugin identity: {e}")))?;
-            out.push(Plain::Plugin(id));
-        } else if line.starts_with(b"AGE-SECRET-KEY-1") {
-            let text = std::str::from_utf8(line).map_err(|_| fail("malformed secret key"))?;
-            let id = text
-                .parse::<age::x25519::Identity>()
-                .map_err(|e| fail(&format!("malformed secret key: {e}")))?;
-            out.push(Plain::X25519(id));
-        } else {
-            return Err(fail("unknown identity type"));
-        }
-    }
-    Ok(out)
 }
 
 /// Whether a source is an age file (binary or armored) rather than an identity list.

@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use self::identity::{Entry, Kind, Plain};
 use self::unlock::Prompter;
-use super::keyring::TriedIdentity;
+use super::identity::TriedIdentity;
 use super::sources::{SourceReport, SourceStatus};
 
 /// The most an `enc` blob may decrypt to: a data key is 32 bytes, a Shamir share 33.

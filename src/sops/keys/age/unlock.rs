@@ -14,8 +14,7 @@ use age_core::format::{FileKey, Stanza};
 use zeroize::Zeroizing;
 
 use super::Attempt;
-use super::identity::{LockedFile, LockedSsh, Plain};
-use super::load::{SOURCE_LIMIT, parse_identity_list};
+use super::identity::{LockedFile, LockedSsh, Plain, SOURCE_LIMIT, parse_identity_list};
 use super::ssh;
 
 /// How many times a wrong passphrase may be typed before a locked identity gives up.
