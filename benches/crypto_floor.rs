@@ -10,12 +10,13 @@
 
 use std::time::Instant;
 
-use ksops::sops::cipher::ValueCipher;
-use ksops::sops::keys::{IdentitySources, Keyring, recover_data_key};
-use ksops::sops::metadata::Metadata;
-use ksops::sops::stores::{self, Format};
-use ksops::sops::tree::{Item, Mapping, Value};
-use ksops::sops::{decrypt_documents, gonum};
+use ksops::sops::Format;
+use ksops::sops::Metadata;
+use ksops::sops::ValueCipher;
+use ksops::sops::decrypt_documents;
+use ksops::sops::{IdentitySources, Keyring, recover_data_key};
+use ksops::sops::{Item, Mapping, Value};
+use ksops::sops::{format_go_float, parse_store};
 use sha2::{Digest, Sha512};
 
 /// A leaf in document order: the MAC hashes every leaf, decrypted or clear.
@@ -48,7 +49,7 @@ fn render(value: &Value) -> Option<Vec<u8>> {
     Some(match value {
         Value::Str(bytes) => bytes.clone(),
         Value::Int(i) => i.to_string().into_bytes(),
-        Value::Float(f) => gonum::format_f(*f).into_bytes(),
+        Value::Float(f) => format_go_float(*f).into_bytes(),
         Value::Bool(true) => b"True".to_vec(),
         Value::Bool(false) => b"False".to_vec(),
         Value::Time(t) => t.to_rfc3339_nano().into_bytes(),
@@ -69,7 +70,7 @@ fn collect_value(value: &Value, path: &mut Vec<String>, out: &mut Vec<Leaf>) {
         Value::Str(bytes) => {
             if let Some(text) = std::str::from_utf8(bytes)
                 .ok()
-                .filter(|t| ksops::sops::cipher::is_encrypted(t))
+                .filter(|t| ksops::sops::is_encrypted(t))
             {
                 let mut aad: String = path.iter().map(|k| format!("{k}:")).collect();
                 if aad.is_empty() {
@@ -90,7 +91,7 @@ fn collect_value(value: &Value, path: &mut Vec<String>, out: &mut Vec<Leaf>) {
 }
 
 fn prepare(input: &[u8]) -> Prepared {
-    let parsed = stores::parse(Format::Yaml, input).expect("parse");
+    let parsed = parse_store(Format::Yaml, input).expect("parse");
     let tree = parsed.metadata.expect("sops metadata");
     let metadata = Metadata::from_tree(&tree, parsed.metadata_style).expect("metadata");
     assert!(

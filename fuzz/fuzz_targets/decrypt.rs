@@ -3,7 +3,7 @@
 //! `--ignore-mac`; the rest is the file. Any input must end in output or an error.
 #![no_main]
 
-use ksops::sops::stores::EmitOptions;
+use ksops::sops::EmitOptions;
 use ksops::sops::{DecryptOptions, decrypt};
 use ksops_fuzz::{format_from, split_selector, test_keyring};
 use libfuzzer_sys::fuzz_target;

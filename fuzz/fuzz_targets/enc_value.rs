@@ -10,8 +10,8 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
-use ksops::sops::cipher::{CipherError, DataKey, ValueCipher, is_encrypted};
-use ksops::sops::tree::Value;
+use ksops::sops::Value;
+use ksops::sops::{CipherError, DataKey, ValueCipher, is_encrypted};
 use ksops_fuzz::split_selector;
 use libfuzzer_sys::fuzz_target;
 

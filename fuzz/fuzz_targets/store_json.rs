@@ -2,7 +2,7 @@
 //! every output format, must never panic.
 #![no_main]
 
-use ksops::sops::stores::Format;
+use ksops::sops::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| ksops_fuzz::parse_and_emit_everywhere(Format::Json, data));

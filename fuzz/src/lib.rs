@@ -6,8 +6,9 @@
 
 use std::sync::OnceLock;
 
-use ksops::sops::keys::{IdentitySources, Keyring};
-use ksops::sops::stores::{self, EmitOptions, Format};
+use ksops::sops::{EmitOptions, Format};
+use ksops::sops::{IdentitySources, Keyring};
+use ksops::sops::{emit_store, parse_store};
 use zeroize::Zeroizing;
 
 /// Every store, in a fixed order so one input byte can pick one.
@@ -55,21 +56,21 @@ pub fn test_keyring() -> &'static Keyring {
 /// Parses `data` as `format` and, when that succeeds, emits the documents in every format
 /// (what `--output-type` allows). Errors are expected; panics are the findings.
 pub fn parse_and_emit_everywhere(format: Format, data: &[u8]) {
-    let Ok(parsed) = stores::parse(format, data) else {
+    let Ok(parsed) = parse_store(format, data) else {
         return;
     };
     emit_everywhere(&parsed.documents);
 }
 
 /// Emits documents in every output format with default and unusual indents.
-pub fn emit_everywhere(documents: &[ksops::sops::tree::Document]) {
+pub fn emit_everywhere(documents: &[ksops::sops::Document]) {
     for output in FORMATS {
-        let _ = stores::emit(output, documents, &EmitOptions::default());
+        let _ = emit_store(output, documents, &EmitOptions::default());
     }
     let unusual = EmitOptions {
         yaml_indent: Some(2),
         json_indent: Some(0),
     };
-    let _ = stores::emit(Format::Yaml, documents, &unusual);
-    let _ = stores::emit(Format::Json, documents, &unusual);
+    let _ = emit_store(Format::Yaml, documents, &unusual);
+    let _ = emit_store(Format::Json, documents, &unusual);
 }

@@ -15,12 +15,13 @@
 //! walk says ([`visit_leaves`]), the walk decryption makes.
 
 use crate::sops::DecryptError;
-use crate::sops::cipher::is_encrypted;
-use crate::sops::inspect::{LeafContent, inspect, visit_leaves};
-use crate::sops::metadata::Metadata;
-use crate::sops::rules::EncryptionRule;
-use crate::sops::stores::{self, Format};
-use crate::sops::tree::{Document, Mapping, Segment, Value};
+use crate::sops::EncryptionRule;
+use crate::sops::Format;
+use crate::sops::Metadata;
+use crate::sops::is_encrypted;
+use crate::sops::{Document, Mapping, Segment, Value};
+use crate::sops::{LeafContent, inspect, visit_leaves};
+use crate::sops::{parse_store, parse_yaml};
 
 /// What a file is, as far as SOPS is concerned.
 #[derive(Debug)]
@@ -100,7 +101,7 @@ impl Encryption {
 /// The data a file holds, as sops reads it for encryption: its documents without any `sops`
 /// section, and for the binary store the whole content as the `data` value.
 fn data_documents(format: Format, bytes: &[u8]) -> Option<Vec<Document>> {
-    match (format, stores::parse(format, bytes)) {
+    match (format, parse_store(format, bytes)) {
         (_, Ok(parsed)) if parsed.metadata.is_some() || format != Format::Yaml => {
             Some(parsed.documents)
         }
@@ -109,7 +110,7 @@ fn data_documents(format: Format, bytes: &[u8]) -> Option<Vec<Document>> {
             document.push("data", Value::Str(bytes.to_vec()));
             Some(vec![document])
         }
-        (Format::Yaml, _) => stores::yaml::parse_documents(bytes).ok(),
+        (Format::Yaml, _) => parse_yaml(bytes).ok(),
         _ => None,
     }
 }
@@ -174,8 +175,7 @@ mod tests {
 
     #[test]
     fn would_encrypt_follows_the_rule() {
-        let rule =
-            EncryptionRule::EncryptedRegex(crate::sops::rules::GoRegex::new("^(data|stringData)$"));
+        let rule = EncryptionRule::EncryptedRegex(crate::sops::GoRegex::new("^(data|stringData)$"));
         let yaml = |text: &str| Encryption::would_encrypt(Format::Yaml, text.as_bytes(), &rule);
         assert!(!yaml("kind: Deployment\nspec:\n  replicas: 1\n"));
         assert!(!yaml("kind: Secret\nstringData:\n  empty: ''\n"));
@@ -217,7 +217,7 @@ mod agreement {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::sops::inspect::{Position, walk};
+    use crate::sops::{Position, walk};
 
     /// Every file under `dir`, recursively, in a stable order.
     fn files(dir: &Path, out: &mut Vec<PathBuf>) {

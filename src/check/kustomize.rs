@@ -24,8 +24,8 @@ use crate::check::locate::{field_path, line_of};
 use crate::check::secrets::{is_literal_secret, plaintext_secrets};
 use crate::check::{Host, SETTINGS_FILE, read_capped, relative_display};
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
-use crate::sops::stores::yaml::parse_documents;
-use crate::sops::tree::{Document, Mapping, Segment, Value};
+use crate::sops::parse_yaml;
+use crate::sops::{Document, Mapping, Segment, Value};
 
 /// The names kustomize accepts for a kustomization file.
 pub const KUSTOMIZATION_NAMES: [&str; 3] =
@@ -226,7 +226,7 @@ fn generator_configs(
     discovery: &mut Discovery,
 ) -> Vec<Config> {
     if entry.contains('\n') {
-        return match parse_documents(entry.as_bytes()) {
+        return match parse_yaml(entry.as_bytes()) {
             Ok(documents) => documents
                 .into_iter()
                 .enumerate()
@@ -413,7 +413,7 @@ fn function_spec(doc: &Mapping) -> Option<FunctionSpec> {
         .iter()
         .find_map(|name| annotations?.get(name))
         .and_then(Value::as_bytes)
-        .and_then(|text| parse_documents(text).ok()?.into_iter().next());
+        .and_then(|text| parse_yaml(text).ok()?.into_iter().next());
     let spec = match (spec, metadata.get("configFn")) {
         (Some(spec), _) => spec,
         (None, Some(Value::Mapping(config_fn))) => config_fn.clone(),
@@ -609,7 +609,7 @@ fn inline_patches(source: &Source, kustomization: &Mapping, discovery: &mut Disc
         }
     }
     for (at, text) in inline {
-        let Ok(documents) = crate::sops::stores::yaml::parse_manifests(text.as_bytes()) else {
+        let Ok(documents) = crate::sops::parse_manifests(text.as_bytes()) else {
             continue;
         };
         for secret in plaintext_secrets(&documents) {
@@ -648,7 +648,7 @@ fn key(name: &str) -> Segment {
 /// Reads and parses a YAML file named relative to `root`.
 fn read_source(root: &Path, file: &str) -> Result<Source, String> {
     let bytes = read_capped(&root.join(file)).map_err(|e| e.to_string())?;
-    let documents = parse_documents(&bytes).map_err(|e| e.to_string())?;
+    let documents = parse_yaml(&bytes).map_err(|e| e.to_string())?;
     Ok(Source {
         file: file.to_owned(),
         text: String::from_utf8_lossy(&bytes).into_owned(),
@@ -681,7 +681,7 @@ mod tests {
     }
 
     fn doc(text: &str) -> Mapping {
-        parse_documents(text.as_bytes())
+        parse_yaml(text.as_bytes())
             .expect("YAML")
             .into_iter()
             .next()

@@ -6,7 +6,7 @@
 
 use saphyr_parser::{Event, Parser};
 
-use crate::sops::tree::Segment;
+use crate::sops::Segment;
 
 /// Parses a field path as the generator schema and the config reader write them
 /// (`secretFrom[1].envs[0]`, `creation_rules[0].age`) into segments.

@@ -33,11 +33,12 @@ pub use walk::WalkError;
 
 use crate::generator::confine::{ConfineError, Root, RootPolicy};
 use crate::limits::{self, Limits};
-use crate::sops::config::CONFIG_FILE_NAME;
-use crate::sops::keys::Keyring;
-use crate::sops::stores::{self, Format};
-use crate::sops::tree::Segment;
+use crate::sops::CONFIG_FILE_NAME;
+use crate::sops::Format;
+use crate::sops::Keyring;
+use crate::sops::Segment;
 use crate::sops::{DecryptError, decrypt_documents};
+use crate::sops::{parse_json, parse_manifests};
 use encryption::Encryption;
 use kustomize::{Discovery, Origin};
 use locate::line_of;
@@ -344,10 +345,8 @@ impl Checker {
             return;
         };
         let documents = match inspected.format {
-            Format::Yaml => stores::yaml::parse_manifests(&inspected.bytes).ok(),
-            Format::Json => stores::json::parse(&inspected.bytes)
-                .ok()
-                .map(|p| p.documents),
+            Format::Yaml => parse_manifests(&inspected.bytes).ok(),
+            Format::Json => parse_json(&inspected.bytes).ok().map(|p| p.documents),
             _ => None,
         };
         let text = String::from_utf8_lossy(&inspected.bytes);

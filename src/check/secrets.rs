@@ -5,8 +5,8 @@
 //! an `ENC[…]` value, or a template placeholder (see [`is_literal_secret`]). A Secret annotated
 //! with [`ALLOW_ANNOTATION`] is a deliberate exception.
 
-use crate::sops::cipher::is_encrypted;
-use crate::sops::tree::{Document, Mapping, Segment, Value};
+use crate::sops::is_encrypted;
+use crate::sops::{Document, Mapping, Segment, Value};
 
 /// The annotation that marks a Secret's plaintext values as deliberate; its value says why.
 pub const ALLOW_ANNOTATION: &str = "ksops.dev/allow-plaintext";
@@ -176,7 +176,7 @@ pub fn is_literal_secret(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sops::stores::yaml::parse_manifests;
+    use crate::sops::parse_manifests;
 
     fn scan(text: &str) -> Vec<PlaintextSecret> {
         plaintext_secrets(&parse_manifests(text.as_bytes()).unwrap())

@@ -14,8 +14,8 @@
 
 use crate::check::findings::{Finding, Rule};
 use crate::check::pattern::PatternList;
-use crate::sops::stores::yaml::parse_documents;
-use crate::sops::tree::Value;
+use crate::sops::Value;
+use crate::sops::parse_yaml;
 
 /// The settings file's name.
 pub const SETTINGS_FILE: &str = ".ksops-check.yaml";
@@ -37,7 +37,7 @@ pub struct Settings {
 impl Settings {
     /// Parses the file's text; the error says which field is wrong.
     pub fn parse(bytes: &[u8]) -> Result<Settings, String> {
-        let documents = parse_documents(bytes).map_err(|e| e.to_string())?;
+        let documents = parse_yaml(bytes).map_err(|e| e.to_string())?;
         let Some(document) = documents.first() else {
             return Ok(Settings::default());
         };

@@ -12,8 +12,8 @@ use std::rc::Rc;
 use crate::check::findings::{Finding, Rule};
 use crate::check::locate::{field_path, line_of};
 use crate::check::relative_display;
-use crate::sops::config::{CONFIG_FILE_NAME, CreationRule, matching_rule, parse_creation_rules};
-use crate::sops::metadata::{MasterKey, Metadata};
+use crate::sops::{CONFIG_FILE_NAME, CreationRule, matching_rule, parse_creation_rules};
+use crate::sops::{MasterKey, Metadata};
 
 /// How many parent directories sops climbs looking for `.sops.yaml`.
 const MAX_PARENTS: usize = 100;
@@ -316,8 +316,9 @@ fn comparable(kind: &str, id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sops::config::parse_creation_rules;
-    use crate::sops::stores::{self, Format};
+    use crate::sops::Format;
+    use crate::sops::parse_creation_rules;
+    use crate::sops::parse_store;
 
     const R1: &str = "age1dmcwxcqx5vv97v9vh0xzk7gyu27w70geelgzge708g5j53jz0uvsmhtm0v";
     const R2: &str = "age15c3r3ln4t78kjj7z3665xhl0mhu2rzxp77dytx5xwehr9rs6fpzss274c6";
@@ -335,7 +336,7 @@ mod tests {
         let text = format!(
             "a: b\nsops:\n{groups}    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: x\n    version: 3.11.0\n"
         );
-        let parsed = stores::parse(Format::Yaml, text.as_bytes()).unwrap();
+        let parsed = parse_store(Format::Yaml, text.as_bytes()).unwrap();
         Metadata::from_tree(&parsed.metadata.unwrap(), parsed.metadata_style).unwrap()
     }
 

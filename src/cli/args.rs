@@ -12,7 +12,7 @@ use crate::cli::env::{self, ValueModeKind};
 use crate::cli::error::UsageError;
 use crate::cli::kustomize::{KUSTOMIZE_FLAGS, KustomizeFlag};
 use crate::generator::confine::RootPolicy;
-use crate::sops::stores::Format;
+use crate::sops::Format;
 
 /// One flag of a command.
 #[derive(Debug)]

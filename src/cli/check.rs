@@ -16,9 +16,9 @@ use crate::check::{CheckOptions, Finding, Report, SETTINGS_FILE, check};
 use crate::cli::args::{CheckArgs, ReportFormat};
 use crate::cli::error::CliError;
 use crate::cli::io::write_stdout;
-use crate::sops::keys::{IdentitySources, Keyring};
-use crate::sops::stores::json;
-use crate::sops::tree::{Mapping, Value};
+use crate::sops::emit_json;
+use crate::sops::{IdentitySources, Keyring};
+use crate::sops::{Mapping, Value};
 
 /// Runs `ksops check`: prints the report, and fails with [`CliError::Findings`] when there is
 /// anything in it.
@@ -121,13 +121,14 @@ fn json_report(report: &Report, dir: &Path) -> Result<Vec<u8>, CliError> {
     );
     doc.push("allowed", number(report.allowed));
     doc.push("checked", Value::Mapping(checked));
-    json::emit(&[doc], Some(2)).map_err(|e| CliError::Write(std::io::Error::other(e)))
+    emit_json(&[doc], Some(2)).map_err(|e| CliError::Write(std::io::Error::other(e)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::{Rule, Stats};
+    use crate::sops::parse_json;
 
     fn report() -> Report {
         Report {
@@ -159,7 +160,7 @@ mod tests {
     #[test]
     fn json_has_the_documented_shape() {
         let out = json_report(&report(), Path::new(".")).unwrap();
-        let parsed = json::parse(&out).unwrap();
+        let parsed = parse_json(&out).unwrap();
         let doc = &parsed.documents[0];
         assert_eq!(doc.get("version"), Some(&Value::Float(1.0)));
         let Some(Value::Sequence(findings)) = doc.get("findings") else {

@@ -5,10 +5,10 @@ use std::path::Path;
 use crate::cli::args::DecryptArgs;
 use crate::cli::error::CliError;
 use crate::cli::io::{read_file, write_stdout};
-use crate::sops::config;
-use crate::sops::keys::{IdentitySources, Keyring};
-use crate::sops::stores::{EmitOptions, Format};
 use crate::sops::{DecryptOptions, decrypt};
+use crate::sops::{EmitOptions, Format};
+use crate::sops::{IdentitySources, Keyring};
+use crate::sops::{find_config, load_emit_options};
 
 /// Runs `ksops decrypt`.
 pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
@@ -42,10 +42,10 @@ fn emit_options(explicit: Option<&Path>) -> Result<EmitOptions, CliError> {
         Some(path) => Some(path),
         None => std::env::current_dir()
             .ok()
-            .and_then(|cwd| config::find(&cwd)),
+            .and_then(|cwd| find_config(&cwd)),
     };
     match path {
-        Some(path) => Ok(config::load_emit_options(&path)?),
+        Some(path) => Ok(load_emit_options(&path)?),
         None => Ok(EmitOptions::default()),
     }
 }

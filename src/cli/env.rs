@@ -9,7 +9,7 @@ use crate::generator::confine::{ConfineError, Root, RootPolicy};
 use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::redact::{NoKeyError, Redactor};
 use crate::limits::Limits;
-use crate::sops::keys::{IdentitySources, Keyring};
+use crate::sops::{IdentitySources, Keyring};
 
 /// Files decrypted at once per generator.
 pub const KSOPS_CONCURRENCY_LIMIT: &str = "KSOPS_CONCURRENCY_LIMIT";

@@ -10,7 +10,7 @@ use crate::generator::confine::ConfineError;
 use crate::generator::generate::GenerateError;
 use crate::generator::krm::{KrmError, KrmFailure};
 use crate::generator::schema::{GeneratorId, SchemaError};
-use crate::sops::config::ConfigError;
+use crate::sops::ConfigError;
 use crate::sops::{DecryptError, FailureKind};
 
 /// A command failed.

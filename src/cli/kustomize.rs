@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use crate::check::{LEGACY_PLUGINS, legacy_plugin_path};
 use crate::cli::error::RenderError;
 use crate::cli::io::note;
-use crate::sops::stores::yaml::parse_documents;
-use crate::sops::tree::Value;
+use crate::sops::Value;
+use crate::sops::parse_yaml;
 
 /// The annotation that makes kustomize run a generator as a KRM function.
 const FUNCTION_ANNOTATION: &str = "config.kubernetes.io/function";
@@ -332,7 +332,7 @@ fn krm_generator(dir: &Path) -> Option<String> {
             .iter()
             .map(|name| current.join(name))
             .find(|p| p.is_file())?;
-        let docs = parse_documents(&std::fs::read(&kustomization).ok()?).ok()?;
+        let docs = parse_yaml(&std::fs::read(&kustomization).ok()?).ok()?;
         let doc = docs.first()?;
         for field in ["generators", "resources", "components"] {
             let Some(Value::Sequence(entries)) = doc.get(field) else {
@@ -354,7 +354,7 @@ fn krm_generator(dir: &Path) -> Option<String> {
 }
 
 fn annotated_generator(file: &Path) -> Option<String> {
-    let docs = parse_documents(&std::fs::read(file).ok()?).ok()?;
+    let docs = parse_yaml(&std::fs::read(file).ok()?).ok()?;
     docs.iter().find_map(|doc| {
         let Value::Mapping(meta) = doc.get("metadata")? else {
             return None;

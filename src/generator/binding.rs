@@ -7,7 +7,7 @@
 //! copied file useless elsewhere. The destination comes from the caller (the CLI reads
 //! `ARGOCD_APP_NAMESPACE`, which the AppProject restricts); this module reads no environment.
 
-use crate::sops::tree::{Document, Value};
+use crate::sops::{Document, Value};
 
 /// What decrypted objects are bound to. The default binds nothing (KSOPS behaviour).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl Binding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sops::tree::Mapping;
+    use crate::sops::Mapping;
 
     fn doc(namespace: Option<&str>) -> Document {
         let mut meta = Mapping::new();

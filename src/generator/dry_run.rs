@@ -18,13 +18,13 @@
 //! one is an error saying how to encrypt only the values.
 
 use crate::generator::manifest::{field_name, is_data_value, is_identity_field, is_secret};
-use crate::sops::cipher::ValueType;
-use crate::sops::gotime::Timestamp;
-use crate::sops::inspect::{EncryptedLeaf, inspect};
-use crate::sops::metadata::Metadata;
-use crate::sops::stores::Format;
-use crate::sops::tree::{Comment, Document, Value};
+use crate::sops::Format;
+use crate::sops::Metadata;
+use crate::sops::Timestamp;
+use crate::sops::ValueType;
+use crate::sops::{Comment, Document, Value};
 use crate::sops::{DecryptError, Decrypted};
+use crate::sops::{EncryptedLeaf, inspect};
 use zeroize::Zeroizing;
 
 /// What stands for every encrypted string in a dry run.

@@ -22,10 +22,11 @@ use crate::generator::envfile::{EnvError, parse_env};
 use crate::generator::redact::Redactor;
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::generator::secret::{SecretBuilder, SecretError, StandIn, render};
-use crate::sops::keys::{DataKeyError, DataKeyFailure, Keyring};
-use crate::sops::stores::{EmitOptions, Format, StoreError};
-use crate::sops::tree::Document;
-use crate::sops::{DecryptError, Decrypted, decrypt_documents, inspect, stores};
+use crate::sops::Document;
+use crate::sops::emit_store;
+use crate::sops::{DataKeyError, DataKeyFailure, Keyring};
+use crate::sops::{DecryptError, Decrypted, decrypt_documents, inspect};
+use crate::sops::{EmitOptions, Format, StoreError};
 
 /// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 20;
@@ -522,7 +523,7 @@ fn decrypt_one(
 
 /// The decrypted file as `sops decrypt` prints it with default settings.
 fn emit_plaintext(decrypted: &Decrypted, format: Format) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    stores::emit(format, &decrypted.documents, &EmitOptions::default())
+    emit_store(format, &decrypted.documents, &EmitOptions::default())
         .map(|emitted| {
             // Held until every file is done: an exact-size copy keeps the memory held at the
             // output's size (the emitter's buffer grew by doubling; it is wiped on drop).

@@ -17,9 +17,9 @@ use crate::generator::binding::Binding;
 use crate::generator::confine::Root;
 use crate::generator::generate::{GenerateError, ValueMode, generate_objects};
 use crate::generator::schema::{GeneratorConfig, GeneratorId, SchemaError};
-use crate::sops::stores::StoreError;
-use crate::sops::stores::yaml::{emit, parse_manifests};
-use crate::sops::tree::{Document, Mapping, Value};
+use crate::sops::StoreError;
+use crate::sops::{Document, Mapping, Value};
+use crate::sops::{emit_yaml, parse_manifests};
 
 /// The annotation kustomize puts on its copy of the function config.
 const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
@@ -307,7 +307,9 @@ pub fn write(
     }
     // The list holds decrypted objects: it is wiped once written.
     let list = Zeroizing::new(vec![list]);
-    emit(&list, 2).map(Zeroizing::new).map_err(KrmError::Emit)
+    emit_yaml(&list, 2)
+        .map(Zeroizing::new)
+        .map_err(KrmError::Emit)
 }
 
 #[cfg(test)]

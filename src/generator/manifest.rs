@@ -1,7 +1,7 @@
 //! What the dry run and the redacted render need to know about the objects of a `files`
 //! manifest: which fields identify an object, and where a Secret keeps base64 values.
 
-use crate::sops::tree::{Document, Value};
+use crate::sops::{Document, Value};
 
 /// Whether a leaf at `path` identifies its object rather than holding its data: `apiVersion`,
 /// `kind`, a Secret's `type`, and `metadata.name`, `namespace`, `generateName`, `labels` and

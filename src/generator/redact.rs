@@ -22,10 +22,11 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::generator::manifest::{is_data_value, is_identity_field, is_secret};
-use crate::sops::inspect::Inspected;
-use crate::sops::keys::Keyring;
-use crate::sops::tree::{Comment, Item, Value};
-use crate::sops::{DecryptError, Decrypted, gonum};
+use crate::sops::Inspected;
+use crate::sops::Keyring;
+use crate::sops::format_go_float;
+use crate::sops::{Comment, Item, Value};
+use crate::sops::{DecryptError, Decrypted};
 
 /// Separates this use of the private keys from any other.
 const KEY_LABEL: &str = "ksops redacted render v1";
@@ -97,7 +98,7 @@ impl Redactor {
         let text = Zeroizing::new(match value {
             Value::Str(bytes) => bytes,
             Value::Int(i) => i.to_string().into_bytes(),
-            Value::Float(f) => gonum::format_f(f).into_bytes(),
+            Value::Float(f) => format_go_float(f).into_bytes(),
             Value::Bool(b) => b.to_string().into_bytes(),
             Value::Time(t) => t.to_rfc3339_nano().into_bytes(),
             Value::Comment(Comment(text)) => {

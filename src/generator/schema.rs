@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::sops::stores::yaml::parse_documents;
-use crate::sops::tree::{Mapping, Value};
+use crate::sops::parse_yaml;
+use crate::sops::{Mapping, Value};
 
 /// A generator config that does not follow the KSOPS schema.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -326,7 +326,7 @@ impl GeneratorConfig {
         yaml: &[u8],
     ) -> Result<GeneratorConfig, Box<(GeneratorId, SchemaError)>> {
         let unnamed = |error| Box::new((GeneratorId::default(), error));
-        let docs = parse_documents(yaml).map_err(|e| unnamed(SchemaError::Yaml(e.to_string())))?;
+        let docs = parse_yaml(yaml).map_err(|e| unnamed(SchemaError::Yaml(e.to_string())))?;
         match <[_; 1]>::try_from(docs) {
             Ok([doc]) => {
                 let config = Value::Mapping(doc);

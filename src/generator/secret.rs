@@ -21,9 +21,9 @@ use base64::engine::general_purpose::STANDARD;
 use super::dry_run::{PLACEHOLDER, PLACEHOLDER_BASE64};
 use super::redact::Redactor;
 use super::schema::{SecretMetadata, SecretSpec};
-use crate::sops::stores::StoreError;
-use crate::sops::stores::yaml::emit;
-use crate::sops::tree::{Document, Mapping, Value};
+use crate::sops::StoreError;
+use crate::sops::emit_yaml;
+use crate::sops::{Document, Mapping, Value};
 
 /// Longest key Kubernetes accepts (`DNS1123SubdomainMaxLength`).
 const MAX_KEY_LEN: usize = 253;
@@ -293,14 +293,14 @@ fn string_map(map: BTreeMap<String, String>) -> Mapping {
 /// Renders Secrets as a YAML stream with 2-space indentation (documents after the first are
 /// preceded by `---`). Framing the generator's whole output is the caller's business.
 pub fn render(secrets: &[Document]) -> Result<Vec<u8>, StoreError> {
-    emit(secrets, 2)
+    emit_yaml(secrets, 2)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::generator::schema::GeneratorConfig;
-    use crate::sops::stores::yaml::parse_documents;
+    use crate::sops::parse_yaml;
 
     fn meta(name: &str) -> SecretMetadata {
         SecretMetadata {
@@ -372,7 +372,7 @@ type: kubernetes.io/tls
 "
         );
         // It reads back as the same values (what kustomize will see).
-        let docs = parse_documents(out.as_bytes()).unwrap();
+        let docs = parse_yaml(out.as_bytes()).unwrap();
         let sd = match docs[0].get("stringData") {
             Some(Value::Mapping(m)) => m.clone(),
             other => panic!("{other:?}"),
@@ -426,7 +426,7 @@ type: kubernetes.io/tls
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         let out = render(&[b.build_document()]).unwrap();
-        let docs = parse_documents(&out).unwrap();
+        let docs = parse_yaml(&out).unwrap();
         let Some(Value::Mapping(sd)) = docs[0].get("stringData") else {
             panic!("no stringData in {}", String::from_utf8_lossy(&out));
         };
@@ -598,7 +598,7 @@ type: kubernetes.io/tls
 
     #[test]
     fn stand_ins_replace_values_after_every_check() {
-        let keyring = crate::sops::keys::Keyring::load(&crate::sops::keys::IdentitySources {
+        let keyring = crate::sops::Keyring::load(&crate::sops::IdentitySources {
             age_key: Some(zeroize::Zeroizing::new(
                 "AGE-SECRET-KEY-1Z8UFGWENT7XP3GQ008FNEQLESTGXQC45688ERRHL9YLZEXX9GXVS0D4NZC".into(),
             )),

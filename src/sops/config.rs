@@ -162,23 +162,10 @@ pub fn matching_rule<'a>(
     None
 }
 
-/// Reads `creation_rules` from a config file: `None` when it has none (sops then behaves as if
-/// there were no config file). Problems inside a rule are reported in
-/// [`CreationRule::problems`] and [`RuleKey::invalid`]; only an unreadable file, invalid YAML
-/// or a wrong shape is an error.
-pub fn load_creation_rules(path: &Path) -> Result<Option<Vec<CreationRule>>, ConfigError> {
-    let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    parse_creation_rules(&bytes).map_err(|reason| ConfigError::Invalid {
-        path: shown,
-        reason,
-    })
-}
-
-/// [`load_creation_rules`] on the file's bytes; the error is the reason the file is unusable.
+/// Reads `creation_rules` from a config file's bytes: `None` when it has none (sops then behaves
+/// as if there were no config file). Problems inside a rule are reported in
+/// [`CreationRule::problems`] and [`RuleKey::invalid`]; only invalid YAML or a wrong shape is an
+/// error, whose text is the reason the file is unusable.
 pub fn parse_creation_rules(bytes: &[u8]) -> Result<Option<Vec<CreationRule>>, String> {
     let documents = yaml::parse_documents(bytes).map_err(|e| e.to_string())?;
     let rules = match documents.first().and_then(|doc| doc.get("creation_rules")) {

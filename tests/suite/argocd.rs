@@ -121,14 +121,14 @@ fn cmp(sops: &Path) -> Cmp {
 /// program is looked up on PATH there; here `ksops` is the binary under test.
 fn plugin_generate_command() -> (PathBuf, Vec<String>) {
     let path = support::crate_root().join("plugin/argocd/cmp-sidecar/plugin.yaml");
-    let docs = ksops::sops::stores::yaml::parse_documents(&fs::read(&path).expect("plugin.yaml"))
+    let docs = ksops::sops::parse_yaml(&fs::read(&path).expect("plugin.yaml"))
         .expect("plugin.yaml parses");
     let words: Vec<String> = docs
         .first()
         .and_then(|doc| match doc.get("spec")? {
-            ksops::sops::tree::Value::Mapping(spec) => match spec.get("generate")? {
-                ksops::sops::tree::Value::Mapping(generate) => match generate.get("command")? {
-                    ksops::sops::tree::Value::Sequence(words) => Some(
+            ksops::sops::Value::Mapping(spec) => match spec.get("generate")? {
+                ksops::sops::Value::Mapping(generate) => match generate.get("command")? {
+                    ksops::sops::Value::Sequence(words) => Some(
                         words
                             .iter()
                             .filter_map(|w| w.as_bytes())

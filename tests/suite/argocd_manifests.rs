@@ -17,8 +17,8 @@ use crate::support::{
     RunOutput, TempDir, controlled_command, crate_root, ksops_bin, require_tool, require_tools, run,
 };
 use ksops::check::{LEGACY_PLUGINS, legacy_plugin_path};
-use ksops::sops::stores::yaml::parse_documents;
-use ksops::sops::tree::{Mapping, Value};
+use ksops::sops::parse_yaml;
+use ksops::sops::{Mapping, Value};
 
 /// Where the legacy plugin entries live in the repo-server.
 const PLUGIN_HOME: &str = "/usr/local/lib/kustomize/plugin";
@@ -82,7 +82,7 @@ fn read_text(path: &Path) -> String {
 }
 
 fn parse_all(what: &str, yaml: &str) -> Vec<Mapping> {
-    parse_documents(yaml.as_bytes()).unwrap_or_else(|e| panic!("{what} does not parse: {e}"))
+    parse_yaml(yaml.as_bytes()).unwrap_or_else(|e| panic!("{what} does not parse: {e}"))
 }
 
 fn parse_one(path: &Path) -> Mapping {

@@ -10,8 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::support::{RunOutput, TempDir, controlled_command, crate_root, ksops_bin, run};
-use ksops::sops::stores::json;
-use ksops::sops::tree::Value;
+use ksops::sops::Value;
 
 fn fixtures() -> PathBuf {
     crate_root().join("tests/fixtures/check")
@@ -51,7 +50,7 @@ fn items(value: &Value) -> &[Value] {
 
 /// Parses a JSON document (numbers come back as floats).
 fn parse_json(bytes: &[u8]) -> Value {
-    let parsed = json::parse(bytes).expect("valid JSON");
+    let parsed = ksops::sops::parse_json(bytes).expect("valid JSON");
     Value::Mapping(parsed.documents.into_iter().next().expect("one object"))
 }
 

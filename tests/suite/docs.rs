@@ -13,8 +13,8 @@ use crate::argocd_manifests::{WAYS, argocd_install, kustomize};
 use crate::support::{
     self, TempDir, controlled_command, crate_root, ksops_bin, require_tools, run, sops_encrypt,
 };
-use ksops::sops::stores::yaml::parse_documents;
-use ksops::sops::tree::Value;
+use ksops::sops::Value;
+use ksops::sops::parse_yaml;
 
 /// The documents whose commands are checked.
 const DOCUMENTS: [&str; 2] = ["README.md", "docs/argocd.md"];
@@ -498,7 +498,7 @@ fn argocd_install_commands_build_as_written() {
     assert_eq!(install.len(), 1, "{DOC}: one install kustomization");
     let install = &install[0];
     let place = install.place();
-    let parsed = parse_documents(install.code.as_bytes())
+    let parsed = parse_yaml(install.code.as_bytes())
         .unwrap_or_else(|e| panic!("{place}: {e}"))
         .remove(0);
     let list = |key: &str| -> Vec<String> {

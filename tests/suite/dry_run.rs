@@ -16,8 +16,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::support::{RunOutput, TempDir};
-use ksops::sops::stores::yaml::parse_documents;
-use ksops::sops::tree::{Document, Mapping, Value};
+use ksops::sops::parse_yaml;
+use ksops::sops::{Document, Mapping, Value};
 
 const PLACEHOLDER: &str = "KSOPS_DRY_RUN_PLACEHOLDER";
 const PLACEHOLDER_BASE64: &str = "S1NPUFNfRFJZX1JVTl9QTEFDRUhPTERFUg==";
@@ -93,7 +93,7 @@ fn stdout(out: &RunOutput, what: &str) -> String {
 }
 
 fn objects(yaml: &str) -> Vec<Document> {
-    parse_documents(yaml.as_bytes()).expect("output parses as YAML")
+    parse_yaml(yaml.as_bytes()).expect("output parses as YAML")
 }
 
 fn text(map: &Mapping, key: &str) -> Option<String> {

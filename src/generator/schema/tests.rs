@@ -409,7 +409,7 @@ fn yaml_level_errors() {
 #[test]
 fn generator_id() {
     let peek = |yaml: &str| {
-        let docs = parse_documents(yaml.as_bytes()).unwrap();
+        let docs = parse_yaml(yaml.as_bytes()).unwrap();
         GeneratorId::peek(&Value::Mapping(docs[0].clone())).to_string()
     };
     assert_eq!(
