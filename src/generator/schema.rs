@@ -340,7 +340,7 @@ impl GeneratorConfig {
     /// Validates an already parsed config.
     pub fn from_value(config: &Value) -> Result<GeneratorConfig, SchemaError> {
         let Value::Mapping(map) = config else {
-            return Err(SchemaError::NotAMapping(type_name(config)));
+            return Err(SchemaError::NotAMapping(config.type_name()));
         };
         let mut out = GeneratorConfig {
             id: GeneratorId::peek(config),
@@ -550,7 +550,7 @@ fn string_field(value: &Value, path: &str) -> Result<Option<String>, SchemaError
         Value::Bool(b) => Ok(Some(b.to_string())),
         Value::Float(_) | Value::Time(_) => Err(SchemaError::AmbiguousScalar {
             path: path.to_string(),
-            found: type_name(value),
+            found: value.type_name(),
         }),
         other => Err(wrong_type(path, "a string", other)),
     }
@@ -560,22 +560,7 @@ fn wrong_type(path: &str, expected: &'static str, found: &Value) -> SchemaError 
     SchemaError::WrongType {
         path: path.to_string(),
         expected,
-        found: type_name(found),
-    }
-}
-
-/// How a value's YAML type reads in a message.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Int(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Str(_) => "a string",
-        Value::Time(_) => "a timestamp",
-        Value::Mapping(_) => "a mapping",
-        Value::Sequence(_) => "a sequence",
-        Value::Comment(_) => "a comment",
+        found: found.type_name(),
     }
 }
 

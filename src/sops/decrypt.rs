@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::sops::cipher::{CipherError, ValueCipher, ValueType};
-use crate::sops::error::{DecryptError, type_name};
+use crate::sops::error::DecryptError;
 use crate::sops::gonum;
 use crate::sops::inspect::{EncryptedLeaf, Inspected, Position, inspect, walk};
 use crate::sops::keys::{Keyring, recover_data_key};
@@ -176,7 +176,7 @@ fn decrypt_leaf(
         }
         other => Err(DecryptError::NotEncrypted {
             path: aad,
-            found: type_name(&other),
+            found: other.type_name(),
         }),
     }
 }

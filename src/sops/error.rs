@@ -5,7 +5,6 @@ use crate::sops::cipher::CipherError;
 use crate::sops::keys::DataKeyError;
 use crate::sops::metadata::MetadataError;
 use crate::sops::stores::StoreError;
-use crate::sops::tree::Value;
 
 /// Why a file could not be decrypted. Messages never contain plaintext or key material.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +45,7 @@ pub enum DecryptError {
     Walk(String),
     /// A position that must hold an encrypted string holds another type.
     #[error(
-        "Error decrypting tree: the value at {path} should be encrypted but is a {found}, not an ENC[…] string"
+        "Error decrypting tree: the value at {path} should be encrypted but is {found}, not an ENC[…] string"
     )]
     NotEncrypted {
         /// The value's key path.
@@ -137,20 +136,5 @@ impl DecryptError {
             | DecryptError::MacMismatch => FailureKind::Mac,
             DecryptError::DataKey(_) => FailureKind::DataKey,
         }
-    }
-}
-
-/// How errors name a value's type.
-pub(crate) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Int(_) => "integer",
-        Value::Float(_) => "float",
-        Value::Str(_) => "string",
-        Value::Time(_) => "timestamp",
-        Value::Mapping(_) => "mapping",
-        Value::Sequence(_) => "list",
-        Value::Comment(_) => "comment",
     }
 }

@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 
 use crate::sops::cipher::{self, ValueType};
-use crate::sops::error::{DecryptError, type_name};
+use crate::sops::error::DecryptError;
 use crate::sops::metadata::Metadata;
 use crate::sops::rules::{CommentStack, EncryptionRule};
 use crate::sops::stores::{self, Format, StoreError};
@@ -98,7 +98,7 @@ impl Inspected {
                 other => {
                     return Err(DecryptError::NotEncrypted {
                         path: at.aad(),
-                        found: type_name(other),
+                        found: other.type_name(),
                     });
                 }
             };
@@ -233,7 +233,7 @@ pub(crate) fn walk(
                 other => {
                     return Err(DecryptError::NotEncrypted {
                         path: at.aad(),
-                        found: type_name(&other),
+                        found: other.type_name(),
                     });
                 }
             };
@@ -544,7 +544,7 @@ mod tests {
     fn refuses_what_decryption_refuses() {
         let cases = [
             ("user: plain\n", "does not match sops' data format"),
-            ("port: 5\n", "should be encrypted but is a integer"),
+            ("port: 5\n", "should be encrypted but is an integer"),
             (
                 "user: ENC[AES256_GCM,data:76UAAQo,iv:ICPH,tag:R5MJ,type:str]\n",
                 "base64",

@@ -76,6 +76,22 @@ pub enum Value {
 }
 
 impl Value {
+    /// How messages name this value's type, with its article: `a string`, `an integer`, `a
+    /// list`, … (one wording for every layer).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Time(_) => "a timestamp",
+            Value::Mapping(_) => "a mapping",
+            Value::Sequence(_) => "a list",
+            Value::Comment(_) => "a comment",
+        }
+    }
+
     /// Builds a string value from text.
     pub fn str(text: impl Into<String>) -> Self {
         Value::Str(text.into().into_bytes())

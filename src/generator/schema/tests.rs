@@ -249,7 +249,7 @@ fn generator_metadata_is_not_validated() {
     assert_eq!(c.id.name.as_deref(), Some("g"));
     assert_eq!(
         err("metadata: [a]\nfiles: []\n"),
-        "`metadata` must be a mapping, found a sequence"
+        "`metadata` must be a mapping, found a list"
     );
 }
 
@@ -262,7 +262,7 @@ fn wrong_types_name_the_field() {
         ),
         (
             "files: [[a]]\n",
-            "`files[0]` must be a string, found a sequence",
+            "`files[0]` must be a string, found a list",
         ),
         (
             "files: [{a: b}]\n",
@@ -270,7 +270,7 @@ fn wrong_types_name_the_field() {
         ),
         (
             "kind: [ksops]\nfiles: []\n",
-            "`kind` must be a string, found a sequence",
+            "`kind` must be a string, found a list",
         ),
         (
             "secretFrom: {name: x}\n",
@@ -286,11 +286,11 @@ fn wrong_types_name_the_field() {
         ),
         (
             "secretFrom:\n- metadata: {name: [x]}\n",
-            "`secretFrom[0].metadata.name` must be a string, found a sequence",
+            "`secretFrom[0].metadata.name` must be a string, found a list",
         ),
         (
             "secretFrom:\n- metadata: {name: x, labels: [a]}\n",
-            "`secretFrom[0].metadata.labels` must be a mapping of strings, found a sequence",
+            "`secretFrom[0].metadata.labels` must be a mapping of strings, found a list",
         ),
         (
             "secretFrom:\n- metadata: {name: x, annotations: {a: {b: c}}}\n",
