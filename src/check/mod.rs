@@ -112,36 +112,34 @@ pub struct Stats {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     /// The directory cannot be checked.
-    #[error("cannot check {dir}: {source}")]
+    #[error("cannot check {dir}: {cause}")]
     Dir {
         /// The directory as given.
         dir: String,
         /// Why.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// A directory in the tree could not be listed.
-    #[error("{0}")]
+    #[error(transparent)]
     Walk(#[from] WalkError),
     /// `.ksops-check.yaml` is invalid.
     #[error("{SETTINGS_FILE}: {0}")]
     Settings(String),
     /// A kustomization's root could not be opened with the chosen policy.
-    #[error("kustomization directory {dir}: {source}")]
+    #[error("kustomization directory {dir}: {cause}")]
     Root {
         /// The directory, relative to the checked one.
         dir: String,
         /// Why.
-        #[source]
-        source: ConfineError,
+        cause: ConfineError,
     },
 }
 
 /// Checks the tree under `dir`.
 pub fn check(dir: &Path, options: &CheckOptions<'_>) -> Result<Report, CheckError> {
-    let dir_error = |source| CheckError::Dir {
+    let dir_error = |cause| CheckError::Dir {
         dir: dir.display().to_string(),
-        source,
+        cause,
     };
     let root = clean(&std::path::absolute(dir).map_err(dir_error)?);
     if !std::fs::metadata(&root).map_err(dir_error)?.is_dir() {
@@ -211,10 +209,10 @@ impl Checker {
     /// Every file a ksops generator reads: it must exist inside the root and be encrypted.
     fn references(&mut self, discovery: &Discovery, policy: RootPolicy) -> Result<(), CheckError> {
         for site in &discovery.sites {
-            let root = Root::open(&site.dir, policy, Limits::default()).map_err(|source| {
+            let root = Root::open(&site.dir, policy, Limits::default()).map_err(|cause| {
                 CheckError::Root {
                     dir: relative_display(&self.root, &site.dir),
-                    source,
+                    cause,
                 }
             })?;
             for reference in &site.references {

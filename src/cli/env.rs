@@ -106,7 +106,7 @@ pub enum SettingError {
     DryRunAndRedact,
     /// A redacted run without a key to derive the marker key from.
     #[error("{KSOPS_REDACT}: {0}")]
-    Redact(#[source] NoKeyError),
+    Redact(NoKeyError),
     /// A key file variable is relative where generators would resolve it inside the checkout.
     #[error("{0} must be an absolute path in the sidecar")]
     RelativeKeyFile(String),

@@ -18,7 +18,7 @@ use crate::sops::{DecryptError, FailureKind};
 pub enum CliError {
     /// The command line is wrong.
     #[error("{0}\n\n{hint}", hint = .0.help_hint())]
-    Usage(#[from] UsageError),
+    Usage(UsageError),
     /// A file named on the command line could not be read.
     #[error("reading {file}: {reason}")]
     Input {
@@ -43,22 +43,52 @@ pub enum CliError {
     Generator(Box<GeneratorFailure>),
     /// `ksops render` failed.
     #[error("render: {0}")]
-    Render(#[from] RenderError),
+    Render(RenderError),
     /// `ksops argocd generate` failed (the message names no absolute checkout path).
     #[error("argocd generate: {0}")]
-    Argocd(#[from] ArgocdError),
+    Argocd(ArgocdError),
     /// `ksops install` failed.
     #[error("install: {0}")]
-    Install(#[from] InstallError),
+    Install(InstallError),
     /// `ksops check` could not run.
     #[error("check: {0}")]
-    Check(#[from] CheckError),
+    Check(CheckError),
     /// `ksops check` found problems; the report, count included, is already on standard output.
     #[error("check: {0} finding(s)")]
     Findings(usize),
     /// Standard output could not be written.
     #[error("writing output: {0}")]
     Write(io::Error),
+}
+
+impl From<UsageError> for CliError {
+    fn from(error: UsageError) -> Self {
+        CliError::Usage(error)
+    }
+}
+
+impl From<RenderError> for CliError {
+    fn from(error: RenderError) -> Self {
+        CliError::Render(error)
+    }
+}
+
+impl From<ArgocdError> for CliError {
+    fn from(error: ArgocdError) -> Self {
+        CliError::Argocd(error)
+    }
+}
+
+impl From<InstallError> for CliError {
+    fn from(error: InstallError) -> Self {
+        CliError::Install(error)
+    }
+}
+
+impl From<CheckError> for CliError {
+    fn from(error: CheckError) -> Self {
+        CliError::Check(error)
+    }
 }
 
 impl CliError {

@@ -70,11 +70,10 @@ impl RootPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfineError {
     /// The kustomization directory could not be opened (missing, not a directory, no permission).
-    #[error("cannot open the kustomization directory: {source}")]
+    #[error("cannot open the kustomization directory: {cause}")]
     KustomizationDir {
         /// The underlying error (it names no path).
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// [`RootPolicy::GitWorkTree`] was asked for but no ancestor of the kustomization directory
     /// holds a `.git`.
@@ -84,11 +83,10 @@ pub enum ConfineError {
     NoGitWorkTree,
     /// Looking for the enclosing git work tree failed (e.g. an ancestor could not be searched).
     /// We fail rather than skip that ancestor, which could widen the root past the repository.
-    #[error("cannot determine the enclosing git work tree: {source}")]
+    #[error("cannot determine the enclosing git work tree: {cause}")]
     GitWorkTree {
         /// The underlying error (it names no path).
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// [`RootPolicy::Checkout`] was passed to [`Root::open`], which has no bound to open.
     #[error("the checkout policy needs its bound (internal error)")]
@@ -152,13 +150,12 @@ pub enum ConfineError {
         limit: u64,
     },
     /// Any other I/O failure (permission denied, symlink loop, read error…).
-    #[error("{reference:?}: {source}")]
+    #[error("{reference:?}: {cause}")]
     Io {
         /// The reference as written.
         reference: String,
         /// The underlying error (it names no path).
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
@@ -207,7 +204,7 @@ impl Root {
         limits: Limits,
     ) -> Result<Root, ConfineError> {
         let kustomization = Dir::open_ambient_dir(kustomization_dir, ambient_authority())
-            .map_err(|source| ConfineError::KustomizationDir { source })?;
+            .map_err(|source| ConfineError::KustomizationDir { cause: source })?;
         let access = match policy {
             RootPolicy::Kustomization => Access::Confined {
                 dir: kustomization,
@@ -221,7 +218,7 @@ impl Root {
             RootPolicy::Unconfined => Access::Unconfined {
                 // Absolute so that later changes of the process's cwd do not move the base.
                 base: std::path::absolute(kustomization_dir)
-                    .map_err(|source| ConfineError::KustomizationDir { source })?,
+                    .map_err(|source| ConfineError::KustomizationDir { cause: source })?,
             },
         };
         Ok(Root {
@@ -247,9 +244,9 @@ impl Root {
             return Err(bound_error("the bound is not an absolute path"));
         }
         let kustomization = Dir::open_ambient_dir(kustomization_dir, ambient_authority())
-            .map_err(|source| ConfineError::KustomizationDir { source })?;
+            .map_err(|source| ConfineError::KustomizationDir { cause: source })?;
         let canonical = std::fs::canonicalize(kustomization_dir)
-            .map_err(|source| ConfineError::KustomizationDir { source })?;
+            .map_err(|source| ConfineError::KustomizationDir { cause: source })?;
         let bound = std::fs::canonicalize(bound)
             .map_err(|_| bound_error("the checkout directory cannot be opened"))?;
         let prefix = canonical
@@ -348,7 +345,7 @@ impl Root {
         }
         ConfineError::Io {
             reference,
-            source: err,
+            cause: err,
         }
     }
 }
@@ -362,7 +359,7 @@ fn open_git_work_tree(
     // The search goes by path (a directory handle cannot be asked for its parent without leaving
     // the capability model); the result is checked against the handle opened first, below.
     let canonical = std::fs::canonicalize(kustomization_dir)
-        .map_err(|source| ConfineError::KustomizationDir { source })?;
+        .map_err(|source| ConfineError::KustomizationDir { cause: source })?;
     let mut found = None;
     for ancestor in canonical.ancestors() {
         match std::fs::metadata(ancestor.join(".git")) {
@@ -374,18 +371,18 @@ fn open_git_work_tree(
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) if err.raw_os_error() == not_a_directory_errno() => {}
-            Err(source) => return Err(ConfineError::GitWorkTree { source }),
+            Err(source) => return Err(ConfineError::GitWorkTree { cause: source }),
         }
     }
     let root_path = found.ok_or(ConfineError::NoGitWorkTree)?;
     let prefix = canonical
         .strip_prefix(root_path)
         .map_err(|_| ConfineError::GitWorkTree {
-            source: io::Error::other("the kustomization directory is not below the work tree"),
+            cause: io::Error::other("the kustomization directory is not below the work tree"),
         })?
         .to_path_buf();
     let root = Dir::open_ambient_dir(root_path, ambient_authority())
-        .map_err(|source| ConfineError::GitWorkTree { source })?;
+        .map_err(|source| ConfineError::GitWorkTree { cause: source })?;
 
     // The path walk above and the opens are separate steps, so make sure that, through the root
     // handle, the prefix still names the directory we were started in. Containment does not
@@ -398,10 +395,12 @@ fn open_git_work_tree(
     };
     let via_root = root
         .open_dir(through_root)
-        .map_err(|source| ConfineError::GitWorkTree { source })?;
-    if !same_dir(&via_root, kustomization).map_err(|source| ConfineError::GitWorkTree { source })? {
+        .map_err(|source| ConfineError::GitWorkTree { cause: source })?;
+    if !same_dir(&via_root, kustomization)
+        .map_err(|source| ConfineError::GitWorkTree { cause: source })?
+    {
         return Err(ConfineError::GitWorkTree {
-            source: io::Error::other("the kustomization directory moved while it was being opened"),
+            cause: io::Error::other("the kustomization directory moved while it was being opened"),
         });
     }
     Ok((root, prefix))
@@ -500,7 +499,7 @@ fn read_regular_file(
 ) -> Result<Vec<u8>, ConfineError> {
     let io_error = |source| ConfineError::Io {
         reference: reference.to_owned(),
-        source,
+        cause: source,
     };
     // fstat on the handle we read from: no window for the name to change in between.
     let meta = file.metadata().map_err(io_error)?;

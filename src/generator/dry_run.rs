@@ -38,7 +38,7 @@ pub const PLACEHOLDER_BASE64: &str = "S1NPUFNfRFJZX1JVTl9QTEFDRUhPTERFUg==";
 pub enum DryRunError {
     /// The file is not a valid SOPS file (what decryption would refuse before needing a key).
     #[error("checking the SOPS file without a key: {0}")]
-    Invalid(#[source] DecryptError),
+    Invalid(DecryptError),
     /// Fields the output needs are encrypted.
     #[error(
         "document {document}: {} encrypted, so a dry run (which has no key) cannot know {}. \

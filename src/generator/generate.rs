@@ -83,28 +83,28 @@ impl GenerateError {
 pub enum Failure {
     /// The file could not be read (missing, outside the root, not a regular file, too large).
     #[error("reading the file: {0}")]
-    Read(#[source] ConfineError),
+    Read(ConfineError),
     /// The file could not be decrypted.
     #[error("decrypting the file: {0}{note}", note = relative_paths_note(.0))]
-    Decrypt(#[source] DecryptError),
+    Decrypt(DecryptError),
     /// The file cannot be dry-run.
     #[error("dry run: {0}")]
-    DryRun(#[source] DryRunError),
+    DryRun(DryRunError),
     /// The file or Secret does not satisfy the tenant binding.
     #[error("tenant binding: {0}")]
-    Binding(#[source] BindingError),
+    Binding(BindingError),
     /// A decrypted `envs` file is not valid UTF-8.
     #[error("the decrypted env file is not UTF-8 text")]
     EnvNotUtf8,
     /// A decrypted `envs` file could not be parsed.
     #[error("parsing the decrypted env file: {0}")]
-    Env(#[source] EnvError),
+    Env(EnvError),
     /// A Secret key is invalid or produced twice.
-    #[error("{0}")]
-    Secret(#[source] SecretError),
+    #[error(transparent)]
+    Secret(SecretError),
     /// A Secret could not be written as YAML.
     #[error("writing the Secret: {0}")]
-    Emit(#[source] StoreError),
+    Emit(StoreError),
     /// A `files` entry that is not a Kubernetes manifest where objects are needed.
     #[error(
         "a KRM function returns objects, so a `files` entry must be a YAML or JSON manifest, not \

@@ -29,7 +29,7 @@ const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
 pub enum KrmError {
     /// Standard input is not YAML.
     #[error("the input is not a YAML ResourceList: {0}")]
-    Yaml(#[source] StoreError),
+    Yaml(StoreError),
     /// The input is YAML but not a ResourceList.
     #[error(
         "the input is not a ResourceList (expected one document of kind ResourceList, as kustomize and kpt send)"
@@ -40,7 +40,7 @@ pub enum KrmError {
     NoConfig,
     /// The output could not be written.
     #[error("writing the ResourceList: {0}")]
-    Emit(#[source] StoreError),
+    Emit(StoreError),
 }
 
 /// What the function was given.

@@ -26,13 +26,12 @@ const MAX_DEPTH: usize = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// It could not be read.
-    #[error("error reading config file {path}: {source}")]
+    #[error("error reading config file {path}: {cause}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// It is not valid YAML or has the wrong shape.
     #[error("error loading config file {path}: {reason}")]
@@ -58,7 +57,7 @@ pub fn load_emit_options(path: &Path) -> Result<EmitOptions, ConfigError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: shown.clone(),
-        source,
+        cause: source,
     })?;
     let invalid = |reason: String| ConfigError::Invalid {
         path: shown.clone(),

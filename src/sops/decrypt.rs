@@ -162,17 +162,23 @@ fn decrypt_leaf(
         // sops, so it fails here.
         Value::Comment(comment) => match cipher.decrypt_value(&comment.0, aad.as_bytes()) {
             Ok(decrypted) => Ok(decrypted),
-            Err(source @ CipherError::BytesType) => Err(DecryptError::Value { path: aad, source }),
+            Err(source @ CipherError::BytesType) => Err(DecryptError::Value {
+                path: aad,
+                cause: source,
+            }),
             Err(_) => Ok(Value::Comment(comment)),
         },
         Value::Str(text) => {
             let text = std::str::from_utf8(&text).map_err(|_| DecryptError::Value {
                 path: aad.clone(),
-                source: CipherError::Format,
+                cause: CipherError::Format,
             })?;
             cipher
                 .decrypt_value(text, aad.as_bytes())
-                .map_err(|source| DecryptError::Value { path: aad, source })
+                .map_err(|source| DecryptError::Value {
+                    path: aad,
+                    cause: source,
+                })
         }
         other => Err(DecryptError::NotEncrypted {
             path: aad,
@@ -227,7 +233,7 @@ mod tests {
         assert!(matches!(
             walk(&bytes),
             Err(DecryptError::Value {
-                source: CipherError::BytesType,
+                cause: CipherError::BytesType,
                 ..
             })
         ));

@@ -11,7 +11,7 @@ use crate::sops::stores::StoreError;
 pub enum DecryptError {
     /// The encrypted file could not be parsed.
     #[error("Error unmarshalling file: {0}")]
-    Parse(#[source] StoreError),
+    Parse(StoreError),
     /// The file has no `sops` metadata: it is not encrypted. sops' words, then the fix.
     #[error(
         "{}sops metadata not found: the file is not encrypted. Encrypt it in place with \
@@ -26,19 +26,18 @@ pub enum DecryptError {
         file: Option<String>,
     },
     /// The `sops` metadata is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Metadata(#[from] MetadataError),
     /// No identity could recover the data key.
-    #[error("{0}")]
+    #[error(transparent)]
     DataKey(#[from] DataKeyError),
     /// A value failed to decrypt (wrong AAD, tampering, malformed `ENC[…]`, bad type).
-    #[error("Error decrypting tree: could not decrypt the value at {path}: {source}")]
+    #[error("Error decrypting tree: could not decrypt the value at {path}: {cause}")]
     Value {
         /// The value's key path, sops-style (`a:b:`).
         path: String,
         /// What went wrong.
-        #[source]
-        source: CipherError,
+        cause: CipherError,
     },
     /// The tree cannot be walked (a YAML key that is not a string).
     #[error("Error decrypting tree: {0}")]
@@ -55,7 +54,7 @@ pub enum DecryptError {
     },
     /// The stored MAC could not be decrypted (`lastmodified` or `mac` altered, or wrong key).
     #[error("Cannot decrypt MAC: {0}")]
-    MacUndecryptable(#[source] CipherError),
+    MacUndecryptable(CipherError),
     /// The file has no MAC.
     #[error("MAC mismatch: the file has no MAC")]
     MacMissing,
@@ -66,7 +65,7 @@ pub enum DecryptError {
     MacMismatch,
     /// The decrypted tree could not be written in the output format.
     #[error("Error dumping file: {0}")]
-    Emit(#[source] StoreError),
+    Emit(StoreError),
 }
 
 /// The kind of a [`DecryptError`]: the step of `sops decrypt` that failed. Callers map kinds to

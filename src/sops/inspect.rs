@@ -91,9 +91,9 @@ impl Inspected {
                 Value::Str(text) => std::str::from_utf8(text)
                     .map_err(|_| cipher::CipherError::Format)
                     .and_then(cipher::value_type)
-                    .map_err(|source| DecryptError::Value {
+                    .map_err(|cause| DecryptError::Value {
                         path: at.aad(),
-                        source,
+                        cause,
                     })?,
                 other => {
                     return Err(DecryptError::NotEncrypted {

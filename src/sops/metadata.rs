@@ -57,7 +57,7 @@ pub enum MetadataError {
     #[error("invalid sops metadata: {0}")]
     Invalid(String),
     /// `lastmodified` (or a key's `created_at`) is not RFC 3339.
-    #[error("{0}")]
+    #[error(transparent)]
     Time(#[from] crate::sops::gotime::TimeParseError),
     /// More than one encryption rule is set.
     #[error(

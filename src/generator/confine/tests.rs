@@ -413,8 +413,8 @@ fn permission_denied_is_an_io_error_with_the_reason() {
     }
     let err = fx.confined().read("locked").unwrap_err();
     match &err {
-        ConfineError::Io { source, .. } => {
-            assert_eq!(source.kind(), io::ErrorKind::PermissionDenied);
+        ConfineError::Io { cause, .. } => {
+            assert_eq!(cause.kind(), io::ErrorKind::PermissionDenied);
         }
         other => panic!("expected Io, got {other:?}"),
     }

@@ -23,10 +23,16 @@ pub enum DataKeyError {
     Failed(Box<DataKeyFailure>),
     /// Enough groups were decrypted, but their shares do not combine.
     #[error("could not get data key from shamir parts: {0}")]
-    Shamir(#[from] ShamirError),
+    Shamir(ShamirError),
     /// What was recovered is not a 32-byte AES-256 key.
     #[error("the recovered data key is {0} bytes long; a SOPS data key is 32 bytes")]
     BadLength(usize),
+}
+
+impl From<ShamirError> for DataKeyError {
+    fn from(error: ShamirError) -> Self {
+        DataKeyError::Shamir(error)
+    }
 }
 
 /// Tries a group's keys in order and returns the first recovered payload.
