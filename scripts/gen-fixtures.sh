@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates tests/fixtures/generated/: encrypted inputs, `sops decrypt` outputs and case files
-# for tests/decrypt_fixtures.rs.
+# for tests/suite/decrypt_fixtures.rs.
 #
 # The layout is deterministic; the contents are not (fresh throwaway keys, random IVs and data
 # keys on every run). Every `.expected` file is produced by running the real `sops decrypt` with
 # exactly the environment the Rust test builds from the matching `.case` file (see
-# `decrypt_case` below and tests/common/mod.rs), so the two cannot drift apart.
+# `decrypt_case` below and tests/suite/support.rs), so the two cannot drift apart.
 #
 # Case file format (one directive per line, `#` comments allowed):
 #   FILE=<path>                        encrypted file, relative to the generated dir (required)
