@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates tests/fixtures/dry-run/ (the overlays of tests/dry_run.rs and tests/redact.rs) with
+# Regenerates tests/fixtures/dry-run/ (the overlays of tests/suite/dry_run.rs) with
 # the real sops. Every file is encrypted for both TEST ONLY vector identities
 # (tests/fixtures/vectors/age-test-identity.txt and age-test-identity-2.txt), so a render with
 # either key works and the two can be compared. The plaintexts live only in this script and in a
