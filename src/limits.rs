@@ -1,9 +1,48 @@
-//! Caps on untrusted input that every layer applies: the largest file (or stream) ksops reads
-//! and the most bytes one generator reads in all, and the one bounded reader that enforces the
-//! per-file cap. A hostile repository or input must not exhaust the machine; sops itself has no
+//! Caps on untrusted input that every layer applies, in one place: sizes, node counts, nesting,
+//! alias expansion, files per generator, `$VAR` expansion, identity sources; the byte caps of a
+//! run ([`Limits`]) and the one bounded reader that enforces the per-file cap. A hostile repository or input must not exhaust the machine; sops itself has no
 //! such limits, and no real secrets file comes near them.
 
 use std::io::{self, Read};
+
+/// Most nodes (keys, values, comments) one input may hold, in every store, generator configs
+/// and ResourceLists (sops has no such limit).
+///
+/// Parsing must stay bounded in memory whatever the input, and a node costs up to a few hundred
+/// bytes while it is parsed, so this keeps any input within a few hundred MiB. No secrets file
+/// comes near it: an `ENC[…]` value is at least 80 bytes, so a file at the 32 MiB size cap holds
+/// fewer than 400 000 encrypted values.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// How deeply YAML blocks and JSON arrays and objects may nest.
+///
+/// Go allows 10000 levels. We stop at 1000: the engine walks trees recursively, and no real
+/// secrets file comes anywhere near this.
+pub const MAX_NESTING_DEPTH: usize = 1000;
+
+/// Most nodes that YAML alias expansion may create, against "billion laughs" inputs.
+pub const MAX_ALIAS_EXPANSION: usize = 1_000_000;
+
+/// Most files one generator config may list (`files`, and `files`, `binaryFiles` and `envs` of
+/// every `secretFrom` entry).
+///
+/// Every file is read (up to 32 MiB, 256 MiB in all) and decrypted before anything is printed,
+/// so the count bounds a generator's work. Real generators list a handful of files; ten
+/// thousand leaves room for generated configs (and for scripts/bench.sh's 3000-file run), while
+/// a config of a million one-line entries is refused before any file is opened.
+pub const MAX_FILES_PER_GENERATOR: usize = 10_000;
+
+/// Most bytes `$VAR` expansion may add to one decrypted `envs` file.
+///
+/// Each reference copies an earlier value, so `A=$A$A` repeated doubles the size at every line:
+/// 40 such lines ask for a terabyte (godotenv tries, and runs out of memory). A Kubernetes
+/// Secret holds at most 1 MiB, and the encrypted file itself is capped at 32 MiB, so 32 MiB of
+/// expansion is far beyond any real file while keeping memory bounded.
+pub const MAX_ENV_EXPANSION_BYTES: usize = 32 << 20;
+
+/// The most an identity source (a key file, `SOPS_AGE_KEY_CMD`'s output, a decrypted identity
+/// file) may hold: sops' limit for encrypted identity files.
+pub const MAX_IDENTITY_SOURCE_BYTES: u64 = 1 << 24;
 
 /// Caps on the bytes read from untrusted input: the per-file cap applies to every file and
 /// stream ksops reads (generator files, `ksops decrypt FILE`, legacy configs, a ResourceList on

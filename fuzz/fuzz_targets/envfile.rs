@@ -2,7 +2,7 @@
 //! `export`, variable expansion).
 #![no_main]
 
-use ksops::generator::envfile::parse_env;
+use ksops::generator::parse_env;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

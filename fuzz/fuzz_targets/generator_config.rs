@@ -1,7 +1,7 @@
 //! A `kind: ksops` generator config, as read from the repository by the legacy plugin.
 #![no_main]
 
-use ksops::generator::schema::GeneratorConfig;
+use ksops::generator::GeneratorConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,8 +2,8 @@
 //! list read, every config validated, and written back (success and failure forms).
 #![no_main]
 
+use ksops::generator::GeneratorConfig;
 use ksops::generator::krm;
-use ksops::generator::schema::GeneratorConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -23,7 +23,7 @@ use crate::check::findings::{Finding, Rule};
 use crate::check::locate::{field_path, line_of};
 use crate::check::secrets::{is_literal_secret, plaintext_secrets};
 use crate::check::{Host, SETTINGS_FILE, read_capped, relative_display};
-use crate::generator::schema::{GeneratorConfig, GeneratorId};
+use crate::generator::{GeneratorConfig, GeneratorId};
 use crate::sops::parse_yaml;
 use crate::sops::{Document, Mapping, Segment, Value};
 

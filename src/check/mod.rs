@@ -31,7 +31,7 @@ pub use kustomize::{LEGACY_PLUGINS, legacy_plugin_path};
 pub use settings::SETTINGS_FILE;
 pub use walk::WalkError;
 
-use crate::generator::confine::{ConfineError, Root, RootPolicy};
+use crate::generator::{ConfineError, Root, RootPolicy};
 use crate::limits::{self, Limits};
 use crate::sops::CONFIG_FILE_NAME;
 use crate::sops::Format;

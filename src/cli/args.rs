@@ -11,7 +11,7 @@ use crate::check::Host;
 use crate::cli::env::{self, ValueModeKind};
 use crate::cli::error::UsageError;
 use crate::cli::kustomize::{KUSTOMIZE_FLAGS, KustomizeFlag};
-use crate::generator::confine::RootPolicy;
+use crate::generator::RootPolicy;
 use crate::sops::Format;
 
 /// One flag of a command.

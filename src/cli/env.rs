@@ -4,10 +4,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::generator::binding::Binding;
-use crate::generator::confine::{ConfineError, Root, RootPolicy};
-use crate::generator::generate::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
-use crate::generator::redact::{NoKeyError, Redactor};
+use crate::generator::Binding;
+use crate::generator::{ConfineError, Root, RootPolicy};
+use crate::generator::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
+use crate::generator::{NoKeyError, Redactor};
 use crate::limits::Limits;
 use crate::sops::{IdentitySources, Keyring};
 

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use crate::check::CheckError;
 use crate::cli::env::SettingError;
-use crate::generator::confine::ConfineError;
-use crate::generator::generate::GenerateError;
+use crate::generator::ConfineError;
+use crate::generator::GenerateError;
 use crate::generator::krm::{KrmError, KrmFailure};
-use crate::generator::schema::{GeneratorId, SchemaError};
+use crate::generator::{GeneratorId, SchemaError};
 use crate::sops::ConfigError;
 use crate::sops::{DecryptError, FailureKind};
 

@@ -9,9 +9,9 @@ use crate::cli::args::overview;
 use crate::cli::env::{GeneratorSettings, KSOPS_CONFINE_TO};
 use crate::cli::error::{CliError, GeneratorFailure, UsageError};
 use crate::cli::io::{read_capped, read_file, write_stdout, write_stdout_with};
-use crate::generator::generate::generate;
+use crate::generator::GeneratorConfig;
+use crate::generator::generate;
 use crate::generator::krm::{self, Setup};
-use crate::generator::schema::GeneratorConfig;
 
 /// Runs the generator config at `config` (the temporary file kustomize wrote) with the working
 /// directory as the kustomization root, printing the manifests only when every file succeeded.

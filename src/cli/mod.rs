@@ -1,24 +1,24 @@
-//! The command line: flags parsed once into a plain [`Command`] ([`args`]), one module per
-//! command, and the pieces they share: errors and exit codes ([`error`]), standard input and
-//! output ([`io`]), every `KSOPS_*` variable ([`env`](mod@env)), and running kustomize ([`kustomize`]).
+//! The command line: flags parsed once into a plain [`Command`] (`args`), one module per
+//! command, and the pieces they share: errors and exit codes (`error`), standard input and
+//! output (`io`), every `KSOPS_*` variable (`env`), and running kustomize (`kustomize`).
 //! Command modules do not use each other.
 
 mod argocd;
-pub mod args;
+mod args;
 mod check;
 mod decrypt;
-pub mod env;
-pub mod error;
+mod env;
+mod error;
 mod generate;
 mod install;
-pub mod io;
-pub mod kustomize;
+mod io;
+mod kustomize;
 mod render;
 
 use std::ffi::OsString;
 
-pub use args::{Command, parse_args};
-pub use error::CliError;
+pub use args::{COMMANDS, Command, CommandSpec, FlagSpec, parse_args};
+pub use error::{CliError, UsageError};
 
 /// Parses the arguments (without the program name) and runs the command.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), CliError> {

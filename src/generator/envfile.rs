@@ -18,6 +18,7 @@
 //! Where godotenv's error messages quote the rest of the file (which holds secret values), ours
 //! give only a line number and the offending character.
 
+use crate::limits::MAX_ENV_EXPANSION_BYTES;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -49,7 +50,7 @@ pub enum EnvError {
         /// 1-based line number.
         line: usize,
     },
-    /// Variable expansion would add more than [`MAX_EXPANSION_BYTES`] to the file's values.
+    /// Variable expansion would add more than [`MAX_ENV_EXPANSION_BYTES`] to the file's values.
     #[error(
         "expanding variables in `{key}` on line {line} exceeds the limit of {limit} bytes for the \
          whole file (each `$VAR` copies an earlier value)"
@@ -64,14 +65,6 @@ pub enum EnvError {
     },
 }
 
-/// The most bytes that `$VAR` expansion may copy into the values of one env file.
-///
-/// Each reference copies an earlier value, so `A=$A$A` repeated doubles the size at every line:
-/// 40 such lines ask for a terabyte (godotenv tries, and runs out of memory). A Kubernetes
-/// Secret holds at most 1 MiB, and the encrypted file itself is capped at 32 MiB, so 32 MiB of
-/// expansion is far beyond any real file while keeping memory bounded.
-pub const MAX_EXPANSION_BYTES: usize = 32 << 20;
-
 /// Parses a decrypted dotenv file; returns the assignments in file order, duplicates included
 /// (godotenv keeps the last; the caller decides). Each value is expanded against the values
 /// assigned before it, so `A=1`, `A=$A-2` gives `("A","1")`, `("A","1-2")`.
@@ -84,7 +77,7 @@ pub fn parse_env(text: &str) -> Result<Vec<(String, String)>, EnvError> {
     let mut out = Vec::new();
     let mut vars = Vars::new();
     let mut pos = 0;
-    let mut budget = MAX_EXPANSION_BYTES;
+    let mut budget = MAX_ENV_EXPANSION_BYTES;
     while let Some(start) = statement_start(&src, pos) {
         let (key, value_start) = locate_key_name(&src, start)?;
         let (value, rest) = extract_var_value(&src, value_start, &key, &vars, &mut budget)?;
@@ -198,7 +191,7 @@ fn extract_var_value(
     let too_large = || EnvError::ExpansionTooLarge {
         key: key.to_string(),
         line: line_of(src, start),
-        limit: MAX_EXPANSION_BYTES,
+        limit: MAX_ENV_EXPANSION_BYTES,
     };
     let rest = &src[start..];
     let quote = match rest.as_bytes().first() {
@@ -714,7 +707,7 @@ mod tests {
             EnvError::ExpansionTooLarge {
                 key: "A".into(),
                 line: 22,
-                limit: MAX_EXPANSION_BYTES
+                limit: MAX_ENV_EXPANSION_BYTES
             }
         );
         assert!(

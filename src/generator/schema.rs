@@ -21,6 +21,7 @@
 //! `apiVersion`, `kind` and the generator's own `metadata` are not interpreted (kustomize uses them
 //! to find the plugin); they are kept only to name the generator in error messages.
 
+use crate::limits::MAX_FILES_PER_GENERATOR;
 use std::collections::BTreeMap;
 use std::collections::HashSet;
 use std::fmt;
@@ -300,14 +301,6 @@ pub struct GeneratorConfig {
     /// Secrets to assemble, in order.
     pub secret_from: Vec<SecretSpec>,
 }
-
-/// The most files one generator may list, all fields together.
-///
-/// Every file is read (up to 32 MiB, 256 MiB in all) and decrypted before anything is printed,
-/// so the count bounds a generator's work. Real generators list a handful of files; ten
-/// thousand leaves room for generated configs (and for scripts/bench.sh's 3000-file run), while
-/// a config of a million one-line entries is refused before any file is opened.
-pub const MAX_FILES_PER_GENERATOR: usize = 10_000;
 
 /// Fields KSOPS reads, per place, for "did you mean" hints.
 const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "files", "secretFrom"];

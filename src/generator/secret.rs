@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::dry_run::{PLACEHOLDER, PLACEHOLDER_BASE64};
 use super::redact::Redactor;
-use super::schema::{SecretMetadata, SecretSpec};
+use super::schema::SecretMetadata;
 use crate::sops::StoreError;
 use crate::sops::emit_yaml;
 use crate::sops::{Document, Mapping, Value};
@@ -170,11 +170,6 @@ impl SecretBuilder {
         self
     }
 
-    /// Starts the Secret of a `secretFrom` entry.
-    pub fn for_spec(spec: &SecretSpec) -> SecretBuilder {
-        SecretBuilder::new(&spec.metadata, spec.type_.as_deref())
-    }
-
     /// Adds a `files` entry: the decrypted text, exactly as given, under `stringData`.
     pub fn add_string(&mut self, key: &str, bytes: &[u8], origin: &str) -> Result<(), SecretError> {
         self.claim(key, origin)?;
@@ -275,11 +270,6 @@ impl SecretBuilder {
         }
         doc
     }
-
-    /// The Secret as a tree value.
-    pub fn build(self) -> Value {
-        Value::Mapping(self.build_document())
-    }
 }
 
 fn string_map(map: BTreeMap<String, String>) -> Mapping {
@@ -328,7 +318,7 @@ mod tests {
         )
         .unwrap();
         let spec = &config.secret_from[0];
-        let mut b = SecretBuilder::for_spec(spec);
+        let mut b = SecretBuilder::new(&spec.metadata, spec.type_.as_deref());
         b.add_string("config.yaml", b"a: 1\nb:\n    c: 2\n", "files[0]")
             .unwrap();
         b.add_string("plain", b"hello", "files[1]").unwrap();
@@ -447,9 +437,7 @@ type: kubernetes.io/tls
         b.add_binary("b", b"fo", "x2").unwrap();
         b.add_binary("c", b"foo", "x3").unwrap();
         b.add_binary("d", &[0xfb, 0xff], "x4").unwrap();
-        let Value::Mapping(doc) = b.build() else {
-            panic!()
-        };
+        let doc = b.build_document();
         let Some(Value::Mapping(data)) = doc.get("data") else {
             panic!()
         };

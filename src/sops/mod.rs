@@ -41,7 +41,7 @@ pub use gotime::Timestamp;
 pub use stores::json::{emit as emit_json, parse as parse_json};
 pub use stores::yaml::{emit as emit_yaml, parse_documents as parse_yaml, parse_manifests};
 pub use stores::{
-    EmitOptions, Format, MAX_NODES, MetadataStyle, ParsedFile, StoreError, emit as emit_store,
+    EmitOptions, Format, MetadataStyle, ParsedFile, StoreError, emit as emit_store,
     parse as parse_store,
 };
 pub use tree::{Comment, Document, Entry, Item, Mapping, Segment, Value};

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::support::{TempDir, require_tools};
-use ksops::cli::args::COMMANDS;
+use ksops::cli::COMMANDS;
 
 fn ksops(args: &[&str]) -> support::RunOutput {
     let home = TempDir::new("cli-home");

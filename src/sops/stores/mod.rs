@@ -10,6 +10,7 @@ pub mod ini;
 pub mod json;
 pub mod yaml;
 
+use crate::limits::MAX_NODES;
 use std::path::Path;
 
 use crate::sops::tree::{Document, Value};
@@ -109,15 +110,6 @@ pub struct EmitOptions {
     /// `stores.json.indent` / `stores.json_binary.indent` (default: one tab; -1 also means tab).
     pub json_indent: Option<i64>,
 }
-
-/// The most nodes one file may hold: every mapping key, value, list item, section and
-/// comment counts (YAML alias expansion has a budget of its own).
-///
-/// Parsing must stay bounded in memory whatever the input, and a node costs up to a few hundred
-/// bytes while it is parsed, so this keeps any input within a few hundred MiB. No secrets file
-/// comes near it: an `ENC[…]` value is at least 80 bytes, so a file at the 32 MiB size cap holds
-/// fewer than 400 000 encrypted values.
-pub const MAX_NODES: usize = 1_000_000;
 
 /// A store failed to parse or emit a document. The message follows sops' wording.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -114,9 +114,6 @@ pub(super) struct Entry {
     pub(super) kind: Kind,
 }
 
-/// The most an identity source may hold (sops' limit for encrypted identity files).
-pub(super) const SOURCE_LIMIT: u64 = 1 << 24;
-
 /// Parses an identity list exactly as sops does: one identity per line, empty lines and lines
 /// starting with `#` skipped, a trailing `\r` ignored, anything else fails the whole list.
 pub(super) fn parse_identity_list(name: &str, data: &[u8]) -> Result<Vec<Plain>, String> {

@@ -15,27 +15,27 @@ use age::armor::ArmoredReader;
 use zeroize::Zeroizing;
 
 use super::AgeKeys;
-use super::identity::{
-    Entry, Kind, LockedFile, LockedSsh, Plain, SOURCE_LIMIT, parse_identity_list,
-};
+use super::identity::{Entry, Kind, LockedFile, LockedSsh, Plain, parse_identity_list};
 use super::ssh;
 use super::unlock::Prompter;
+use crate::limits::MAX_IDENTITY_SOURCE_BYTES;
 use crate::sops::keys::identity::sha256;
 use crate::sops::keys::shlex;
 use crate::sops::keys::sources::{IdentitySources, SourceReport, SourceStatus};
 
-/// Reads a whole file into a zeroizing buffer, refusing files over [`SOURCE_LIMIT`].
+/// Reads a whole file into a zeroizing buffer, refusing files over [`MAX_IDENTITY_SOURCE_BYTES`].
 fn read_secret_file(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
     let hint = file
         .metadata()
         .map(|m| m.len())
         .unwrap_or(0)
-        .min(SOURCE_LIMIT);
+        .min(MAX_IDENTITY_SOURCE_BYTES);
     // Pre-size so the buffer is not reallocated (which would leave unzeroized copies).
     let mut buf = Zeroizing::new(Vec::with_capacity(usize::try_from(hint).unwrap_or(0) + 1));
-    file.take(SOURCE_LIMIT + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > SOURCE_LIMIT {
+    file.take(MAX_IDENTITY_SOURCE_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_IDENTITY_SOURCE_BYTES {
         return Err(io::Error::other("file too long"));
     }
     Ok(buf)

@@ -14,8 +14,9 @@ use age_core::format::{FileKey, Stanza};
 use zeroize::Zeroizing;
 
 use super::Attempt;
-use super::identity::{LockedFile, LockedSsh, Plain, SOURCE_LIMIT, parse_identity_list};
+use super::identity::{LockedFile, LockedSsh, Plain, parse_identity_list};
 use super::ssh;
+use crate::limits::MAX_IDENTITY_SOURCE_BYTES;
 
 /// How many times a wrong passphrase may be typed before a locked identity gives up.
 const PASSPHRASE_TRIES: usize = 3;
@@ -174,7 +175,7 @@ fn decrypt_identity_file(
         })?;
     let mut plain = Zeroizing::new(Vec::with_capacity(4096));
     reader
-        .take(SOURCE_LIMIT)
+        .take(MAX_IDENTITY_SOURCE_BYTES)
         .read_to_end(&mut plain)
         .map_err(|e| FileUnlockError::Other(format!("failed to decrypt identity file: {e}")))?;
     parse_identity_list(name, &plain).map_err(FileUnlockError::Other)

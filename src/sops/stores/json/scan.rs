@@ -12,14 +12,9 @@
 
 use std::fmt;
 
-use crate::sops::stores::{MAX_NODES, NodeCount};
+use crate::limits::{MAX_NESTING_DEPTH, MAX_NODES};
+use crate::sops::stores::NodeCount;
 use crate::sops::tree::{Mapping, Value};
-
-/// How deeply arrays and objects may nest.
-///
-/// Go allows 10000 levels. We stop at 1000: the rest of the engine walks trees recursively, and no
-/// real secrets file comes anywhere near this.
-pub(super) const MAX_DEPTH: usize = 1000;
 
 /// A JSON syntax error, worded like Go's `encoding/json` scanner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +28,7 @@ pub(super) enum SyntaxError {
         /// Go's description of where it was found, e.g. `after object key`.
         context: &'static str,
     },
-    /// Arrays and objects nest deeper than [`MAX_DEPTH`].
+    /// Arrays and objects nest deeper than [`MAX_NESTING_DEPTH`].
     TooDeep,
     /// The text holds more than [`MAX_NODES`] values and keys.
     TooManyNodes,
@@ -46,7 +41,7 @@ impl fmt::Display for SyntaxError {
             SyntaxError::InvalidChar { byte, context } => {
                 write!(f, "invalid character {} {context}", quote_char(*byte))
             }
-            SyntaxError::TooDeep => write!(f, "nesting depth exceeds {MAX_DEPTH} levels"),
+            SyntaxError::TooDeep => write!(f, "nesting depth exceeds {MAX_NESTING_DEPTH} levels"),
             SyntaxError::TooManyNodes => write!(f, "more than {MAX_NODES} values and keys"),
         }
     }
@@ -165,7 +160,9 @@ impl Reader<'_> {
             let start = self.next_significant().ok_or(SyntaxError::UnexpectedEnd)?;
             self.count_node()?;
             let mut value = match start {
-                b'{' | b'[' if stack.len() >= MAX_DEPTH => return Err(SyntaxError::TooDeep),
+                b'{' | b'[' if stack.len() >= MAX_NESTING_DEPTH => {
+                    return Err(SyntaxError::TooDeep);
+                }
                 b'{' => match self.next_significant() {
                     Some(b'}') => Value::Mapping(Mapping::new()),
                     Some(b'"') => {
@@ -702,9 +699,13 @@ mod tests {
 
     #[test]
     fn depth_is_capped_without_recursion() {
-        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let ok = format!(
+            "{}{}",
+            "[".repeat(MAX_NESTING_DEPTH),
+            "]".repeat(MAX_NESTING_DEPTH)
+        );
         assert!(scan(ok.as_bytes()).is_ok());
-        let deep = "[".repeat(MAX_DEPTH + 1);
+        let deep = "[".repeat(MAX_NESTING_DEPTH + 1);
         assert_eq!(scan(deep.as_bytes()).map(|_| ()), Err(SyntaxError::TooDeep));
         let deep_objects = "{\"a\":".repeat(100_000);
         assert_eq!(

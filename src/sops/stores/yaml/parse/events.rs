@@ -3,6 +3,7 @@
 //! tags and merge keys, the limits on depth and alias expansion, and the errors sops raises
 //! only when it walks the tree.
 
+use crate::limits::{MAX_ALIAS_EXPANSION, MAX_NESTING_DEPTH};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -14,12 +15,6 @@ use crate::sops::stores::StoreError;
 use crate::sops::stores::yaml::breaks;
 use crate::sops::stores::yaml::resolve::{Resolved, resolve};
 use crate::sops::tree::{Comment, Entry, Item, Mapping, Value};
-
-/// Most nodes that alias expansion may create, against "billion laughs" inputs.
-const MAX_EXPANDED_NODES: usize = 1_000_000;
-
-/// Deepest collection nesting accepted (the tree is walked recursively downstream).
-const MAX_DEPTH: usize = 1000;
 
 impl Builder {
     /// Builds the documents from all of saphyr's events, placing the comments of the source
@@ -82,7 +77,7 @@ impl Builder {
                         )
                     })?;
                     self.expanded += count;
-                    if self.expanded > MAX_EXPANDED_NODES {
+                    if self.expanded > MAX_ALIAS_EXPANSION {
                         return Err(too_many());
                     }
                     let end_line = self.line_of(span.end.index().saturating_sub(1).max(start));
@@ -164,7 +159,7 @@ impl Builder {
                     self.complete(tree, false, false, end_line)?;
                 }
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                    if self.frames.len() >= MAX_DEPTH {
+                    if self.frames.len() >= MAX_NESTING_DEPTH {
                         return Err(StoreError::Parse(
                             "Error unmarshalling input yaml: yaml: exceeded max depth".into(),
                         ));
@@ -239,7 +234,7 @@ impl Builder {
                     if frame.anchor != 0 {
                         let count = count_nodes(&value);
                         self.expanded += count;
-                        if self.expanded > MAX_EXPANDED_NODES {
+                        if self.expanded > MAX_ALIAS_EXPANSION {
                             return Err(too_many());
                         }
                         self.anchors

@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScanError, Span};
 
 use super::breaks;
-use crate::sops::stores::{MAX_NODES, MetadataStyle, NodeCount, ParsedFile, StoreError};
+use crate::limits::MAX_NODES;
+use crate::sops::stores::{MetadataStyle, NodeCount, ParsedFile, StoreError};
 use crate::sops::tree::{Document, Item, Value};
 use comments::LinePlace;
 use repair::{collapse_commented_flow, comments_ending_block_scalars};
