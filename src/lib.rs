@@ -12,6 +12,13 @@
 //!   dispatches to it and maps errors to exit codes.
 //!
 //! Beside them, [`limits`] holds the caps on untrusted input that every layer applies.
+//!
+//! Each layer's modules are private: its public API is the one list of re-exports at the top of
+//! its `mod.rs` (`src/sops/mod.rs`, `src/generator/mod.rs`, `src/check/mod.rs`,
+//! `src/cli/mod.rs`), and that is all the layers above, the fuzz targets and the benchmarks use.
+//! Where a new piece goes: a key source beside `src/sops/keys/age/` (dispatched in
+//! `keys/keyring.rs`), a file format beside `src/sops/stores/json/`, a guardrail as a rule in
+//! `src/check/findings.rs`, a command as a spec in `src/cli/args.rs` and a module in `src/cli/`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
