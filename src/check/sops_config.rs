@@ -249,9 +249,9 @@ pub fn drift(governing: &Governing<'_>, metadata: &Metadata) -> Option<String> {
                 .iter()
                 .filter_map(|key| match key {
                     MasterKey::Age { recipient, .. } => Some(("age", recipient.trim().to_owned())),
-                    MasterKey::Unsupported { kind: "pgp", id } => {
-                        Some(("pgp", comparable("pgp", id)))
-                    }
+                    MasterKey::Pgp {
+                        fingerprint: id, ..
+                    } => Some(("pgp", comparable("pgp", id))),
                     MasterKey::Unsupported { .. } => None,
                 })
                 .collect()

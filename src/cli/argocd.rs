@@ -79,7 +79,8 @@ fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, ArgocdError>
 
 /// The generators' environment: only the sidecar's own settings, never the application's.
 ///
-/// Kept: `PATH`, `HOME`, `TMPDIR`, `XDG_CONFIG_HOME`, `SOPS_AGE_*`, `KSOPS_*` (except the bound,
+/// Kept: `PATH`, `HOME`, `TMPDIR`, `XDG_CONFIG_HOME`, `SOPS_AGE_*`, `GNUPGHOME`, `SOPS_GPG_EXEC`,
+/// `SOPS_DECRYPTION_ORDER`, `KSOPS_*` (except the bound,
 /// which we set), and the build variables Argo CD itself sets (`ARGOCD_APP_*`, except
 /// `ARGOCD_APP_PARAMETERS`, which the Application supplies). Everything else is dropped, notably
 /// `ARGOCD_ENV_*` and `PARAM_*` (Application-supplied), `KUBECONFIG`, git credentials and proxies.
@@ -89,8 +90,16 @@ fn child_env(
     let mut kept = Vec::new();
     for (name, value) in vars {
         let Some(text) = name.to_str() else { continue };
-        let keep = matches!(text, "PATH" | "HOME" | "TMPDIR" | "XDG_CONFIG_HOME")
-            || text.starts_with("SOPS_AGE_")
+        let keep = matches!(
+            text,
+            "PATH"
+                | "HOME"
+                | "TMPDIR"
+                | "XDG_CONFIG_HOME"
+                | "GNUPGHOME"
+                | "SOPS_GPG_EXEC"
+                | "SOPS_DECRYPTION_ORDER"
+        ) || text.starts_with("SOPS_AGE_")
             || (text.starts_with("KSOPS_") && text != KSOPS_CONFINE_TO)
             || (text.starts_with("ARGOCD_APP_") && text != "ARGOCD_APP_PARAMETERS");
         if !keep {
@@ -98,7 +107,10 @@ fn child_env(
         }
         // Generators run in each kustomization's directory (inside the checkout), where a relative
         // key path would name a repository file.
-        if KEY_FILE_VARS.contains(&text) && !Path::new(&value).is_absolute() {
+        // A relative `SOPS_GPG_EXEC` with a directory part would run a repository file.
+        let names_a_file = KEY_FILE_VARS.contains(&text)
+            || (text == "SOPS_GPG_EXEC" && Path::new(&value).components().count() > 1);
+        if names_a_file && !Path::new(&value).is_absolute() {
             return Err(SettingError::RelativeKeyFile(text.to_owned()));
         }
         kept.push((name, value));
@@ -160,8 +172,30 @@ mod tests {
                 "KSOPS_BIND_NAMESPACE"
             ]
         );
-        let relative =
-            [("SOPS_AGE_KEY_FILE", "k.txt")].map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        assert!(child_env(relative.into_iter()).is_err());
+        for (name, value) in [
+            ("SOPS_AGE_KEY_FILE", "k.txt"),
+            ("GNUPGHOME", "gnupg"),
+            ("SOPS_GPG_EXEC", "./gpg"),
+            ("SOPS_GPG_EXEC", "bin/gpg"),
+        ] {
+            let relative = [(OsString::from(name), OsString::from(value))];
+            assert!(child_env(relative.into_iter()).is_err(), "{name}={value}");
+        }
+        let sidecar = [
+            ("GNUPGHOME", "/keys/gnupg"),
+            ("SOPS_GPG_EXEC", "gpg2"),
+            ("SOPS_DECRYPTION_ORDER", "pgp,age"),
+            ("ARGOCD_ENV_GNUPGHOME", "/elsewhere"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let kept: Vec<String> = child_env(sidecar.into_iter())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            kept,
+            ["GNUPGHOME", "SOPS_GPG_EXEC", "SOPS_DECRYPTION_ORDER"]
+        );
     }
 }

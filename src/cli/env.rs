@@ -9,7 +9,7 @@ use crate::generator::{ConfineError, Root, RootPolicy};
 use crate::generator::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::{NoKeyError, Redactor};
 use crate::limits::Limits;
-use crate::sops::{IdentitySources, Keyring};
+use crate::sops::{GpgSource, IdentitySources, Keyring};
 
 /// Files decrypted at once per generator.
 pub const KSOPS_CONCURRENCY_LIMIT: &str = "KSOPS_CONCURRENCY_LIMIT";
@@ -31,9 +31,13 @@ const ARGOCD_APP_NAMESPACE: &str = "ARGOCD_APP_NAMESPACE";
 /// The Application's AppProject, set by Argo CD.
 const ARGOCD_APP_PROJECT_NAME: &str = "ARGOCD_APP_PROJECT_NAME";
 
-/// The identity variables that name files; generators run in the kustomization directory, so
-/// commands that start generators resolve relative values where they were started.
-pub const KEY_FILE_VARS: [&str; 2] = ["SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"];
+/// The identity variables that name files or directories; generators run in the kustomization
+/// directory, so commands that start generators resolve relative values where they were started.
+pub const KEY_FILE_VARS: [&str; 3] = [
+    "SOPS_AGE_KEY_FILE",
+    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+    "GNUPGHOME",
+];
 
 /// The help lines for `ksops --help`'s ENVIRONMENT section (`KSOPS_CONFINE_TO` is internal).
 pub const SETTINGS_HELP: [(&str, &str); 6] = [
@@ -263,18 +267,29 @@ impl GeneratorSettings {
         })
     }
 
-    /// Loads the identities: only the project's key file when project keys are on (nothing else
-    /// is read, not even `$HOME`), else every source sops reads.
+    /// Loads the identities: only the project's key file and GnuPG home when project keys are on
+    /// (nothing else is read, not even `$HOME` or `$GNUPGHOME`), else every source sops reads.
     fn keyring(&self) -> Keyring {
         let sources = match &self.project_keys {
             Some(file) => IdentitySources {
                 age_key_file: Some(file.clone()),
+                gpg: project_gnupg_home(file).map(|home| GpgSource {
+                    home: Some(home),
+                    ..GpgSource::from_env()
+                }),
                 ..IdentitySources::default()
             },
             None => IdentitySources::from_env(),
         };
         Keyring::load(&sources)
     }
+}
+
+/// The project's GnuPG home, `gnupg` beside its `keys.txt`, when it is a directory: with project
+/// keys on, gpg uses it and never the default home; without it, PGP keys are not tried.
+fn project_gnupg_home(key_file: &Path) -> Option<PathBuf> {
+    let home = key_file.with_file_name("gnupg");
+    home.is_dir().then_some(home)
 }
 
 /// The key file variables of this process that hold relative paths, made absolute against the

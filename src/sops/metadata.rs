@@ -41,13 +41,41 @@ pub enum MasterKey {
         /// The armored age file holding the data key (or share).
         enc: String,
     },
-    /// A key kind ksops cannot use (PGP, cloud KMS, Vault); listed so errors can name it.
+    /// A PGP key with its armored, encrypted copy of the data key.
+    Pgp {
+        /// The key's fingerprint as the file records it (`fp`).
+        fingerprint: String,
+        /// The armored OpenPGP message holding the data key (or share).
+        enc: String,
+    },
+    /// A key kind ksops cannot use (cloud KMS, Vault); listed so errors can name it.
     Unsupported {
-        /// The metadata field it came from (`pgp`, `kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `hckms`).
+        /// The metadata field it came from (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `hckms`).
         kind: &'static str,
         /// What sops prints for the key (fingerprint, ARN, resource id, URL).
         id: String,
     },
+}
+
+impl MasterKey {
+    /// The key's type as sops names it in its decryption order (`age`, `pgp`, `kms`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MasterKey::Age { .. } => "age",
+            MasterKey::Pgp { .. } => "pgp",
+            MasterKey::Unsupported { kind, .. } => kind,
+        }
+    }
+
+    /// Where sops loads this key's type when it builds a group, before sorting by the
+    /// decryption order.
+    pub(crate) fn load_rank(&self) -> usize {
+        let kind = self.kind();
+        KEY_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(KEY_KINDS.len())
+    }
 }
 
 /// Why the metadata section cannot be used. Messages follow sops where sops has one.
@@ -317,14 +345,15 @@ fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
                     key.string("engine_path")?,
                     key.string("key_name")?
                 ),
-                _ => key.string("fp")?,
+                _ => {
+                    pgp.push(MasterKey::Pgp {
+                        fingerprint: key.string("fp")?,
+                        enc: key.string("enc")?,
+                    });
+                    continue;
+                }
             };
-            let unsupported = MasterKey::Unsupported { kind, id };
-            if kind == "pgp" {
-                pgp.push(unsupported);
-            } else {
-                others.push(unsupported);
-            }
+            others.push(MasterKey::Unsupported { kind, id });
         }
     }
     Ok(KeyGroup {
@@ -469,10 +498,13 @@ mod tests {
         assert_eq!(meta.shamir_threshold, 2);
         assert_eq!(meta.key_groups.len(), 2);
         assert!(matches!(meta.key_groups[0].keys[0], MasterKey::Age { .. }));
-        assert!(matches!(
+        assert_eq!(
             meta.key_groups[0].keys[1],
-            MasterKey::Unsupported { kind: "pgp", .. }
-        ));
+            MasterKey::Pgp {
+                fingerprint: "FP".into(),
+                enc: "x".into()
+            }
+        );
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub use inspect::{EncryptedLeaf, Inspected, Leaf, LeafContent, inspect, visit_le
 pub(crate) use inspect::{Position, walk};
 // Identities and the data key.
 pub use keys::{
-    DataKeyError, DataKeyFailure, FailedKey, IdentitySources, Keyring, PublicKey, SourceReport,
-    SourceStatus, TriedIdentity, recover_data_key,
+    DataKeyError, DataKeyFailure, FailedKey, GpgSource, IdentitySources, Keyring, PublicKey,
+    SourceReport, SourceStatus, TriedIdentity, recover_data_key,
 };
 // The document model and the stores.
 pub use gotime::Timestamp;

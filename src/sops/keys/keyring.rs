@@ -12,6 +12,8 @@ use zeroize::Zeroizing;
 
 use super::age::AgeKeys;
 use super::identity::{KeyFailure, TriedIdentity, sha256};
+use super::order::DecryptionOrder;
+use super::pgp::PgpKeys;
 use super::sources::{IdentitySources, SourceReport};
 use crate::sops::metadata::MasterKey;
 
@@ -22,6 +24,10 @@ use crate::sops::metadata::MasterKey;
 pub struct Keyring {
     /// age identities: X25519 keys, SSH keys, plugin identities, passphrase-protected files.
     age: AgeKeys,
+    /// PGP keys, through the `gpg` program.
+    pgp: PgpKeys,
+    /// The order a group's keys are tried in, or why `SOPS_DECRYPTION_ORDER` is refused.
+    order: Result<DecryptionOrder, String>,
 }
 
 impl fmt::Debug for Keyring {
@@ -39,6 +45,8 @@ impl Keyring {
     pub fn load(sources: &IdentitySources) -> Keyring {
         Keyring {
             age: AgeKeys::load(sources),
+            pgp: PgpKeys::load(sources),
+            order: DecryptionOrder::parse(sources.decryption_order.as_deref()),
         }
     }
 
@@ -93,6 +101,11 @@ impl Keyring {
             .collect()
     }
 
+    /// The order a group's keys are tried in, or why `SOPS_DECRYPTION_ORDER` is refused.
+    pub(super) fn order(&self) -> Result<&DecryptionOrder, &str> {
+        self.order.as_ref().map_err(String::as_str)
+    }
+
     /// Decrypts one master key's copy of the data key (or Shamir share) with the identities of
     /// its type. The failure names the key as sops does and says why in sops' words.
     ///
@@ -101,10 +114,11 @@ impl Keyring {
     pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
         let (name, result) = match key {
             MasterKey::Age { recipient, enc } => (recipient, self.age.unwrap(enc)),
+            MasterKey::Pgp { fingerprint, enc } => (fingerprint, self.pgp.unwrap(enc)),
             MasterKey::Unsupported { kind, id } => (
                 id,
                 Err(format!(
-                    "ksops decrypts with age keys only; this {} key was not tried",
+                    "ksops decrypts with age and PGP keys only; this {} key was not tried",
                     kind_name(kind)
                 )),
             ),
@@ -119,7 +133,6 @@ impl Keyring {
 /// A readable name for a key kind ksops does not decrypt with.
 fn kind_name(kind: &str) -> &str {
     match kind {
-        "pgp" => "PGP",
         "kms" => "AWS KMS",
         "gcp_kms" => "GCP KMS",
         "azure_kv" => "Azure Key Vault",

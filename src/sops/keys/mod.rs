@@ -8,11 +8,11 @@
 //!   shares when there are several groups; [`DataKeyError`] reads like sops' report
 //!   ([`DataKeyFailure`]).
 //!
-//! Each key type ksops decrypts with is a folder here (`age/` today) holding its identity
+//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`) holding its identity
 //! types, how they are loaded from the sources and unlocked, and how they unwrap a master key
 //! of that type. [`Keyring`] holds the loaded identities of each type and is the one place that
 //! dispatches on [`MasterKey`]: a key type ksops cannot use is reported as not tried. A new
-//! type (PGP, HashiCorp Vault transit, AWS KMS) is a `MasterKey` variant, a folder beside
+//! type (HashiCorp Vault transit, AWS KMS) is a `MasterKey` variant, a folder beside
 //! `age/` with the same shape, a field of [`Keyring`] and an arm of its dispatch.
 //!
 //! [`MasterKey`]: crate::sops::metadata::MasterKey
@@ -20,6 +20,8 @@
 mod age;
 mod identity;
 mod keyring;
+mod order;
+mod pgp;
 mod recover;
 mod report;
 mod shamir;
@@ -32,4 +34,4 @@ pub use identity::{PublicKey, TriedIdentity};
 pub use keyring::Keyring;
 pub use recover::{DataKeyError, recover_data_key};
 pub use report::{DataKeyFailure, FailedKey};
-pub use sources::{IdentitySources, SourceReport, SourceStatus};
+pub use sources::{GpgSource, IdentitySources, SourceReport, SourceStatus};

@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use super::identity::KeyFailure;
 use super::keyring::Keyring;
+use super::order::DecryptionOrder;
 use super::report::{DataKeyFailure, GroupResult};
 use super::shamir::{self, ShamirError};
 use crate::sops::cipher::DataKey;
@@ -24,6 +25,9 @@ pub enum DataKeyError {
     /// Enough groups were decrypted, but their shares do not combine.
     #[error("could not get data key from shamir parts: {0}")]
     Shamir(ShamirError),
+    /// `SOPS_DECRYPTION_ORDER` names a key type twice (sops refuses it too).
+    #[error("{0} (in SOPS_DECRYPTION_ORDER)")]
+    Order(String),
     /// What was recovered is not a 32-byte AES-256 key.
     #[error("the recovered data key is {0} bytes long; a SOPS data key is 32 bytes")]
     BadLength(usize),
@@ -35,13 +39,14 @@ impl From<ShamirError> for DataKeyError {
     }
 }
 
-/// Tries a group's keys in order and returns the first recovered payload.
+/// Tries a group's keys in the decryption order and returns the first recovered payload.
 fn decrypt_group(
     group: &KeyGroup,
+    order: &DecryptionOrder,
     keyring: &Keyring,
 ) -> Result<Zeroizing<Vec<u8>>, Vec<KeyFailure>> {
     let mut failures = Vec::new();
-    for key in &group.keys {
+    for key in order.sorted(group) {
         match keyring.unwrap(key) {
             Ok(payload) => return Ok(payload),
             Err(failure) => failures.push(failure),
@@ -62,7 +67,7 @@ fn to_data_key(bytes: &[u8]) -> Result<DataKey, DataKeyError> {
 
 /// Recovers the data key of a file from its key groups with the identities in `keyring`.
 ///
-/// Each group's keys are tried in order until one works. With one group, it must succeed and
+/// Each group's keys are tried in the decryption order until one works. With one group, it must succeed and
 /// give the 32-byte key. With several, each gives a Shamir share; at least
 /// `shamir_threshold` groups must succeed, and the shares are combined. Groups past the
 /// threshold are not tried (they would only add shares giving the same key, and possibly
@@ -75,13 +80,16 @@ pub fn recover_data_key(
     if groups.is_empty() {
         return Err(DataKeyError::NoKeys);
     }
+    let order = keyring
+        .order()
+        .map_err(|e| DataKeyError::Order(e.to_owned()))?;
     let mut parts = Vec::new();
     let mut results = Vec::new();
     for group in groups {
         if groups.len() > 1 && shamir_threshold >= 2 && parts.len() >= shamir_threshold {
             break;
         }
-        match decrypt_group(group, keyring) {
+        match decrypt_group(group, order, keyring) {
             Ok(part) => {
                 parts.push(part);
                 results.push(GroupResult {
@@ -287,8 +295,8 @@ mod tests {
         // Two keys in the group: sops separates their blocks with a prefixed blank line.
         if let Some(g) = groups.first_mut() {
             g.keys.push(MasterKey::Unsupported {
-                kind: "pgp",
-                id: "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4".into(),
+                kind: "kms",
+                id: "arn:aws:kms:eu-west-1:111122223333:key/test-only".into(),
             });
         }
         let text = expect_failure(recover_data_key(&groups, 0, &keyring));
@@ -325,7 +333,7 @@ mod tests {
             )),
             "{summary}"
         );
-        assert!(text.contains("\n  \n  FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4: FAILED\n    - | ksops decrypts with age keys only; this PGP key was not\n      | tried\n"), "{text}");
+        assert!(text.contains("\n  \n  arn:aws:kms:eu-west-1:111122223333:key/test-only: FAILED\n    - | ksops decrypts with age and PGP keys only; this AWS KMS key\n      | was not tried\n"), "{text}");
         assert!(!text.contains("AGE-SECRET-KEY"), "{text}");
         assert!(!text.contains("token-value"), "{text}");
         for line in secret.lines().filter(|l| l.starts_with("AGE-")) {

@@ -16,12 +16,13 @@ pub(super) struct GroupResult {
 }
 
 /// sops' `getDataKeyError`: per group and per key, what failed and why; then, after sops'
-/// report, the file's age recipients beside the public keys of the identities tried.
+/// report, the file's age recipients (and PGP fingerprints) beside the public keys of the
+/// identities tried.
 #[derive(Clone, Debug)]
 pub struct DataKeyFailure {
     required: usize,
     groups: Vec<GroupResult>,
-    /// The file's age recipients, in file order, without repeats.
+    /// The file's age recipients and `PGP <fingerprint>`s, in file order, without repeats.
     recipients: Vec<String>,
     /// Every identity offered, with its public key when known.
     identities: Vec<TriedIdentity>,
@@ -315,12 +316,27 @@ impl DataKeyFailure {
         relative_path_sources: Vec<String>,
     ) -> DataKeyFailure {
         let mut recipients: Vec<String> = Vec::new();
+        let mut identities = identities;
+        let mut pgp = false;
         for key in groups.iter().flat_map(|group| &group.keys) {
-            if let MasterKey::Age { recipient, .. } = key
-                && !recipients.contains(recipient)
-            {
-                recipients.push(recipient.clone());
+            let recipient = match key {
+                MasterKey::Age { recipient, .. } => recipient.clone(),
+                MasterKey::Pgp { fingerprint, .. } => {
+                    pgp = true;
+                    format!("PGP {fingerprint}")
+                }
+                MasterKey::Unsupported { .. } => continue,
+            };
+            if !recipients.contains(&recipient) {
+                recipients.push(recipient);
             }
+        }
+        // gpg's keys are only known to gpg: they leave the question open.
+        if pgp {
+            identities.push(TriedIdentity {
+                public_key: PublicKey::Unknown("the secret keys gpg holds"),
+                source: "gpg".to_owned(),
+            });
         }
         DataKeyFailure {
             required,

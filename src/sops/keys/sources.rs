@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
+pub use super::pgp::GpgSource;
+
 /// The inputs of identity discovery, read once from the environment (or built by hand by
 /// tests and by code that binds identities to a tenant).
 ///
@@ -28,6 +30,11 @@ pub struct IdentitySources {
     pub age_key_cmd: Option<Zeroizing<String>>,
     /// Whether a passphrase may be asked for on the controlling terminal (`/dev/tty`).
     pub terminal: bool,
+    /// How `gpg` is run for PGP master keys; `None`: PGP keys are not tried.
+    pub gpg: Option<GpgSource>,
+    /// `SOPS_DECRYPTION_ORDER`: the key types to try first, comma-separated (default
+    /// `age,pgp`).
+    pub decryption_order: Option<String>,
 }
 
 impl std::fmt::Debug for IdentitySources {
@@ -41,6 +48,8 @@ impl std::fmt::Debug for IdentitySources {
             .field("age_key_file", &self.age_key_file.is_some())
             .field("age_key_cmd", &self.age_key_cmd.is_some())
             .field("terminal", &self.terminal)
+            .field("gpg", &self.gpg.is_some())
+            .field("decryption_order", &self.decryption_order)
             .finish()
     }
 }
@@ -70,6 +79,9 @@ impl IdentitySources {
             age_key_file: std::env::var_os("SOPS_AGE_KEY_FILE").map(PathBuf::from),
             age_key_cmd: secret_var("SOPS_AGE_KEY_CMD"),
             terminal: terminal_available(),
+            gpg: Some(GpgSource::from_env()),
+            decryption_order: std::env::var_os("SOPS_DECRYPTION_ORDER")
+                .map(|v| v.to_string_lossy().into_owned()),
         }
     }
 
