@@ -21,4 +21,5 @@ mod generator_legacy;
 mod kustomize_plugin;
 mod leaks;
 mod limits;
+mod pgp;
 mod tamper;

@@ -1,0 +1,403 @@
+//! PGP master keys through the real `gpg`: files encrypted with the real sops for a TEST ONLY
+//! key generated at test time in a scratch GnuPG home decrypt byte for byte as `sops decrypt`
+//! prints them, in every store, beside age keys and in Shamir key groups; failures name the
+//! fingerprint; `gpg` gets the single argument `-d`; the key order follows
+//! `SOPS_DECRYPTION_ORDER`; and the generator works through `kubectl kustomize`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{self, RunOutput, TempDir, require_tools};
+
+/// A scratch GnuPG home holding one TEST ONLY key; its agent is stopped on drop.
+struct Gnupg {
+    home: PathBuf,
+    fingerprint: String,
+    gpg: PathBuf,
+}
+
+impl Gnupg {
+    /// Generates an ed25519/cv25519 key without a passphrase in `dir/name`.
+    fn new(gpg: &Path, dir: &Path, name: &str) -> Gnupg {
+        let home = dir.join(name);
+        fs::create_dir_all(&home).expect("create the GnuPG home");
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).expect("chmod");
+        let mut gnupg = Gnupg {
+            home,
+            fingerprint: String::new(),
+            gpg: gpg.to_owned(),
+        };
+        let made = gnupg.gpg(&[
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "ksops test (TEST ONLY) <test@example.invalid>",
+            "future-default",
+            "default",
+            "never",
+        ]);
+        assert!(
+            made.success(),
+            "gpg --quick-gen-key: {}",
+            text(&made.stderr)
+        );
+        let listed = gnupg.gpg(&["--batch", "--with-colons", "--list-secret-keys"]);
+        gnupg.fingerprint = text(&listed.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .and_then(|l| l.split(':').find(|f| f.len() == 40))
+            .expect("a fingerprint in gpg's listing")
+            .to_owned();
+        gnupg
+    }
+
+    fn gpg(&self, args: &[&str]) -> RunOutput {
+        let mut cmd = support::controlled_command(&self.gpg, &self.home);
+        cmd.env("GNUPGHOME", &self.home).args(args);
+        support::run(&mut cmd).expect("run gpg")
+    }
+}
+
+impl Drop for Gnupg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Encrypts `plain` into `dir/name` with the real sops, with `flags` after `encrypt` and
+/// `GNUPGHOME` set.
+fn encrypt(sops: &Path, home: &Path, dir: &Path, name: &str, plain: &[u8], flags: &[&str]) {
+    let plain_path = dir.join(format!(".plain-{name}"));
+    fs::write(&plain_path, plain).expect("write plaintext");
+    let mut cmd = support::controlled_command(sops, dir);
+    cmd.env("GNUPGHOME", home)
+        .arg("encrypt")
+        .args(flags)
+        .arg("--filename-override")
+        .arg(name)
+        .arg(&plain_path);
+    let out = support::run(&mut cmd).expect("run sops encrypt");
+    assert!(out.success(), "sops encrypt {name}: {}", text(&out.stderr));
+    fs::write(dir.join(name), out.stdout).expect("write encrypted file");
+    fs::remove_file(plain_path).expect("remove plaintext");
+}
+
+/// `PROGRAM decrypt FILE` with a controlled environment plus `env`.
+fn decrypt(program: &Path, dir: &Path, file: &Path, env: &[(&str, &Path)]) -> RunOutput {
+    let mut cmd = support::controlled_command(program, dir);
+    cmd.arg("decrypt").arg(file);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    support::run(&mut cmd).expect("run decrypt")
+}
+
+/// Asserts that ksops and sops print the same bytes for `file` with `env`.
+fn assert_same_as_sops(sops: &Path, dir: &Path, file: &Path, env: &[(&str, &Path)]) {
+    let expected = decrypt(sops, dir, file, env);
+    assert!(
+        expected.success(),
+        "sops decrypt {}: {}",
+        file.display(),
+        text(&expected.stderr)
+    );
+    let ours = decrypt(&support::ksops_bin(), dir, file, env);
+    assert!(
+        ours.success(),
+        "ksops decrypt {}: {}",
+        file.display(),
+        text(&ours.stderr)
+    );
+    assert!(
+        ours.stdout == expected.stdout,
+        "ksops and sops differ on {}",
+        file.display()
+    );
+}
+
+/// Writes an executable shell script.
+fn script(path: &Path, body: &str) {
+    fs::write(path, format!("#!/bin/sh\n{body}")).expect("write script");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod script");
+}
+
+/// A TEST ONLY vector age identity and its recipient.
+fn age_identity() -> (PathBuf, String) {
+    let identity = support::vectors_dir().join("age-test-identity.txt");
+    let recipient = support::age_recipient(&identity);
+    (identity, recipient)
+}
+
+const STORES: [(&str, &[u8]); 5] = [
+    ("s.yaml", b"# c\na: b\nn: 1\nlist:\n  - x\n  - true\n"),
+    (
+        "s.json",
+        b"{\"a\": \"b\", \"n\": 1.5, \"o\": {\"k\": [1, null]}}\n",
+    ),
+    ("s.env", b"A=b\n# c\nB=with spaces\n"),
+    ("s.ini", b"[sec]\na = b\nc = 1\n"),
+    ("s.bin", b"\x00\x01 binary TEST ONLY \xff\n"),
+];
+
+#[test]
+fn every_store_decrypts_like_sops() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    for (name, plain) in STORES {
+        encrypt(
+            &sops,
+            &key.home,
+            dir.path(),
+            name,
+            plain,
+            &["--pgp", &key.fingerprint],
+        );
+        let file = dir.path().join(name);
+        assert!(
+            fs::read_to_string(&file)
+                .unwrap()
+                .contains(&key.fingerprint)
+        );
+        assert_same_as_sops(&sops, dir.path(), &file, &[("GNUPGHOME", &key.home)]);
+    }
+}
+
+#[test]
+fn age_and_pgp_keys_each_decrypt_alone() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let empty = Gnupg::new(&gpg, dir.path(), "other");
+    let (identity, recipient) = age_identity();
+    let flags = ["--age", &recipient, "--pgp", &key.fingerprint];
+    encrypt(&sops, &key.home, dir.path(), "s.yaml", STORES[0].1, &flags);
+    let file = dir.path().join("s.yaml");
+    // Only the age key: gpg's home holds another key.
+    let age_only = [
+        ("SOPS_AGE_KEY_FILE", identity.as_path()),
+        ("GNUPGHOME", empty.home.as_path()),
+    ];
+    assert_same_as_sops(&sops, dir.path(), &file, &age_only);
+    // Only the PGP key.
+    assert_same_as_sops(&sops, dir.path(), &file, &[("GNUPGHOME", &key.home)]);
+    // Neither: the report names both keys.
+    let out = decrypt(
+        &support::ksops_bin(),
+        dir.path(),
+        &file,
+        &[("GNUPGHOME", &empty.home)],
+    );
+    assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
+    let report = text(&out.stderr);
+    assert!(
+        report.contains(&format!("{}: FAILED", key.fingerprint)),
+        "{report}"
+    );
+    assert!(report.contains(&format!("{recipient}: FAILED")), "{report}");
+    assert!(report.contains("No secret key"), "{report}");
+}
+
+#[test]
+fn shamir_groups_mix_age_and_pgp() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let empty = Gnupg::new(&gpg, dir.path(), "other");
+    let (identity, recipient) = age_identity();
+    let config = dir.path().join(".sops.yaml");
+    fs::write(
+        &config,
+        format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{recipient}]\n      - pgp: [{}]\n",
+            key.fingerprint
+        ),
+    )
+    .expect("write .sops.yaml");
+    let plain = dir.path().join("s.yaml");
+    fs::write(&plain, STORES[0].1).expect("write plaintext");
+    let mut cmd = support::controlled_command(&sops, dir.path());
+    cmd.current_dir(dir.path())
+        .env("GNUPGHOME", &key.home)
+        .args(["encrypt", "--in-place", "s.yaml"]);
+    let out = support::run(&mut cmd).expect("run sops");
+    assert!(out.success(), "sops encrypt: {}", text(&out.stderr));
+    let both = [
+        ("SOPS_AGE_KEY_FILE", identity.as_path()),
+        ("GNUPGHOME", key.home.as_path()),
+    ];
+    assert_same_as_sops(&sops, dir.path(), &plain, &both);
+    // One group alone is below the threshold: the report says which one was recovered.
+    for (one, recovered) in [
+        (
+            [
+                ("SOPS_AGE_KEY_FILE", identity.as_path()),
+                ("GNUPGHOME", empty.home.as_path()),
+            ],
+            ["Group 0: SUCCESS", "Group 1: FAILED"],
+        ),
+        (
+            [
+                ("GNUPGHOME", key.home.as_path()),
+                ("SOPS_AGE_KEY_FILE", Path::new("/nonexistent")),
+            ],
+            ["Group 0: FAILED", "Group 1: SUCCESS"],
+        ),
+    ] {
+        let out = decrypt(&support::ksops_bin(), dir.path(), &plain, &one);
+        assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
+        let report = text(&out.stderr);
+        for line in recovered {
+            assert!(report.contains(line), "{report}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_gpg_fails_naming_the_fingerprint() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    encrypt(
+        &sops,
+        &key.home,
+        dir.path(),
+        "s.yaml",
+        STORES[0].1,
+        &["--pgp", &key.fingerprint],
+    );
+    let file = dir.path().join("s.yaml");
+    let missing = dir.path().join("no-such-gpg");
+    let out = decrypt(
+        &support::ksops_bin(),
+        dir.path(),
+        &file,
+        &[("GNUPGHOME", &key.home), ("SOPS_GPG_EXEC", &missing)],
+    );
+    assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
+    let report = text(&out.stderr);
+    assert!(
+        report.contains(&format!("{}: FAILED", key.fingerprint)),
+        "{report}"
+    );
+    assert!(
+        report.contains("could not decrypt data key with PGP key"),
+        "{report}"
+    );
+    assert!(report.contains("no-such-gpg"), "{report}");
+    assert!(
+        report.contains(&format!("PGP {}", key.fingerprint)),
+        "{report}"
+    );
+}
+
+#[test]
+fn gpg_gets_only_dash_d_and_runs_in_decryption_order() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let (identity, recipient) = age_identity();
+    let flags = ["--age", &recipient, "--pgp", &key.fingerprint];
+    encrypt(&sops, &key.home, dir.path(), "s.yaml", STORES[0].1, &flags);
+    let file = dir.path().join("s.yaml");
+    let log = dir.path().join("args.log");
+    let wrapper = dir.path().join("gpg-wrapper");
+    script(
+        &wrapper,
+        &format!(
+            "for a in \"$@\"; do printf '[%s]\\n' \"$a\" >> '{}'; done\nexec '{}' \"$@\"\n",
+            log.display(),
+            gpg.display()
+        ),
+    );
+    let run = |order: Option<&str>| {
+        let _ = fs::remove_file(&log);
+        let mut cmd = support::controlled_command(&support::ksops_bin(), dir.path());
+        cmd.arg("decrypt")
+            .arg(&file)
+            .env("GNUPGHOME", &key.home)
+            .env("SOPS_GPG_EXEC", &wrapper)
+            .env("SOPS_AGE_KEY_FILE", &identity);
+        if let Some(order) = order {
+            cmd.env("SOPS_DECRYPTION_ORDER", order);
+        }
+        let out = support::run(&mut cmd).expect("run ksops");
+        assert!(out.success(), "{order:?}: {}", text(&out.stderr));
+        fs::read_to_string(&log).ok()
+    };
+    // age first by default: gpg is not run.
+    assert_eq!(run(None), None);
+    assert_eq!(run(Some("age,pgp")), None);
+    // PGP first: gpg runs, with `-d` alone.
+    assert_eq!(run(Some("pgp,age")).as_deref(), Some("[-d]\n"));
+    assert_eq!(run(Some("pgp")).as_deref(), Some("[-d]\n"));
+    // A type named twice is refused, as sops refuses it.
+    let mut cmd = support::controlled_command(&support::ksops_bin(), dir.path());
+    cmd.arg("decrypt")
+        .arg(&file)
+        .env("SOPS_AGE_KEY_FILE", &identity)
+        .env("SOPS_DECRYPTION_ORDER", "age,age");
+    let out = support::run(&mut cmd).expect("run ksops");
+    assert!(!out.success());
+    assert!(
+        text(&out.stderr).contains("Duplicate decryption key type: age"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn generator_renders_pgp_files_through_kubectl_kustomize() {
+    let [sops, gpg, kubectl] = require_tools!("sops", "gpg", "kubectl");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let app = dir.path().join("app");
+    fs::create_dir_all(&app).expect("mkdir app");
+    encrypt(
+        &sops,
+        &key.home,
+        &app,
+        "secret.yaml",
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pgp-secret\ndata:\n  password: VEVTVCBPTkxZ\n",
+        &["--pgp", &key.fingerprint, "--encrypted-regex", "^data$"],
+    );
+    fs::write(
+        app.join("generator.yaml"),
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: g\nfiles:\n  - secret.yaml\n",
+    )
+    .expect("write generator");
+    fs::write(
+        app.join("kustomization.yaml"),
+        "generators:\n  - generator.yaml\n",
+    )
+    .expect("write kustomization");
+    let plugins = dir.path().join("plugins");
+    let plugin_dir = plugins.join("viaduct.ai/v1/ksops");
+    fs::create_dir_all(&plugin_dir).expect("mkdir plugin home");
+    fs::copy(support::ksops_bin(), plugin_dir.join("ksops")).expect("install plugin");
+    let mut cmd = support::controlled_command(&kubectl, dir.path());
+    cmd.args(["kustomize", "--enable-alpha-plugins"])
+        .arg(&app)
+        .env("KUSTOMIZE_PLUGIN_HOME", &plugins)
+        .env("GNUPGHOME", &key.home);
+    let out = support::run(&mut cmd).expect("run kubectl");
+    assert!(out.success(), "kubectl kustomize: {}", text(&out.stderr));
+    let rendered = text(&out.stdout);
+    assert!(
+        rendered.contains("password: VEVTVCBPTkxZ"),
+        "no decrypted value"
+    );
+    assert!(rendered.contains("name: pgp-secret"), "no Secret");
+    assert!(!rendered.contains("ENC["), "still encrypted");
+}
