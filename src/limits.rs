@@ -45,7 +45,7 @@ pub const MAX_ENV_EXPANSION_BYTES: usize = 32 << 20;
 pub const MAX_IDENTITY_SOURCE_BYTES: u64 = 1 << 24;
 
 /// How long `gpg` may take to decrypt one PGP master key before it is stopped (sops waits
-/// forever). Decrypting a data key takes well under a second; the margin covers a cold
+/// forever), unless `KSOPS_GPG_TIMEOUT` (whole seconds) says otherwise. Decrypting a data key takes well under a second; the margin covers a cold
 /// `gpg-agent` and a smartcard. A `gpg` that waits on a passphrase prompt nobody can answer
 /// (no terminal, no pinentry) then fails instead of hanging the build.
 pub const GPG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);

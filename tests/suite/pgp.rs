@@ -401,3 +401,43 @@ fn generator_renders_pgp_files_through_kubectl_kustomize() {
     assert!(rendered.contains("name: pgp-secret"), "no Secret");
     assert!(!rendered.contains("ENC["), "still encrypted");
 }
+
+#[test]
+fn a_hanging_gpg_is_stopped() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    encrypt(
+        &sops,
+        &key.home,
+        dir.path(),
+        "s.yaml",
+        STORES[0].1,
+        &["--pgp", &key.fingerprint],
+    );
+    let hanging = dir.path().join("gpg-hangs");
+    script(&hanging, "exec sleep 30\n");
+    let mut cmd = support::controlled_command(&support::ksops_bin(), dir.path());
+    cmd.arg("decrypt")
+        .arg(dir.path().join("s.yaml"))
+        .env("GNUPGHOME", &key.home)
+        .env("SOPS_GPG_EXEC", &hanging)
+        .env("KSOPS_GPG_TIMEOUT", "1");
+    let out = support::run(&mut cmd).expect("run ksops");
+    assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
+    let report = text(&out.stderr);
+    assert!(
+        report.contains(&format!("{}: FAILED", key.fingerprint)),
+        "{report}"
+    );
+    // The reason is word-wrapped behind `| ` margins: compare its words.
+    let words = report
+        .split_whitespace()
+        .filter(|word| *word != "|")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        words.contains("gpg did not finish within 1 seconds and was stopped"),
+        "{report}"
+    );
+}

@@ -36,21 +36,37 @@ pub struct GpgSource {
     /// The GnuPG home to set as `GNUPGHOME`; `None` leaves the environment's (or gpg's default,
     /// `~/.gnupg`).
     pub home: Option<PathBuf>,
-    /// How long `gpg` may take for one key before it is stopped.
-    pub timeout: Duration,
+    /// How long `gpg` may take for one key before it is stopped, or why `KSOPS_GPG_TIMEOUT`
+    /// is refused.
+    pub timeout: Result<Duration, String>,
 }
 
 impl GpgSource {
-    /// The program from `SOPS_GPG_EXEC` (else `gpg`), the environment's home, the default time.
+    /// The program from `SOPS_GPG_EXEC` (else `gpg`), the environment's home, and the time
+    /// from `KSOPS_GPG_TIMEOUT` (else [`GPG_TIMEOUT`]).
     pub fn from_env() -> GpgSource {
         GpgSource {
             program: std::env::var_os("SOPS_GPG_EXEC")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "gpg".into()),
             home: None,
-            timeout: GPG_TIMEOUT,
+            timeout: timeout(std::env::var_os("KSOPS_GPG_TIMEOUT").as_deref()),
         }
     }
+}
+
+/// `KSOPS_GPG_TIMEOUT`: whole seconds, at least 1; unset or empty is [`GPG_TIMEOUT`]. Anything
+/// else is refused (when a PGP key is tried) rather than guessed.
+fn timeout(value: Option<&std::ffi::OsStr>) -> Result<Duration, String> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(GPG_TIMEOUT);
+    };
+    value
+        .to_str()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|seconds| *seconds >= 1)
+        .map(Duration::from_secs)
+        .ok_or_else(|| "KSOPS_GPG_TIMEOUT must be a whole number of seconds, at least 1".to_owned())
 }
 
 /// The PGP key source of a keyring.
@@ -107,6 +123,7 @@ fn spawn_collector(from: impl Read + Send + 'static, limit: u64) -> mpsc::Receiv
 
 /// Runs `gpg -d` on `message` within the time limit.
 fn decrypt(gpg: &GpgSource, message: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+    let timeout = gpg.timeout.clone()?;
     let mut command = Command::new(&gpg.program);
     command
         .arg("-d")
@@ -122,7 +139,7 @@ fn decrypt(gpg: &GpgSource, message: &[u8]) -> Result<Zeroizing<Vec<u8>>, String
             std::path::Path::new(&gpg.program).display()
         )
     })?;
-    let deadline = Instant::now() + gpg.timeout;
+    let deadline = Instant::now() + timeout;
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -144,7 +161,7 @@ fn decrypt(gpg: &GpgSource, message: &[u8]) -> Result<Zeroizing<Vec<u8>>, String
                 stop(&mut child);
                 return Err(format!(
                     "gpg did not finish within {} seconds and was stopped",
-                    gpg.timeout.as_secs()
+                    timeout.as_secs()
                 ));
             }
             Ok(None) => thread::sleep(POLL_INTERVAL),
@@ -224,12 +241,23 @@ mod tests {
     }
 
     #[test]
+    fn timeout_is_whole_seconds() {
+        use std::ffi::OsStr;
+        assert_eq!(timeout(None), Ok(GPG_TIMEOUT));
+        assert_eq!(timeout(Some(OsStr::new(""))), Ok(GPG_TIMEOUT));
+        assert_eq!(timeout(Some(OsStr::new("5"))), Ok(Duration::from_secs(5)));
+        for bad in ["0", "-1", "1.5", "5s", " 5"] {
+            assert!(timeout(Some(OsStr::new(bad))).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn a_missing_program_is_named() {
         let keys = PgpKeys {
             gpg: Some(GpgSource {
                 program: "/nonexistent/ksops-test-gpg".into(),
                 home: None,
-                timeout: GPG_TIMEOUT,
+                timeout: Ok(GPG_TIMEOUT),
             }),
         };
         let err = keys.unwrap("x").unwrap_err();
