@@ -126,6 +126,15 @@ fn assert_same_as_sops(sops: &Path, dir: &Path, file: &Path, env: &[(&str, &Path
     );
 }
 
+/// A report's words: reasons are word-wrapped behind `| ` margins.
+fn words(report: &str) -> String {
+    report
+        .split_whitespace()
+        .filter(|word| *word != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Writes an executable shell script.
 fn script(path: &Path, body: &str) {
     fs::write(path, format!("#!/bin/sh\n{body}")).expect("write script");
@@ -357,15 +366,12 @@ fn gpg_gets_only_dash_d_and_runs_in_decryption_order() {
     );
 }
 
-#[test]
-fn generator_renders_pgp_files_through_kubectl_kustomize() {
-    let [sops, gpg, kubectl] = require_tools!("sops", "gpg", "kubectl");
-    let dir = TempDir::new("pgp");
-    let key = Gnupg::new(&gpg, dir.path(), "g");
-    let app = dir.path().join("app");
+/// A kustomization `dir/app` whose legacy generator lists one Secret encrypted for `key`.
+fn pgp_app(sops: &Path, key: &Gnupg, dir: &Path) -> PathBuf {
+    let app = dir.join("app");
     fs::create_dir_all(&app).expect("mkdir app");
     encrypt(
-        &sops,
+        sops,
         &key.home,
         &app,
         "secret.yaml",
@@ -382,6 +388,15 @@ fn generator_renders_pgp_files_through_kubectl_kustomize() {
         "generators:\n  - generator.yaml\n",
     )
     .expect("write kustomization");
+    app
+}
+
+#[test]
+fn generator_renders_pgp_files_through_kubectl_kustomize() {
+    let [sops, gpg, kubectl] = require_tools!("sops", "gpg", "kubectl");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let app = pgp_app(&sops, &key, dir.path());
     let plugins = dir.path().join("plugins");
     let plugin_dir = plugins.join("viaduct.ai/v1/ksops");
     fs::create_dir_all(&plugin_dir).expect("mkdir plugin home");
@@ -400,6 +415,74 @@ fn generator_renders_pgp_files_through_kubectl_kustomize() {
     );
     assert!(rendered.contains("name: pgp-secret"), "no Secret");
     assert!(!rendered.contains("ENC["), "still encrypted");
+}
+
+#[test]
+fn check_decrypt_and_dry_run_handle_pgp_files() {
+    let [sops, gpg, _kubectl] = require_tools!("sops", "gpg", "kubectl");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let empty = Gnupg::new(&gpg, dir.path(), "other");
+    let app = pgp_app(&sops, &key, dir.path());
+    let ksops = |args: &[&str], home: Option<&Path>| {
+        let mut cmd = support::controlled_command(&support::ksops_bin(), dir.path());
+        cmd.args(args).arg(&app);
+        if let Some(home) = home {
+            cmd.env("GNUPGHOME", home);
+        }
+        support::run(&mut cmd).expect("run ksops")
+    };
+    let out = ksops(&["check", "--decrypt"], Some(&key.home));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = ksops(&["check", "--decrypt"], Some(&empty.home));
+    assert_eq!(out.code, Some(1), "{}", text(&out.stderr));
+    let found = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(found.contains("decrypt-failed"), "{found}");
+    assert!(found.contains(&key.fingerprint), "{found}");
+    // A dry run reads no key: gpg is never needed.
+    let out = ksops(&["render", "--dry-run"], None);
+    assert!(out.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("name: pgp-secret"));
+}
+
+#[test]
+fn project_keys_use_only_the_project_gnupg_home() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let projects = dir.path().join("projects");
+    fs::create_dir_all(projects.join("other")).expect("mkdir project");
+    let key = Gnupg::new(&gpg, &projects.join("shop"), "gnupg");
+    let empty = Gnupg::new(&gpg, dir.path(), "sidecar");
+    let app = pgp_app(&sops, &key, dir.path());
+    let generate = |project: &str, home: &Path| {
+        let mut cmd = support::controlled_command(&support::ksops_bin(), dir.path());
+        cmd.arg("generator.yaml")
+            .current_dir(&app)
+            .env("KSOPS_PROJECT_KEYS_DIR", &projects)
+            .env("ARGOCD_APP_PROJECT_NAME", project)
+            .env("GNUPGHOME", home);
+        support::run(&mut cmd).expect("run ksops")
+    };
+    // The project's home holds the key; the process's GNUPGHOME does not.
+    let out = generate("shop", &empty.home);
+    assert!(out.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("name: pgp-secret"));
+    // Another project has no GnuPG home: PGP keys are not tried, even with the key in
+    // the process's GNUPGHOME.
+    let out = generate("other", &key.home);
+    assert!(!out.success());
+    let report = text(&out.stderr);
+    assert!(report.contains(&key.fingerprint), "{report}");
+    assert!(
+        words(&report).contains("GnuPG is not a key source here"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -430,14 +513,8 @@ fn a_hanging_gpg_is_stopped() {
         report.contains(&format!("{}: FAILED", key.fingerprint)),
         "{report}"
     );
-    // The reason is word-wrapped behind `| ` margins: compare its words.
-    let words = report
-        .split_whitespace()
-        .filter(|word| *word != "|")
-        .collect::<Vec<_>>()
-        .join(" ");
     assert!(
-        words.contains("gpg did not finish within 1 seconds and was stopped"),
+        words(&report).contains("gpg did not finish within 1 seconds and was stopped"),
         "{report}"
     );
 }
