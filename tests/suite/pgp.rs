@@ -483,6 +483,7 @@ fn project_keys_use_only_the_project_gnupg_home() {
         words(&report).contains("GnuPG is not a key source here"),
         "{report}"
     );
+    assert!(!report.contains("the secret keys gpg holds"), "{report}");
 }
 
 #[test]

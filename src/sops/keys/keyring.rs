@@ -91,6 +91,16 @@ impl Keyring {
         self.age.tried_identities()
     }
 
+    /// [`Keyring::tried_identities`], with what stands for gpg's keys when `pgp_keys` (the file
+    /// has PGP keys) and gpg is a key source.
+    pub(super) fn tried_identities_for(&self, pgp_keys: bool) -> Vec<TriedIdentity> {
+        let mut identities = self.tried_identities();
+        if pgp_keys {
+            identities.extend(self.pgp.tried_identity());
+        }
+        identities
+    }
+
     /// The sources named by a relative path that could not be opened (their report explains
     /// where the path was resolved).
     pub(super) fn relative_path_sources(&self) -> Vec<String> {

@@ -10,7 +10,7 @@ use super::order::DecryptionOrder;
 use super::report::{DataKeyFailure, GroupResult};
 use super::shamir::{self, ShamirError};
 use crate::sops::cipher::DataKey;
-use crate::sops::metadata::KeyGroup;
+use crate::sops::metadata::{KeyGroup, MasterKey};
 
 /// Why the data key could not be recovered.
 #[derive(Debug, Error)]
@@ -108,7 +108,12 @@ pub fn recover_data_key(
             groups,
             shamir_threshold,
             results.clone(),
-            keyring.tried_identities(),
+            keyring.tried_identities_for(
+                groups
+                    .iter()
+                    .flat_map(|group| &group.keys)
+                    .any(|key| matches!(key, MasterKey::Pgp { .. })),
+            ),
             keyring.relative_path_sources(),
         )))
     };
@@ -135,7 +140,6 @@ mod tests {
         IDENTITIES, RECIPIENTS, age_encrypt_to, empty_sources, enc_blobs, have_tool, read_vector,
         run, vector,
     };
-    use crate::sops::metadata::MasterKey;
 
     const TINY_KEY: &str = "e95fa126f7426eae76ef9cf5211860926474361f603cfcaa0f624473edf4e779";
 

@@ -316,27 +316,15 @@ impl DataKeyFailure {
         relative_path_sources: Vec<String>,
     ) -> DataKeyFailure {
         let mut recipients: Vec<String> = Vec::new();
-        let mut identities = identities;
-        let mut pgp = false;
         for key in groups.iter().flat_map(|group| &group.keys) {
             let recipient = match key {
                 MasterKey::Age { recipient, .. } => recipient.clone(),
-                MasterKey::Pgp { fingerprint, .. } => {
-                    pgp = true;
-                    format!("PGP {fingerprint}")
-                }
+                MasterKey::Pgp { fingerprint, .. } => format!("PGP {fingerprint}"),
                 MasterKey::Unsupported { .. } => continue,
             };
             if !recipients.contains(&recipient) {
                 recipients.push(recipient);
             }
-        }
-        // gpg's keys are only known to gpg: they leave the question open.
-        if pgp {
-            identities.push(TriedIdentity {
-                public_key: PublicKey::Unknown("the secret keys gpg holds"),
-                source: "gpg".to_owned(),
-            });
         }
         DataKeyFailure {
             required,

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
+use super::identity::{PublicKey, TriedIdentity};
 use super::sources::IdentitySources;
 use crate::limits::{GPG_TIMEOUT, MAX_GPG_STDERR_BYTES};
 
@@ -80,6 +81,15 @@ impl PgpKeys {
         PgpKeys {
             gpg: sources.gpg.clone(),
         }
+    }
+
+    /// What stands for gpg's keys among the identities tried, when gpg is a key source: only
+    /// gpg knows them, so they leave open whether any is a recipient.
+    pub(super) fn tried_identity(&self) -> Option<TriedIdentity> {
+        self.gpg.as_ref().map(|_| TriedIdentity {
+            public_key: PublicKey::Unknown("the secret keys gpg holds"),
+            source: "gpg".to_owned(),
+        })
     }
 
     /// Decrypts one armored `enc` message with `gpg -d`.
