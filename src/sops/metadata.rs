@@ -463,6 +463,42 @@ mod tests {
         fields
     }
 
+    fn pgp_key(fp: &str, created_at: &str) -> Value {
+        map(vec![
+            ("created_at", Value::str(created_at)),
+            ("enc", Value::str("-----BEGIN PGP MESSAGE-----")),
+            ("fp", Value::str(fp)),
+        ])
+    }
+
+    #[test]
+    fn pgp_entries_keep_fingerprint_and_enc_in_file_order() {
+        let keys = vec![
+            pgp_key("FP2", "2026-01-01T00:00:00Z"),
+            pgp_key("FP1", "2026-01-01T00:00:00Z"),
+        ];
+        let tree = map(base(vec![
+            ("pgp", Value::Sequence(keys)),
+            ("kms", Value::Sequence(vec![])),
+        ]));
+        let meta = Metadata::from_tree(&tree, MetadataStyle::Yaml).unwrap();
+        let pgp = |fp: &str| MasterKey::Pgp {
+            fingerprint: fp.into(),
+            enc: "-----BEGIN PGP MESSAGE-----".into(),
+        };
+        assert_eq!(meta.key_groups[0].keys[1..], [pgp("FP2"), pgp("FP1")]);
+        assert_eq!(meta.key_groups[0].keys[1].kind(), "pgp");
+        // As in sops, a PGP key's creation time must parse even though it is not used.
+        let bad = map(base(vec![(
+            "pgp",
+            Value::Sequence(vec![pgp_key("FP", "yesterday")]),
+        )]));
+        assert!(matches!(
+            Metadata::from_tree(&bad, MetadataStyle::Yaml),
+            Err(MetadataError::Time(_))
+        ));
+    }
+
     #[test]
     fn decodes_a_single_group_with_the_default_rule() {
         let meta = Metadata::from_tree(&map(base(vec![])), MetadataStyle::Yaml).unwrap();
