@@ -1,4 +1,4 @@
-//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age keys.
+//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age and PGP keys.
 //!
 //! It knows nothing of Kubernetes. Layout, bottom up (the modules are private; what the layers
 //! above use is re-exported here, in one list):
@@ -8,7 +8,7 @@
 //! - `cipher`: the `ENC[…]` value format, the GCM primitive and Go value types; `rules`: which
 //!   leaves are encrypted; `config`: `.sops.yaml`;
 //! - `metadata`: the `sops` section; `keys`: identities and the data key, one folder per key
-//!   type (`keys/age`);
+//!   type (`keys/age`, `keys/pgp`);
 //! - `error`: why a file could not be read or decrypted, and which kind of failure that is;
 //! - `inspect`: reading a file without a key, and the one walk over its leaves;
 //! - `decrypt`: decrypting values, the MAC and the `sops decrypt` pipeline.
