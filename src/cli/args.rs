@@ -710,7 +710,9 @@ pub fn overview() -> String {
          SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,\n    \
          ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt\n    \
          (else ~/.config/sops/age/keys.txt). A relative key file path is resolved in the\n    \
-         directory ksops runs in: as a plugin, the kustomization directory.\n",
+         directory ksops runs in: as a plugin, the kustomization directory.\n    \
+         PGP keys: the gpg program (SOPS_GPG_EXEC, else gpg; GNUPGHOME). Keys are tried age\n    \
+         first, then PGP, unless SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n",
     );
     out
 }

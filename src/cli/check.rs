@@ -16,8 +16,8 @@ use crate::check::{CheckOptions, Finding, Report, SETTINGS_FILE, check};
 use crate::cli::args::{CheckArgs, ReportFormat};
 use crate::cli::error::CliError;
 use crate::cli::io::write_stdout;
+use crate::sops::Keyring;
 use crate::sops::emit_json;
-use crate::sops::{IdentitySources, Keyring};
 use crate::sops::{Mapping, Value};
 
 /// Runs `ksops check`: prints the report, and fails with [`CliError::Findings`] when there is
@@ -25,7 +25,7 @@ use crate::sops::{Mapping, Value};
 pub fn run(args: &CheckArgs) -> Result<(), CliError> {
     let keyring = args
         .decrypt
-        .then(|| Keyring::load(&IdentitySources::from_env()));
+        .then(|| Keyring::load(&crate::cli::env::identity_sources()));
     let options = CheckOptions {
         host: args.host,
         root_policy: args.root_policy,

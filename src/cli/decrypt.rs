@@ -5,9 +5,9 @@ use std::path::Path;
 use crate::cli::args::DecryptArgs;
 use crate::cli::error::CliError;
 use crate::cli::io::{read_file, write_stdout};
+use crate::sops::Keyring;
 use crate::sops::{DecryptOptions, decrypt};
 use crate::sops::{EmitOptions, Format};
-use crate::sops::{IdentitySources, Keyring};
 use crate::sops::{find_config, load_emit_options};
 
 /// Runs `ksops decrypt`.
@@ -28,7 +28,7 @@ pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
         ignore_mac: args.ignore_mac,
         emit: emit_options(args.config.as_deref())?,
     };
-    let keyring = Keyring::load(&IdentitySources::from_env());
+    let keyring = Keyring::load(&crate::cli::env::identity_sources());
     let plaintext = decrypt(&input, &options, &keyring).map_err(|reason| CliError::Decrypt {
         reason: reason.for_file(&shown),
         file: shown,

@@ -1,13 +1,15 @@
 //! Every `KSOPS_*` variable: its name, its help line, and how it is read. Values are checked
 //! strictly (a value that might mean "on" is refused rather than guessed) and never echoed.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::generator::Binding;
 use crate::generator::{ConfineError, Root, RootPolicy};
 use crate::generator::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::{NoKeyError, Redactor};
+use crate::limits::GPG_TIMEOUT;
 use crate::limits::Limits;
 use crate::sops::{GpgSource, IdentitySources, Keyring};
 
@@ -22,6 +24,8 @@ pub const KSOPS_CONFINE_TO: &str = "KSOPS_CONFINE_TO";
 pub const KSOPS_BIND_NAMESPACE: &str = "KSOPS_BIND_NAMESPACE";
 /// Per-project identities: `DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt`.
 pub const KSOPS_PROJECT_KEYS_DIR: &str = "KSOPS_PROJECT_KEYS_DIR";
+/// Seconds `gpg` may take for one PGP key before it is stopped.
+pub const KSOPS_GPG_TIMEOUT: &str = "KSOPS_GPG_TIMEOUT";
 /// Turns on a dry run in every generator.
 pub const KSOPS_DRY_RUN: &str = "KSOPS_DRY_RUN";
 /// Turns on redaction in every generator; set by `ksops render --redact`.
@@ -40,7 +44,7 @@ pub const KEY_FILE_VARS: [&str; 3] = [
 ];
 
 /// The help lines for `ksops --help`'s ENVIRONMENT section (`KSOPS_CONFINE_TO` is internal).
-pub const SETTINGS_HELP: [(&str, &str); 6] = [
+pub const SETTINGS_HELP: [(&str, &str); 7] = [
     (
         KSOPS_CONCURRENCY_LIMIT,
         "at most this many files are decrypted at once (default 20)",
@@ -60,6 +64,11 @@ pub const SETTINGS_HELP: [(&str, &str); 6] = [
     (
         KSOPS_PROJECT_KEYS_DIR,
         "identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt",
+    ),
+    (
+        KSOPS_GPG_TIMEOUT,
+        "seconds gpg may take for one PGP key before it is stopped\n\
+         (default 60)",
     ),
     (
         "KSOPS_DRY_RUN=1",
@@ -275,14 +284,43 @@ impl GeneratorSettings {
                 age_key_file: Some(file.clone()),
                 gpg: project_gnupg_home(file).map(|home| GpgSource {
                     home: Some(home),
+                    timeout: gpg_timeout(),
                     ..GpgSource::from_env()
                 }),
                 ..IdentitySources::default()
             },
-            None => IdentitySources::from_env(),
+            None => identity_sources(),
         };
         Keyring::load(&sources)
     }
+}
+
+/// Every identity source sops reads, with `gpg`'s time limit from `KSOPS_GPG_TIMEOUT`.
+pub fn identity_sources() -> IdentitySources {
+    let mut sources = IdentitySources::from_env();
+    if let Some(gpg) = &mut sources.gpg {
+        gpg.timeout = gpg_timeout();
+    }
+    sources
+}
+
+/// `KSOPS_GPG_TIMEOUT` as read from the environment (see [`parse_gpg_timeout`]).
+fn gpg_timeout() -> Result<Duration, String> {
+    parse_gpg_timeout(std::env::var_os(KSOPS_GPG_TIMEOUT).as_deref())
+}
+
+/// `KSOPS_GPG_TIMEOUT`: whole seconds, at least 1; unset or empty is [`GPG_TIMEOUT`]. Anything
+/// else is refused (when a PGP key is tried) rather than guessed.
+fn parse_gpg_timeout(value: Option<&OsStr>) -> Result<Duration, String> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(GPG_TIMEOUT);
+    };
+    value
+        .to_str()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|seconds| *seconds >= 1)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{KSOPS_GPG_TIMEOUT} must be a whole number of seconds, at least 1"))
 }
 
 /// The project's GnuPG home, `gnupg` beside its `keys.txt`, when it is a directory: with project
@@ -405,6 +443,19 @@ mod tests {
             keys.project_keys,
             Some(PathBuf::from("/keys/team-a/keys.txt"))
         );
+    }
+
+    #[test]
+    fn gpg_timeout_is_whole_seconds() {
+        assert_eq!(parse_gpg_timeout(None), Ok(GPG_TIMEOUT));
+        assert_eq!(parse_gpg_timeout(Some(OsStr::new(""))), Ok(GPG_TIMEOUT));
+        assert_eq!(
+            parse_gpg_timeout(Some(OsStr::new("5"))),
+            Ok(Duration::from_secs(5))
+        );
+        for bad in ["0", "-1", "1.5", "5s", " 5"] {
+            assert!(parse_gpg_timeout(Some(OsStr::new(bad))).is_err(), "{bad}");
+        }
     }
 
     #[test]

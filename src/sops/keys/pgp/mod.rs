@@ -37,37 +37,24 @@ pub struct GpgSource {
     /// The GnuPG home to set as `GNUPGHOME`; `None` leaves the environment's (or gpg's default,
     /// `~/.gnupg`).
     pub home: Option<PathBuf>,
-    /// How long `gpg` may take for one key before it is stopped, or why `KSOPS_GPG_TIMEOUT`
-    /// is refused.
+    /// How long `gpg` may take for one key before it is stopped ([`GPG_TIMEOUT`] unless the
+    /// caller's settings say otherwise), or why the caller's setting was refused (reported
+    /// when a PGP key is tried).
     pub timeout: Result<Duration, String>,
 }
 
 impl GpgSource {
-    /// The program from `SOPS_GPG_EXEC` (else `gpg`), the environment's home, and the time
-    /// from `KSOPS_GPG_TIMEOUT` (else [`GPG_TIMEOUT`]).
+    /// The program from `SOPS_GPG_EXEC` (else `gpg`), the environment's home, and
+    /// [`GPG_TIMEOUT`].
     pub fn from_env() -> GpgSource {
         GpgSource {
             program: std::env::var_os("SOPS_GPG_EXEC")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "gpg".into()),
             home: None,
-            timeout: timeout(std::env::var_os("KSOPS_GPG_TIMEOUT").as_deref()),
+            timeout: Ok(GPG_TIMEOUT),
         }
     }
-}
-
-/// `KSOPS_GPG_TIMEOUT`: whole seconds, at least 1; unset or empty is [`GPG_TIMEOUT`]. Anything
-/// else is refused (when a PGP key is tried) rather than guessed.
-fn timeout(value: Option<&std::ffi::OsStr>) -> Result<Duration, String> {
-    let Some(value) = value.filter(|v| !v.is_empty()) else {
-        return Ok(GPG_TIMEOUT);
-    };
-    value
-        .to_str()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|seconds| *seconds >= 1)
-        .map(Duration::from_secs)
-        .ok_or_else(|| "KSOPS_GPG_TIMEOUT must be a whole number of seconds, at least 1".to_owned())
 }
 
 /// The PGP key source of a keyring.
@@ -248,17 +235,6 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("GnuPG is not a key source here"), "{err}");
-    }
-
-    #[test]
-    fn timeout_is_whole_seconds() {
-        use std::ffi::OsStr;
-        assert_eq!(timeout(None), Ok(GPG_TIMEOUT));
-        assert_eq!(timeout(Some(OsStr::new(""))), Ok(GPG_TIMEOUT));
-        assert_eq!(timeout(Some(OsStr::new("5"))), Ok(Duration::from_secs(5)));
-        for bad in ["0", "-1", "1.5", "5s", " 5"] {
-            assert!(timeout(Some(OsStr::new(bad))).is_err(), "{bad}");
-        }
     }
 
     #[test]
