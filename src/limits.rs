@@ -4,6 +4,7 @@
 //! such limits, and no real secrets file comes near them.
 
 use std::io::{self, Read};
+use std::path::Path;
 
 /// Most nodes (keys, values, comments) one input may hold, in every store, generator configs
 /// and ResourceLists (sops has no such limit).
@@ -103,4 +104,12 @@ pub fn read_capped(reader: impl Read, size_hint: u64, limit: u64) -> io::Result<
         return Ok(None);
     }
     Ok(Some(buf))
+}
+
+/// Opens `path` and reads it with [`read_capped`] under `limit`, sizing the buffer from the
+/// file's length: `None` when it holds more.
+pub fn read_file_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |meta| meta.len());
+    read_capped(file, size, limit)
 }

@@ -560,10 +560,8 @@ fn dotted(path: &[Segment]) -> String {
 
 /// Reads a file of at most [`Limits::DEFAULT_MAX_FILE_BYTES`], the cap on every input.
 pub(crate) fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata().map_or(0, |meta| meta.len());
     let limit = Limits::DEFAULT_MAX_FILE_BYTES;
-    limits::read_capped(file, size, limit)?
+    limits::read_file_capped(path, limit)?
         .ok_or_else(|| io::Error::other(format!("larger than {limit} bytes")))
 }
 

@@ -41,8 +41,10 @@ pub fn read_capped(input: impl Read) -> Result<Vec<u8>, InputError> {
         .ok_or(InputError::TooLarge { limit })
 }
 
-/// Opens a file named on the command line and reads it with [`read_capped`].
+/// Reads a file named on the command line under the same cap as [`read_capped`].
 pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
-    let file = std::fs::File::open(path).map_err(InputError::Io)?;
-    read_capped(file)
+    let limit = Limits::DEFAULT_MAX_FILE_BYTES;
+    limits::read_file_capped(path, limit)
+        .map_err(InputError::Io)?
+        .ok_or(InputError::TooLarge { limit })
 }
