@@ -17,16 +17,16 @@ use crate::generator::krm::{self, Setup};
 /// directory as the kustomization root, printing the manifests only when every file succeeded.
 /// Errors name the generator and the directory, never the temporary file.
 pub fn run_legacy(config: &Path) -> Result<(), CliError> {
-    let dir = kustomization_dir();
+    // The directory is looked up only for a message: a successful run never needs it.
     let text = read_file(config).map_err(|reason| GeneratorFailure::ReadConfig {
-        dir: dir.clone(),
+        dir: kustomization_dir(),
         reason,
     })?;
     let config = GeneratorConfig::parse_identified(&text).map_err(|named| {
         let (generator, reason) = *named;
         GeneratorFailure::Config {
             generator,
-            dir: dir.clone(),
+            dir: kustomization_dir(),
             reason,
         }
     })?;
@@ -34,7 +34,7 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
     let root = settings
         .open_root()
         .map_err(|reason| GeneratorFailure::Root {
-            dir: dir.clone(),
+            dir: kustomization_dir(),
             reason,
         })?;
     let values = settings.value_mode().map_err(GeneratorFailure::from)?;
@@ -45,13 +45,17 @@ pub fn run_legacy(config: &Path) -> Result<(), CliError> {
         settings.concurrency,
         &settings.binding,
     )
-    .map_err(|error| GeneratorFailure::Run { dir, error })?;
+    .map_err(|error| GeneratorFailure::Run {
+        dir: kustomization_dir(),
+        error,
+    })?;
     write_stdout_with(|out| output.write_to(out))
 }
 
 /// The kustomization directory kustomize ran us in, for messages: relative to the Argo CD
-/// checkout or the enclosing git work tree (`overlays/dev`), else its own name. Never an absolute path, which would say
-/// where the repository lives on this machine (or, in Argo CD, which checkout it is).
+/// checkout or the enclosing git work tree (`overlays/dev`), else its own name. Never an
+/// absolute path, which would say where the repository lives on this machine (or, in Argo CD,
+/// which checkout it is).
 fn kustomization_dir() -> String {
     let Ok(cwd) = std::env::current_dir() else {
         return "the kustomization directory".into();

@@ -199,7 +199,6 @@ fn hide_paths(text: &str, shown: &[(PathBuf, &str)]) -> String {
     let mut text = text.to_owned();
     for (path, replacement) in shown {
         if let Some(path) = path.to_str().filter(|p| p.len() > 1) {
-            text = text.replace(&format!("{path}/"), &format!("{replacement}/"));
             text = text.replace(path, replacement);
         }
     }

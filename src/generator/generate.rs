@@ -441,14 +441,14 @@ fn decrypt_all<'j, 'c, M: Send>(
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(index) else { break };
             let bind = matches!(job.usage, Use::Manifest).then_some(binding);
+            let format = Format::from_path(Path::new(job.path));
             let result =
-                decrypt_one(job.path, root, values, bind).and_then(|decrypted| match bind {
-                    Some(_) => {
-                        form(decrypted, Format::from_path(Path::new(job.path))).map(Plain::Manifest)
-                    }
-                    None => emit_plaintext(&decrypted, Format::from_path(Path::new(job.path)))
-                        .map(Plain::Text),
-                });
+                decrypt_one(job.path, format, root, values, bind).and_then(
+                    |decrypted| match bind {
+                        Some(_) => form(decrypted, format).map(Plain::Manifest),
+                        None => emit_plaintext(&decrypted, format).map(Plain::Text),
+                    },
+                );
             if let Some(slot) = results.get(index)
                 && let Ok(mut slot) = slot.lock()
             {
@@ -480,18 +480,18 @@ fn decrypt_all<'j, 'c, M: Send>(
     Ok(plaintexts)
 }
 
-/// Reads and decrypts one file the way KSOPS does: the format follows the file name and the MAC
-/// is always verified. A `files` manifest (given `binding`) is checked against the binding on
+/// Reads and decrypts one file the way KSOPS does: in the store its name picks (`format`), with
+/// the MAC always verified. A `files` manifest (given `binding`) is checked against the binding on
 /// its decrypted, authenticated documents. Redaction and the dry run change the values, never
 /// the checks.
 fn decrypt_one(
     path: &str,
+    format: Format,
     root: &Root,
     values: &ValueMode,
     binding: Option<&Binding>,
 ) -> Result<Decrypted, Failure> {
     let input = root.read(path).map_err(Failure::Read)?;
-    let format = Format::from_path(Path::new(path));
     let manifest = binding.is_some();
     let decrypted = match values {
         ValueMode::Decrypt(keyring) => decrypt_documents(&input, format, keyring, false)
