@@ -143,6 +143,15 @@ mod tests {
         assert!(checkout_root(Path::new("/a"), Path::new("a")).is_err());
     }
 
+    /// The names of the variables a child keeps out of `vars`.
+    fn kept_names(vars: &[(OsString, OsString)]) -> Vec<String> {
+        child_env(vars.iter().cloned())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect()
+    }
+
     #[test]
     fn application_env_is_dropped() {
         let vars = [
@@ -158,13 +167,8 @@ mod tests {
             ("KSOPS_BIND_NAMESPACE", "1"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        let kept: Vec<String> = child_env(vars.into_iter())
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
         assert_eq!(
-            kept,
+            kept_names(&vars),
             [
                 "PATH",
                 "SOPS_AGE_KEY_FILE",
@@ -188,13 +192,8 @@ mod tests {
             ("ARGOCD_ENV_GNUPGHOME", "/elsewhere"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        let kept: Vec<String> = child_env(sidecar.into_iter())
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
         assert_eq!(
-            kept,
+            kept_names(&sidecar),
             ["GNUPGHOME", "SOPS_GPG_EXEC", "SOPS_DECRYPTION_ORDER"]
         );
     }

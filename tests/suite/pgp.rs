@@ -93,6 +93,13 @@ fn encrypt(sops: &Path, home: &Path, dir: &Path, name: &str, plain: &[u8], flags
     fs::remove_file(plain_path).expect("remove plaintext");
 }
 
+/// `dir/s.yaml`: the first store's plaintext encrypted with `flags` (which name `key`), its
+/// GnuPG home set for sops.
+fn encrypted_yaml(sops: &Path, key: &Gnupg, dir: &Path, flags: &[&str]) -> PathBuf {
+    encrypt(sops, &key.home, dir, "s.yaml", STORES[0].1, flags);
+    dir.join("s.yaml")
+}
+
 /// `PROGRAM decrypt FILE` with a controlled environment plus `env`.
 fn decrypt(program: &Path, dir: &Path, file: &Path, env: &[(&str, &Path)]) -> RunOutput {
     let mut cmd = support::controlled_command(program, dir);
@@ -191,8 +198,7 @@ fn age_and_pgp_keys_each_decrypt_alone() {
     let empty = Gnupg::new(&gpg, dir.path(), "other");
     let (identity, recipient) = age_identity();
     let flags = ["--age", &recipient, "--pgp", &key.fingerprint];
-    encrypt(&sops, &key.home, dir.path(), "s.yaml", STORES[0].1, &flags);
-    let file = dir.path().join("s.yaml");
+    let file = encrypted_yaml(&sops, &key, dir.path(), &flags);
     // Only the age key: gpg's home holds another key.
     let age_only = [
         ("SOPS_AGE_KEY_FILE", identity.as_path()),
@@ -278,15 +284,7 @@ fn a_missing_gpg_fails_naming_the_fingerprint() {
     let [sops, gpg] = require_tools!("sops", "gpg");
     let dir = TempDir::new("pgp");
     let key = Gnupg::new(&gpg, dir.path(), "g");
-    encrypt(
-        &sops,
-        &key.home,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--pgp", &key.fingerprint],
-    );
-    let file = dir.path().join("s.yaml");
+    let file = encrypted_yaml(&sops, &key, dir.path(), &["--pgp", &key.fingerprint]);
     let missing = dir.path().join("no-such-gpg");
     let out = decrypt(
         &support::ksops_bin(),
@@ -318,8 +316,7 @@ fn gpg_gets_only_dash_d_and_runs_in_decryption_order() {
     let key = Gnupg::new(&gpg, dir.path(), "g");
     let (identity, recipient) = age_identity();
     let flags = ["--age", &recipient, "--pgp", &key.fingerprint];
-    encrypt(&sops, &key.home, dir.path(), "s.yaml", STORES[0].1, &flags);
-    let file = dir.path().join("s.yaml");
+    let file = encrypted_yaml(&sops, &key, dir.path(), &flags);
     let log = dir.path().join("args.log");
     let wrapper = dir.path().join("gpg-wrapper");
     script(
@@ -491,19 +488,12 @@ fn a_hanging_gpg_is_stopped() {
     let [sops, gpg] = require_tools!("sops", "gpg");
     let dir = TempDir::new("pgp");
     let key = Gnupg::new(&gpg, dir.path(), "g");
-    encrypt(
-        &sops,
-        &key.home,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--pgp", &key.fingerprint],
-    );
+    let file = encrypted_yaml(&sops, &key, dir.path(), &["--pgp", &key.fingerprint]);
     let hanging = dir.path().join("gpg-hangs");
     script(&hanging, "exec sleep 30\n");
     let mut cmd = support::controlled_command(&support::ksops_bin(), dir.path());
     cmd.arg("decrypt")
-        .arg(dir.path().join("s.yaml"))
+        .arg(&file)
         .env("GNUPGHOME", &key.home)
         .env("SOPS_GPG_EXEC", &hanging)
         .env("KSOPS_GPG_TIMEOUT", "1");
