@@ -190,6 +190,37 @@ fn every_store_decrypts_like_sops() {
     }
 }
 
+/// A GnuPG 1.x home (only `pubring.gpg` and `secring.gpg`): sops reads `secring.gpg` itself;
+/// ksops leaves it to `gpg`, which moves the keys into its own store on first use and decrypts.
+#[test]
+fn a_legacy_secring_home_decrypts_through_gpg() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let dir = TempDir::new("pgp");
+    let key = Gnupg::new(&gpg, dir.path(), "g");
+    let file = encrypted_yaml(&sops, &key, dir.path(), &["--pgp", &key.fingerprint]);
+    let legacy = Gnupg {
+        home: dir.path().join("legacy"),
+        fingerprint: key.fingerprint.clone(),
+        gpg: gpg.clone(),
+    };
+    fs::create_dir_all(&legacy.home).unwrap();
+    fs::set_permissions(&legacy.home, fs::Permissions::from_mode(0o700)).unwrap();
+    for (name, args) in [
+        ("pubring.gpg", ["--export", &key.fingerprint]),
+        ("secring.gpg", ["--export-secret-keys", &key.fingerprint]),
+    ] {
+        let out = key.gpg(&["--batch", args[0], args[1]]);
+        assert!(out.success() && !out.stdout.is_empty(), "gpg {}", args[0]);
+        fs::write(legacy.home.join(name), out.stdout).unwrap();
+    }
+    assert!(!legacy.home.join("private-keys-v1.d").exists());
+    assert_same_as_sops(&sops, dir.path(), &file, &[("GNUPGHOME", &legacy.home)]);
+    assert!(
+        legacy.home.join("private-keys-v1.d").is_dir(),
+        "gpg did not migrate the legacy keyring"
+    );
+}
+
 #[test]
 fn age_and_pgp_keys_each_decrypt_alone() {
     let [sops, gpg] = require_tools!("sops", "gpg");
