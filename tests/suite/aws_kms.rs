@@ -1,7 +1,7 @@
 //! AWS KMS master keys against a real KMS emulator (`moto_server`): files encrypted with the
 //! real sops decrypt byte for byte as `sops decrypt` prints them, in every store, with an
 //! encryption context, through an STS role, with an `aws_profile` of a shared credentials
-//! file, with a web identity token, and beside age keys; a tampered context fails as in sops;
+//! file, with a web identity token or the container credentials endpoint, and beside age keys; a tampered context fails as in sops;
 //! the generator works through `kubectl kustomize`; a down, slow or garbled service fails
 //! clearly; a crafted ARN cannot choose the host; project keys use only the project's AWS
 //! files; no secret key or session token reaches standard error.
@@ -372,6 +372,24 @@ fn a_web_identity_token_file_gives_credentials() {
         "{}",
         text(&out.stderr)
     );
+    // Without any source: the report says where ksops looked, and that IMDS is not read.
+    let out = decrypt(
+        &support::ksops_bin(),
+        dir.path(),
+        &file,
+        &moto.endpoint_only(),
+    );
+    assert_eq!(out.code, Some(128));
+    let report = words(&text(&out.stderr));
+    assert!(
+        report.contains(
+            "get identity: get credentials: failed to refresh cached credentials, no AWS \
+             credentials found: none in the environment"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("profile default of"), "{report}");
+    assert!(report.contains("(IMDS)"), "{report}");
 }
 
 #[test]
@@ -611,10 +629,83 @@ fn a_crafted_arn_cannot_choose_the_host() {
         );
         assert!(report.contains("no request is sent"), "{report}");
     }
-    // With the operator's endpoint, requests go there whatever the ARN says.
+    // With the operator's endpoint the host is not at stake, but the region is still checked.
     let crafted = original.replace(":us-east-1:", ":evil.example:");
     fs::write(&file, crafted).unwrap();
     let out = decrypt(&support::ksops_bin(), dir.path(), &file, &moto.env());
     assert_eq!(out.code, Some(128));
     assert!(words(&text(&out.stderr)).contains("is not a plain AWS region name"));
+}
+
+#[test]
+fn the_container_endpoint_gives_credentials_with_its_token() {
+    let [moto_server, sops] = require_tools!("moto_server", "sops");
+    let dir = TempDir::new("aws");
+    let moto = Moto::start(&moto_server, dir.path());
+    let file = encrypt(
+        &sops,
+        &moto.env(),
+        dir.path(),
+        "s.yaml",
+        STORES[0].1,
+        &["--kms", &moto.arn],
+    );
+    let expected = decrypt(&sops, dir.path(), &file, &moto.env());
+    assert!(expected.success());
+    // An EKS Pod Identity style endpoint: loopback HTTP, a token file, JSON credentials.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/credentials", listener.local_addr().unwrap());
+    let endpoint = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let n = stream.read(&mut buf).unwrap();
+        let body = format!(
+            "{{\"AccessKeyId\":\"ASIATESTONLY\",\"SecretAccessKey\":\"{SECRET}\",\"Token\":\
+             \"{SESSION}\",\"Expiration\":\"2099-01-01T00:00:00Z\"}}"
+        );
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let token = dir.path().join("pod-identity-token");
+    fs::write(&token, "TEST-ONLY-pod-token\n").unwrap();
+    let mut env = moto.endpoint_only();
+    env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI", url));
+    env.push((
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        token.display().to_string(),
+    ));
+    let ours = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
+    assert!(ours.success(), "{}", text(&ours.stderr));
+    assert!(ours.stdout == expected.stdout);
+    let request = endpoint.join().unwrap();
+    assert!(request.starts_with("GET /v1/credentials "), "{request}");
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("authorization: test-only-pod-token\r\n"),
+        "{request}"
+    );
+    // An http endpoint elsewhere than loopback or the ECS/EKS hosts never gets the token.
+    let mut env = moto.endpoint_only();
+    env.push((
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "http://example.invalid/creds".to_owned(),
+    ));
+    env.push((
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        token.display().to_string(),
+    ));
+    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
+    assert_eq!(out.code, Some(128));
+    assert!(
+        words(&text(&out.stderr))
+            .contains("AWS_CONTAINER_CREDENTIALS_FULL_URI must be an https URL"),
+        "{}",
+        text(&out.stderr)
+    );
 }

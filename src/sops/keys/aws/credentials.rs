@@ -220,9 +220,9 @@ fn from_profile(
         Some(Ok(endpoint)) => container(endpoint, context.client).map_err(ChainError::Refresh),
         Some(Err(reason)) => Err(ChainError::Config(reason.clone())),
         None => Err(ChainError::Refresh(format!(
-            "no AWS credentials found: looked at {}; ksops does not query the EC2 instance \
-             metadata service (IMDS)",
-            source.looked_at()
+            "no AWS credentials found: {}; ksops does not query the EC2 instance metadata \
+             service (IMDS)",
+            source.looked_at(name)
         ))),
     }
 }

@@ -186,23 +186,23 @@ impl AwsSource {
         }
     }
 
-    /// The credential sources, named for the report when none gave credentials.
-    fn looked_at(&self) -> String {
-        let mut places = Vec::new();
+    /// Where credentials were looked for, for the report when none were found.
+    fn looked_at(&self, profile: &str) -> String {
         let files: Vec<String> = [&self.credentials_file, &self.config_file]
             .into_iter()
             .flatten()
             .map(|path| path.display().to_string())
             .collect();
-        places.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned());
-        places.push("AWS_WEB_IDENTITY_TOKEN_FILE".to_owned());
-        if files.is_empty() {
-            places.push("no shared files ($HOME is not set)".to_owned());
+        let files = if files.is_empty() {
+            "no shared files ($HOME is not set)".to_owned()
         } else {
-            places.push(format!("the shared files {}", files.join(" and ")));
-        }
-        places.push("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI".to_owned());
-        places.join(", ")
+            format!("profile {profile} of {}", files.join(" and "))
+        };
+        format!(
+            "none in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or FULL_URI) nor \
+             in {files}"
+        )
     }
 }
 
