@@ -54,6 +54,10 @@ pub const GPG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most bytes of `gpg`'s standard error kept for a report; the rest is read and dropped.
 pub const MAX_GPG_STDERR_BYTES: u64 = 8 << 10;
 
+/// How long one attempt of an AWS KMS or STS request (or a container credentials request) may
+/// take unless `KSOPS_AWS_TIMEOUT` says otherwise; the AWS SDK itself sets no limit.
+pub const AWS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Most bytes of one answer from a key service (Vault/OpenBao transit, AWS KMS and STS), and of
 /// a certificate or credential file those clients read. A transit `batch_input` answer for
 /// ten thousand data keys is about 1.5 MiB; anything beyond 4 MiB is not a key service.

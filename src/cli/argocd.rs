@@ -77,10 +77,36 @@ fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, ArgocdError>
     Ok(root)
 }
 
+/// The AWS variables the KMS key source reads (credentials, shared files, web identity,
+/// container endpoint, endpoints, attempts).
+const AWS_VARS: [&str; 20] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_MAX_ATTEMPTS",
+];
+
 /// The generators' environment: only the sidecar's own settings, never the application's.
 ///
 /// Kept: `PATH`, `HOME`, `TMPDIR`, `XDG_CONFIG_HOME`, `SOPS_AGE_*`, `GNUPGHOME`, `SOPS_GPG_EXEC`,
-/// `SOPS_DECRYPTION_ORDER`, `KSOPS_*` (except the bound,
+/// `SOPS_DECRYPTION_ORDER`, the AWS variables KMS keys use ([`AWS_VARS`]), `KSOPS_*` (except
+/// the bound,
 /// which we set), and the build variables Argo CD itself sets (`ARGOCD_APP_*`, except
 /// `ARGOCD_APP_PARAMETERS`, which the Application supplies). Everything else is dropped, notably
 /// `ARGOCD_ENV_*` and `PARAM_*` (Application-supplied), `KUBECONFIG`, git credentials and proxies.
@@ -99,7 +125,8 @@ fn child_env(
                 | "GNUPGHOME"
                 | "SOPS_GPG_EXEC"
                 | "SOPS_DECRYPTION_ORDER"
-        ) || text.starts_with("SOPS_AGE_")
+        ) || AWS_VARS.contains(&text)
+            || text.starts_with("SOPS_AGE_")
             || (text.starts_with("KSOPS_") && text != KSOPS_CONFINE_TO)
             || (text.starts_with("ARGOCD_APP_") && text != "ARGOCD_APP_PARAMETERS");
         if !keep {
@@ -190,11 +217,33 @@ mod tests {
             ("SOPS_GPG_EXEC", "gpg2"),
             ("SOPS_DECRYPTION_ORDER", "pgp,age"),
             ("ARGOCD_ENV_GNUPGHOME", "/elsewhere"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::1:role/r"),
+            ("AWS_ENDPOINT_URL_KMS", "https://kms.internal"),
+            ("ARGOCD_ENV_AWS_ENDPOINT_URL_KMS", "https://evil.example"),
+            ("ARGOCD_ENV_AWS_PROFILE", "other"),
+            ("AWS_UNRELATED", "x"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
         assert_eq!(
             kept_names(&sidecar),
-            ["GNUPGHOME", "SOPS_GPG_EXEC", "SOPS_DECRYPTION_ORDER"]
+            [
+                "GNUPGHOME",
+                "SOPS_GPG_EXEC",
+                "SOPS_DECRYPTION_ORDER",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_ROLE_ARN",
+                "AWS_ENDPOINT_URL_KMS"
+            ]
         );
+        for name in [
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_CONFIG_FILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        ] {
+            let relative = [(OsString::from(name), OsString::from("aws/file"))];
+            assert!(child_env(relative.into_iter()).is_err(), "{name}");
+        }
     }
 }

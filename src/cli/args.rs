@@ -711,8 +711,14 @@ pub fn overview() -> String {
          ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt\n    \
          (else ~/.config/sops/age/keys.txt). A relative key file path is resolved in the\n    \
          directory ksops runs in: as a plugin, the kustomization directory.\n    \
-         PGP keys: the gpg program (SOPS_GPG_EXEC, else gpg; GNUPGHOME). Keys are tried age\n    \
-         first, then PGP, unless SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n",
+         PGP keys: the gpg program (SOPS_GPG_EXEC, else gpg; GNUPGHOME).\n    \
+         AWS KMS keys: the KMS API of the ARN's region (AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL\n    \
+         replace it), credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,\n    \
+         AWS_WEB_IDENTITY_TOKEN_FILE+AWS_ROLE_ARN, the shared files (AWS_SHARED_CREDENTIALS_FILE,\n    \
+         AWS_CONFIG_FILE, AWS_PROFILE or the key's aws_profile) or the container endpoint\n    \
+         (AWS_CONTAINER_CREDENTIALS_*); not the EC2 instance metadata service (IMDS).\n    \
+         Keys are tried age first, then PGP, then the others in the file, unless\n    \
+         SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n",
     );
     out
 }

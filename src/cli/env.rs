@@ -9,8 +9,9 @@ use crate::generator::Binding;
 use crate::generator::{ConfineError, Root, RootPolicy};
 use crate::generator::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::{NoKeyError, Redactor};
-use crate::limits::GPG_TIMEOUT;
 use crate::limits::Limits;
+use crate::limits::{AWS_TIMEOUT, GPG_TIMEOUT};
+use crate::sops::AwsSource;
 use crate::sops::{GpgSource, IdentitySources, Keyring};
 
 /// Files decrypted at once per generator.
@@ -26,6 +27,8 @@ pub const KSOPS_BIND_NAMESPACE: &str = "KSOPS_BIND_NAMESPACE";
 pub const KSOPS_PROJECT_KEYS_DIR: &str = "KSOPS_PROJECT_KEYS_DIR";
 /// Seconds `gpg` may take for one PGP key before it is stopped.
 pub const KSOPS_GPG_TIMEOUT: &str = "KSOPS_GPG_TIMEOUT";
+/// Seconds one AWS KMS or STS request may take before it is given up (then retried).
+pub const KSOPS_AWS_TIMEOUT: &str = "KSOPS_AWS_TIMEOUT";
 /// Turns on a dry run in every generator.
 pub const KSOPS_DRY_RUN: &str = "KSOPS_DRY_RUN";
 /// Turns on redaction in every generator; set by `ksops render --redact`.
@@ -37,14 +40,18 @@ const ARGOCD_APP_PROJECT_NAME: &str = "ARGOCD_APP_PROJECT_NAME";
 
 /// The identity variables that name files or directories; generators run in the kustomization
 /// directory, so commands that start generators resolve relative values where they were started.
-pub const KEY_FILE_VARS: [&str; 3] = [
+pub const KEY_FILE_VARS: [&str; 7] = [
     "SOPS_AGE_KEY_FILE",
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
     "GNUPGHOME",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
 /// The help lines for `ksops --help`'s ENVIRONMENT section (`KSOPS_CONFINE_TO` is internal).
-pub const SETTINGS_HELP: [(&str, &str); 7] = [
+pub const SETTINGS_HELP: [(&str, &str); 8] = [
     (
         KSOPS_CONCURRENCY_LIMIT,
         "at most this many files are decrypted at once (default 20)",
@@ -63,12 +70,18 @@ pub const SETTINGS_HELP: [(&str, &str); 7] = [
     ),
     (
         KSOPS_PROJECT_KEYS_DIR,
-        "identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt",
+        "identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt\n\
+         (PGP: its gnupg/ home; AWS: its aws/credentials and aws/config)",
     ),
     (
         KSOPS_GPG_TIMEOUT,
         "seconds gpg may take for one PGP key before it is stopped\n\
          (default 60)",
+    ),
+    (
+        KSOPS_AWS_TIMEOUT,
+        "seconds one AWS KMS or STS request may take (default 30;\n\
+         AWS_MAX_ATTEMPTS attempts, default 3)",
     ),
     (
         "KSOPS_DRY_RUN=1",
@@ -276,8 +289,9 @@ impl GeneratorSettings {
         })
     }
 
-    /// Loads the identities: only the project's key file and GnuPG home when project keys are on
-    /// (nothing else is read, not even `$HOME` or `$GNUPGHOME`), else every source sops reads.
+    /// Loads the identities: only the project's key file, GnuPG home and AWS shared files when
+    /// project keys are on (nothing else is read, not even `$HOME`, `$GNUPGHOME` or AWS
+    /// credentials in the environment), else every source sops reads.
     fn keyring(&self) -> Keyring {
         let sources = match &self.project_keys {
             Some(file) => IdentitySources {
@@ -287,6 +301,10 @@ impl GeneratorSettings {
                     timeout: gpg_timeout(),
                     ..GpgSource::from_env()
                 }),
+                aws: project_aws_dir(file).map(|dir| AwsSource {
+                    timeout: aws_timeout(),
+                    ..AwsSource::from_env(None).only_files_in(&dir)
+                }),
                 ..IdentitySources::default()
             },
             None => identity_sources(),
@@ -295,32 +313,49 @@ impl GeneratorSettings {
     }
 }
 
-/// Every identity source sops reads, with `gpg`'s time limit from `KSOPS_GPG_TIMEOUT`.
+/// Every identity source sops reads, with `gpg`'s time limit from `KSOPS_GPG_TIMEOUT` and
+/// AWS's from `KSOPS_AWS_TIMEOUT`.
 pub fn identity_sources() -> IdentitySources {
     let mut sources = IdentitySources::from_env();
     if let Some(gpg) = &mut sources.gpg {
         gpg.timeout = gpg_timeout();
     }
+    if let Some(aws) = &mut sources.aws {
+        aws.timeout = aws_timeout();
+    }
     sources
 }
 
-/// `KSOPS_GPG_TIMEOUT` as read from the environment (see [`parse_gpg_timeout`]).
+/// `KSOPS_GPG_TIMEOUT` as read from the environment (see [`parse_timeout`]).
 fn gpg_timeout() -> Result<Duration, String> {
-    parse_gpg_timeout(std::env::var_os(KSOPS_GPG_TIMEOUT).as_deref())
+    parse_timeout(
+        KSOPS_GPG_TIMEOUT,
+        std::env::var_os(KSOPS_GPG_TIMEOUT).as_deref(),
+        GPG_TIMEOUT,
+    )
 }
 
-/// `KSOPS_GPG_TIMEOUT`: whole seconds, at least 1; unset or empty is [`GPG_TIMEOUT`]. Anything
-/// else is refused (when a PGP key is tried) rather than guessed.
-fn parse_gpg_timeout(value: Option<&OsStr>) -> Result<Duration, String> {
+/// `KSOPS_AWS_TIMEOUT` as read from the environment (see [`parse_timeout`]).
+fn aws_timeout() -> Result<Duration, String> {
+    parse_timeout(
+        KSOPS_AWS_TIMEOUT,
+        std::env::var_os(KSOPS_AWS_TIMEOUT).as_deref(),
+        AWS_TIMEOUT,
+    )
+}
+
+/// A timeout variable: whole seconds, at least 1; unset or empty is `default`. Anything else
+/// is refused (when a key that needs it is tried) rather than guessed.
+fn parse_timeout(name: &str, value: Option<&OsStr>, default: Duration) -> Result<Duration, String> {
     let Some(value) = value.filter(|v| !v.is_empty()) else {
-        return Ok(GPG_TIMEOUT);
+        return Ok(default);
     };
     value
         .to_str()
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|seconds| *seconds >= 1)
         .map(Duration::from_secs)
-        .ok_or_else(|| format!("{KSOPS_GPG_TIMEOUT} must be a whole number of seconds, at least 1"))
+        .ok_or_else(|| format!("{name} must be a whole number of seconds, at least 1"))
 }
 
 /// The project's GnuPG home, `gnupg` beside its `keys.txt`, when it is a directory: with project
@@ -328,6 +363,14 @@ fn parse_gpg_timeout(value: Option<&OsStr>) -> Result<Duration, String> {
 fn project_gnupg_home(key_file: &Path) -> Option<PathBuf> {
     let home = key_file.with_file_name("gnupg");
     home.is_dir().then_some(home)
+}
+
+/// The project's AWS directory, `aws` beside its `keys.txt`, when it is a directory: with
+/// project keys on, its `credentials` and `config` are the only AWS credential source; without
+/// it, KMS keys are not tried.
+fn project_aws_dir(key_file: &Path) -> Option<PathBuf> {
+    let dir = key_file.with_file_name("aws");
+    dir.is_dir().then_some(dir)
 }
 
 /// The key file variables of this process that hold relative paths, made absolute against the
@@ -446,15 +489,15 @@ mod tests {
     }
 
     #[test]
-    fn gpg_timeout_is_whole_seconds() {
-        assert_eq!(parse_gpg_timeout(None), Ok(GPG_TIMEOUT));
-        assert_eq!(parse_gpg_timeout(Some(OsStr::new(""))), Ok(GPG_TIMEOUT));
-        assert_eq!(
-            parse_gpg_timeout(Some(OsStr::new("5"))),
-            Ok(Duration::from_secs(5))
-        );
+    fn timeouts_are_whole_seconds() {
+        let parse = |value: Option<&str>| {
+            parse_timeout(KSOPS_GPG_TIMEOUT, value.map(OsStr::new), GPG_TIMEOUT)
+        };
+        assert_eq!(parse(None), Ok(GPG_TIMEOUT));
+        assert_eq!(parse(Some("")), Ok(GPG_TIMEOUT));
+        assert_eq!(parse(Some("5")), Ok(Duration::from_secs(5)));
         for bad in ["0", "-1", "1.5", "5s", " 5"] {
-            assert!(parse_gpg_timeout(Some(OsStr::new(bad))).is_err(), "{bad}");
+            assert!(parse(Some(bad)).is_err(), "{bad}");
         }
     }
 
@@ -465,6 +508,8 @@ mod tests {
             KSOPS_ROOT,
             KSOPS_BIND_NAMESPACE,
             KSOPS_PROJECT_KEYS_DIR,
+            KSOPS_GPG_TIMEOUT,
+            KSOPS_AWS_TIMEOUT,
             KSOPS_DRY_RUN,
             KSOPS_REDACT,
         ] {

@@ -1,5 +1,7 @@
 //! The `sops` metadata section: key groups, MAC, `lastmodified` and the encryption rule.
 
+use std::collections::BTreeMap;
+
 use crate::sops::gotime::Timestamp;
 use crate::sops::rules::{DEFAULT_UNENCRYPTED_SUFFIX, EncryptionRule, GoRegex};
 use crate::sops::stores::MetadataStyle;
@@ -48,13 +50,56 @@ pub enum MasterKey {
         /// The armored OpenPGP message holding the data key (or share).
         enc: String,
     },
-    /// A key kind ksops cannot use (cloud KMS, Vault); listed so errors can name it.
+    /// An AWS KMS key with its encrypted copy of the data key.
+    Kms(KmsKey),
+    /// A key kind ksops cannot use (GCP KMS, Azure Key Vault, Vault, Huawei KMS); listed so
+    /// errors can name it.
     Unsupported {
-        /// The metadata field it came from (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `hckms`).
+        /// The metadata field it came from (`gcp_kms`, `azure_kv`, `hc_vault`, `hckms`).
         kind: &'static str,
         /// What sops prints for the key (fingerprint, ARN, resource id, URL).
         id: String,
     },
+}
+
+/// An AWS KMS master key (`kms` entries).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsKey {
+    /// The KMS key's ARN (`arn`); its region decides where the key is decrypted.
+    pub arn: String,
+    /// A role to assume through STS before calling KMS (`role`), or empty.
+    pub role: String,
+    /// The encryption context (`context`), which KMS checks on decryption. Its order in the
+    /// file does not matter.
+    pub context: BTreeMap<String, String>,
+    /// The shared-config profile whose credentials are used (`aws_profile`), or empty.
+    pub aws_profile: String,
+    /// The base64 ciphertext blob holding the data key (or share).
+    pub enc: String,
+}
+
+impl KmsKey {
+    /// How sops names the key (`ToString`): `arn[+role][|k:v,… sorted][|profile]`, with an
+    /// empty context kept between the bars when a profile follows.
+    pub fn label(&self) -> String {
+        let mut label = self.arn.clone();
+        if !self.role.is_empty() {
+            label = format!("{label}+{}", self.role);
+        }
+        let context = self
+            .context
+            .iter()
+            .map(|(key, value)| format!("{key}:{value}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        if !self.aws_profile.is_empty() {
+            format!("{label}|{context}|{}", self.aws_profile)
+        } else if !context.is_empty() {
+            format!("{label}|{context}")
+        } else {
+            label
+        }
+    }
 }
 
 impl MasterKey {
@@ -63,6 +108,7 @@ impl MasterKey {
         match self {
             MasterKey::Age { .. } => "age",
             MasterKey::Pgp { .. } => "pgp",
+            MasterKey::Kms(_) => "kms",
             MasterKey::Unsupported { kind, .. } => kind,
         }
     }
@@ -164,17 +210,35 @@ impl<'a> Fields<'a> {
 
     fn string(&self, name: &'a str) -> Result<String, MetadataError> {
         let yaml = self.style == MetadataStyle::Yaml;
-        let text = self.scalar(name, "a string", |_, value| match value {
-            Value::Str(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-            // go-yaml decodes any scalar into a string field. The parser keeps floats and
-            // timestamps of the metadata as their text; these print as written.
-            Value::Int(i) if yaml => Some(i.to_string()),
-            Value::Bool(b) if yaml => Some(b.to_string()),
-            Value::Float(f) if yaml => Some(crate::sops::gonum::format_g(*f, false)),
-            Value::Time(t) if yaml => Some(t.to_rfc3339_nano()),
-            _ => None,
-        })?;
+        let text = self.scalar(name, "a string", |_, value| string_value(value, yaml))?;
         Ok(text.unwrap_or_default())
+    }
+
+    /// A mapping of strings (a KMS `context`). Repeated entries add to it, as Go's decoders
+    /// fill an existing map; null clears it. A null value is refused: sops cannot use it.
+    fn string_map(&self, name: &'a str) -> Result<BTreeMap<String, String>, MetadataError> {
+        let yaml = self.style == MetadataStyle::Yaml;
+        let mut out = BTreeMap::new();
+        for (_, value) in self.matches(name) {
+            match value {
+                Value::Null => out.clear(),
+                Value::Mapping(map) => {
+                    for entry in map.entries() {
+                        let text = string_value(&entry.value, yaml).ok_or_else(|| {
+                            MetadataError::Invalid(format!(
+                                "`{name}` value of {:?} is not a string",
+                                entry.key
+                            ))
+                        })?;
+                        out.insert(entry.key.clone(), text);
+                    }
+                }
+                _ => {
+                    return Err(MetadataError::Invalid(format!("`{name}` is not a mapping")));
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn list(&self, name: &'a str) -> Result<Vec<Value>, MetadataError> {
@@ -232,6 +296,20 @@ impl<'a> Fields<'a> {
             _ => None,
         })?;
         Ok(count.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
+    }
+}
+
+/// A scalar decoded into a Go string field: any string; in YAML (go-yaml decodes any scalar
+/// into a string) also numbers, booleans and timestamps, as written. The parser keeps floats
+/// and timestamps of the metadata as their text; these print as written.
+fn string_value(value: &Value, yaml: bool) -> Option<String> {
+    match value {
+        Value::Str(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Value::Int(i) if yaml => Some(i.to_string()),
+        Value::Bool(b) if yaml => Some(b.to_string()),
+        Value::Float(f) if yaml => Some(crate::sops::gonum::format_g(*f, false)),
+        Value::Time(t) if yaml => Some(t.to_rfc3339_nano()),
+        _ => None,
     }
 }
 
@@ -330,7 +408,16 @@ fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
             // the whole file even though the key is never used.
             Timestamp::parse_rfc3339(&key.string("created_at")?)?;
             let id = match kind {
-                "kms" => key.string("arn")?,
+                "kms" => {
+                    others.push(MasterKey::Kms(KmsKey {
+                        arn: key.string("arn")?,
+                        role: key.string("role")?,
+                        context: key.string_map("context")?,
+                        aws_profile: key.string("aws_profile")?,
+                        enc: key.string("enc")?,
+                    }));
+                    continue;
+                }
                 "gcp_kms" => key.string("resource_id")?,
                 "hckms" => key.string("key_id")?,
                 "azure_kv" => format!(
@@ -497,6 +584,74 @@ mod tests {
             Metadata::from_tree(&bad, MetadataStyle::Yaml),
             Err(MetadataError::Time(_))
         ));
+    }
+
+    fn kms_key(context: Vec<(&str, Value)>, extra: Vec<(&str, Value)>) -> Value {
+        let mut fields = vec![
+            (
+                "arn",
+                Value::str("arn:aws:kms:eu-west-1:111122223333:key/test-only"),
+            ),
+            ("context", map(context)),
+            ("created_at", Value::str("2026-01-01T00:00:00Z")),
+            ("enc", Value::str("QUJD")),
+        ];
+        fields.extend(extra);
+        map(fields)
+    }
+
+    #[test]
+    fn kms_entries_keep_role_context_and_profile() {
+        let decode = |key: Value, style| {
+            let tree = map(base(vec![("kms", Value::Sequence(vec![key]))]));
+            match Metadata::from_tree(&tree, style).unwrap().key_groups[0].keys[1].clone() {
+                MasterKey::Kms(key) => key,
+                other => panic!("{other:?}"),
+            }
+        };
+        let a = decode(
+            kms_key(
+                vec![("team", Value::str("shop")), ("env", Value::str("prod"))],
+                vec![],
+            ),
+            MetadataStyle::Yaml,
+        );
+        let b = decode(
+            kms_key(
+                vec![("env", Value::str("prod")), ("team", Value::str("shop"))],
+                vec![],
+            ),
+            MetadataStyle::Yaml,
+        );
+        // The context's order does not matter; sops' label sorts it.
+        assert_eq!(a, b);
+        assert_eq!(
+            a.label(),
+            "arn:aws:kms:eu-west-1:111122223333:key/test-only|env:prod,team:shop"
+        );
+        assert_eq!(a.enc, "QUJD");
+        let full = decode(
+            kms_key(
+                vec![],
+                vec![
+                    ("role", Value::str("arn:aws:iam::111122223333:role/r")),
+                    ("aws_profile", Value::str("team")),
+                ],
+            ),
+            MetadataStyle::Yaml,
+        );
+        assert_eq!(
+            full.label(),
+            "arn:aws:kms:eu-west-1:111122223333:key/test-only+arn:aws:iam::111122223333:role/r||team"
+        );
+        // go-yaml decodes any scalar into a string; Go's JSON decoder does not.
+        let numeric = kms_key(vec![("n", Value::Int(1))], vec![]);
+        assert_eq!(
+            decode(numeric.clone(), MetadataStyle::Yaml).context["n"],
+            "1"
+        );
+        let tree = map(base(vec![("kms", Value::Sequence(vec![numeric]))]));
+        assert!(Metadata::from_tree(&tree, MetadataStyle::Json).is_err());
     }
 
     #[test]

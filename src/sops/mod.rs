@@ -1,4 +1,5 @@
-//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age and PGP keys.
+//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age, PGP and AWS KMS
+//! keys.
 //!
 //! It knows nothing of Kubernetes. Layout, bottom up (the modules are private; what the layers
 //! above use is re-exported here, in one list):
@@ -8,7 +9,7 @@
 //! - `cipher`: the `ENC[…]` value format, the GCM primitive and Go value types; `rules`: which
 //!   leaves are encrypted; `config`: `.sops.yaml`;
 //! - `metadata`: the `sops` section; `keys`: identities and the data key, one folder per key
-//!   type (`keys/age`, `keys/pgp`);
+//!   type (`keys/age`, `keys/pgp`, `keys/aws`);
 //! - `error`: why a file could not be read or decrypted, and which kind of failure that is;
 //! - `inspect`: reading a file without a key, and the one walk over its leaves;
 //! - `decrypt`: decrypting values, the MAC and the `sops decrypt` pipeline.
@@ -30,8 +31,9 @@ pub use inspect::{EncryptedLeaf, Inspected, Leaf, LeafContent, inspect, visit_le
 pub(crate) use inspect::{Position, walk};
 // Identities and the data key.
 pub use keys::{
-    DataKeyError, DataKeyFailure, FailedKey, GpgSource, IdentitySources, Keyring, PublicKey,
-    SourceReport, SourceStatus, TriedIdentity, recover_data_key,
+    AwsSource, ContainerEndpoint, DataKeyError, DataKeyFailure, FailedKey, GpgSource,
+    IdentitySources, Keyring, PublicKey, SourceReport, SourceStatus, TriedIdentity, WebIdentity,
+    recover_data_key,
 };
 // The document model and the stores.
 pub use gotime::Timestamp;
@@ -52,7 +54,7 @@ pub use config::{
     load_emit_options, matching_rule, parse_creation_rules,
 };
 pub use gonum::format_f as format_go_float;
-pub use metadata::{KeyGroup, MasterKey, Metadata, MetadataError};
+pub use metadata::{KeyGroup, KmsKey, MasterKey, Metadata, MetadataError};
 pub use rules::{EncryptionRule, GoRegex};
 
 mod cipher;

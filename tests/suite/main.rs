@@ -7,6 +7,7 @@ mod support;
 
 mod argocd;
 mod argocd_manifests;
+mod aws_kms;
 mod check;
 mod cli;
 mod decrypt_fixtures;

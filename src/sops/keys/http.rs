@@ -73,6 +73,18 @@ pub(super) struct HttpRequest<'a> {
 pub(super) struct HttpResponse {
     pub status: u16,
     pub body: Zeroizing<Vec<u8>>,
+    /// The response headers, names lower-cased (for request ids and error types).
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (lower case), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 impl fmt::Debug for HttpResponse {
@@ -81,6 +93,7 @@ impl fmt::Debug for HttpResponse {
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
             .field("body_len", &self.body.len())
+            .field("headers", &self.headers.len())
             .finish()
     }
 }
@@ -189,6 +202,13 @@ impl HttpClient {
         };
         let mut response = result.map_err(|e| Attempt::Failed(describe(&e)))?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
         let body = response
             .body_mut()
             .with_config()
@@ -201,6 +221,7 @@ impl HttpClient {
         Ok(HttpResponse {
             status,
             body: Zeroizing::new(body),
+            headers,
         })
     }
 }

@@ -11,11 +11,12 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::age::AgeKeys;
-use super::identity::{KeyFailure, TriedIdentity, sha256};
+use super::aws::KmsKeys;
+use super::identity::{KeyFailure, PublicKey, TriedIdentity, sha256};
 use super::order::DecryptionOrder;
 use super::pgp::PgpKeys;
 use super::sources::{IdentitySources, SourceReport};
-use crate::sops::metadata::MasterKey;
+use crate::sops::metadata::{KeyGroup, MasterKey};
 
 /// Every identity found in the sources sops 3.11 reads, with a report per source.
 ///
@@ -26,6 +27,8 @@ pub struct Keyring {
     age: AgeKeys,
     /// PGP keys, through the `gpg` program.
     pgp: PgpKeys,
+    /// AWS KMS keys, through the KMS API with the AWS credential chain.
+    aws: KmsKeys,
     /// The order a group's keys are tried in, or why `SOPS_DECRYPTION_ORDER` is refused.
     order: Result<DecryptionOrder, String>,
 }
@@ -46,6 +49,7 @@ impl Keyring {
         Keyring {
             age: AgeKeys::load(sources),
             pgp: PgpKeys::load(sources),
+            aws: KmsKeys::load(sources),
             order: DecryptionOrder::parse(sources.decryption_order.as_deref()),
         }
     }
@@ -91,12 +95,20 @@ impl Keyring {
         self.age.tried_identities()
     }
 
-    /// [`Keyring::tried_identities`], with what stands for gpg's keys when `pgp_keys` (the file
-    /// has PGP keys) and gpg is a key source.
-    pub(super) fn tried_identities_for(&self, pgp_keys: bool) -> Vec<TriedIdentity> {
+    /// [`Keyring::tried_identities`], with what stands for gpg's keys when the file has PGP
+    /// keys and gpg is a key source, and for the AWS credentials when it has KMS keys and AWS
+    /// is a key source.
+    pub(super) fn tried_identities_for(&self, groups: &[KeyGroup]) -> Vec<TriedIdentity> {
+        let keys = || groups.iter().flat_map(|group| &group.keys);
         let mut identities = self.tried_identities();
-        if pgp_keys {
+        if keys().any(|key| matches!(key, MasterKey::Pgp { .. })) {
             identities.extend(self.pgp.tried_identity());
+        }
+        if keys().any(|key| matches!(key, MasterKey::Kms(_))) && self.aws.is_source() {
+            identities.push(TriedIdentity {
+                public_key: PublicKey::Unknown("the AWS credentials' access to the KMS keys"),
+                source: "AWS".to_owned(),
+            });
         }
         identities
     }
@@ -123,27 +135,25 @@ impl Keyring {
     /// (an age stanza; a PGP fingerprint, a Vault path or a KMS ARN with their ciphertext).
     pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
         let (name, result) = match key {
-            MasterKey::Age { recipient, enc } => (recipient, self.age.unwrap(enc)),
-            MasterKey::Pgp { fingerprint, enc } => (fingerprint, self.pgp.unwrap(enc)),
+            MasterKey::Age { recipient, enc } => (recipient.clone(), self.age.unwrap(enc)),
+            MasterKey::Pgp { fingerprint, enc } => (fingerprint.clone(), self.pgp.unwrap(enc)),
+            MasterKey::Kms(kms) => (kms.label(), self.aws.unwrap(kms)),
             MasterKey::Unsupported { kind, id } => (
-                id,
+                id.clone(),
                 Err(format!(
-                    "ksops decrypts with age and PGP keys only; this {} key was not tried",
+                    "ksops decrypts with age, PGP and AWS KMS keys only; this {} key was not \
+                     tried",
                     kind_name(kind)
                 )),
             ),
         };
-        result.map_err(|reason| KeyFailure {
-            name: name.clone(),
-            reason,
-        })
+        result.map_err(|reason| KeyFailure { name, reason })
     }
 }
 
 /// A readable name for a key kind ksops does not decrypt with.
 fn kind_name(kind: &str) -> &str {
     match kind {
-        "kms" => "AWS KMS",
         "gcp_kms" => "GCP KMS",
         "azure_kv" => "Azure Key Vault",
         "hc_vault" => "HashiCorp Vault",

@@ -8,16 +8,17 @@
 //!   shares when there are several groups; [`DataKeyError`] reads like sops' report
 //!   ([`DataKeyFailure`]).
 //!
-//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`) holding its identity
+//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`, `aws/`) holding its identity
 //! types, how they are loaded from the sources and unlocked, and how they unwrap a master key
 //! of that type. [`Keyring`] holds the loaded identities of each type and is the one place that
 //! dispatches on [`MasterKey`]: a key type ksops cannot use is reported as not tried. A new
-//! type (HashiCorp Vault transit, AWS KMS) is a `MasterKey` variant, a folder beside
+//! type (HashiCorp Vault transit) is a `MasterKey` variant, a folder beside
 //! `age/` with the same shape, a field of [`Keyring`] and an arm of its dispatch.
 //!
 //! [`MasterKey`]: crate::sops::metadata::MasterKey
 
 mod age;
+mod aws;
 mod http;
 mod identity;
 mod keyring;
@@ -35,4 +36,7 @@ pub use identity::{PublicKey, TriedIdentity};
 pub use keyring::Keyring;
 pub use recover::{DataKeyError, recover_data_key};
 pub use report::{DataKeyFailure, FailedKey};
-pub use sources::{GpgSource, IdentitySources, SourceReport, SourceStatus};
+pub use sources::{
+    AwsSource, ContainerEndpoint, GpgSource, IdentitySources, SourceReport, SourceStatus,
+    WebIdentity,
+};

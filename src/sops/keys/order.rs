@@ -62,6 +62,13 @@ mod tests {
                 fingerprint: id.into(),
                 enc: String::new(),
             },
+            "kms" => MasterKey::Kms(crate::sops::metadata::KmsKey {
+                arn: id.into(),
+                role: String::new(),
+                context: Default::default(),
+                aws_profile: String::new(),
+                enc: String::new(),
+            }),
             _ => MasterKey::Unsupported {
                 kind,
                 id: id.into(),
@@ -90,6 +97,7 @@ mod tests {
                     fingerprint: id, ..
                 }
                 | MasterKey::Unsupported { id, .. } => id.clone(),
+                MasterKey::Kms(key) => key.arn.clone(),
             })
             .collect()
     }

@@ -10,7 +10,7 @@ use super::order::DecryptionOrder;
 use super::report::{DataKeyFailure, GroupResult};
 use super::shamir::{self, ShamirError};
 use crate::sops::cipher::DataKey;
-use crate::sops::metadata::{KeyGroup, MasterKey};
+use crate::sops::metadata::KeyGroup;
 
 /// Why the data key could not be recovered.
 #[derive(Debug, Error)]
@@ -108,12 +108,7 @@ pub fn recover_data_key(
             groups,
             shamir_threshold,
             results.clone(),
-            keyring.tried_identities_for(
-                groups
-                    .iter()
-                    .flat_map(|group| &group.keys)
-                    .any(|key| matches!(key, MasterKey::Pgp { .. })),
-            ),
+            keyring.tried_identities_for(groups),
             keyring.relative_path_sources(),
         )))
     };
@@ -140,6 +135,7 @@ mod tests {
         IDENTITIES, RECIPIENTS, age_encrypt_to, empty_sources, enc_blobs, have_tool, read_vector,
         run, vector,
     };
+    use crate::sops::metadata::MasterKey;
 
     const TINY_KEY: &str = "e95fa126f7426eae76ef9cf5211860926474361f603cfcaa0f624473edf4e779";
 
@@ -299,8 +295,8 @@ mod tests {
         // Two keys in the group: sops separates their blocks with a prefixed blank line.
         if let Some(g) = groups.first_mut() {
             g.keys.push(MasterKey::Unsupported {
-                kind: "kms",
-                id: "arn:aws:kms:eu-west-1:111122223333:key/test-only".into(),
+                kind: "gcp_kms",
+                id: "projects/test-only/locations/global/keyRings/r/cryptoKeys/k".into(),
             });
         }
         let text = expect_failure(recover_data_key(&groups, 0, &keyring));
@@ -337,7 +333,14 @@ mod tests {
             )),
             "{summary}"
         );
-        assert!(text.contains("\n  \n  arn:aws:kms:eu-west-1:111122223333:key/test-only: FAILED\n    - | ksops decrypts with age and PGP keys only; this AWS KMS key\n      | was not tried\n"), "{text}");
+        assert!(
+            text.contains(
+                "\n  \n  projects/test-only/locations/global/keyRings/r/cryptoKeys/k: FAILED\n    \
+                 - | ksops decrypts with age, PGP and AWS KMS keys only; this GCP\n      \
+                 | KMS key was not tried\n"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("AGE-SECRET-KEY"), "{text}");
         assert!(!text.contains("token-value"), "{text}");
         for line in secret.lines().filter(|l| l.starts_with("AGE-")) {

@@ -320,7 +320,7 @@ impl DataKeyFailure {
             let recipient = match key {
                 MasterKey::Age { recipient, .. } => recipient.clone(),
                 MasterKey::Pgp { fingerprint, .. } => format!("PGP {fingerprint}"),
-                MasterKey::Unsupported { .. } => continue,
+                MasterKey::Kms(_) | MasterKey::Unsupported { .. } => continue,
             };
             if !recipients.contains(&recipient) {
                 recipients.push(recipient);

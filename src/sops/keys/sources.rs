@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
+pub use super::aws::{AwsSource, ContainerEndpoint, WebIdentity};
 pub use super::pgp::GpgSource;
 
 /// The inputs of identity discovery, read once from the environment (or built by hand by
@@ -35,6 +36,9 @@ pub struct IdentitySources {
     /// `SOPS_DECRYPTION_ORDER`: the key types to try first, comma-separated (default
     /// `age,pgp`).
     pub decryption_order: Option<String>,
+    /// The AWS settings and credential sources for KMS master keys; `None`: KMS keys are not
+    /// tried.
+    pub aws: Option<AwsSource>,
 }
 
 impl std::fmt::Debug for IdentitySources {
@@ -50,6 +54,7 @@ impl std::fmt::Debug for IdentitySources {
             .field("terminal", &self.terminal)
             .field("gpg", &self.gpg.is_some())
             .field("decryption_order", &self.decryption_order)
+            .field("aws", &self.aws)
             .finish()
     }
 }
@@ -70,10 +75,12 @@ fn secret_var(name: &str) -> Option<Zeroizing<String>> {
 impl IdentitySources {
     /// Reads every input from the process environment.
     pub fn from_env() -> Self {
+        let home = non_empty_path("HOME");
         IdentitySources {
+            aws: Some(AwsSource::from_env(home.as_deref())),
             ssh_private_key_file: std::env::var_os("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
                 .map(PathBuf::from),
-            home: non_empty_path("HOME"),
+            home,
             xdg_config_home: non_empty_path("XDG_CONFIG_HOME"),
             age_key: secret_var("SOPS_AGE_KEY"),
             age_key_file: std::env::var_os("SOPS_AGE_KEY_FILE").map(PathBuf::from),
