@@ -5,6 +5,7 @@
 
 mod support;
 
+mod age_pq;
 mod argocd;
 mod argocd_manifests;
 mod check;

@@ -1,9 +1,10 @@
 //! The age key type: every age identity sops 3.11 would find, and how they unwrap an age
 //! master key's copy of the data key (sops' `age.Decrypt`).
 //!
-//! - `identity`: the identity types (X25519, SSH, plugin, passphrase-protected) and what each
-//!   says about itself;
+//! - `identity`: the identity types (X25519, post-quantum, SSH, plugin, passphrase-protected)
+//!   and what each says about itself;
 //! - `load`: reading them from each source, in sops' order;
+//! - `pq`: post-quantum identities (`mlkem768x25519`), which the `age` crate lacks;
 //! - `ssh`: the parts of the OpenSSH key format age keys need;
 //! - `unlock`: passphrases asked on `/dev/tty` and plugin requests, when a file needs them.
 //!
@@ -12,6 +13,7 @@
 
 mod identity;
 mod load;
+mod pq;
 mod ssh;
 mod unlock;
 
@@ -190,6 +192,7 @@ impl Attempt<'_> {
     fn plain(&self, id: &Plain, stanzas: &[Stanza]) -> Option<Result<FileKey, DecryptError>> {
         match id {
             Plain::X25519(i) => age::Identity::unwrap_stanzas(i, stanzas),
+            Plain::Hybrid(i) => age::Identity::unwrap_stanzas(i.as_ref(), stanzas),
             Plain::Ssh(i, ..) => age::Identity::unwrap_stanzas(i, stanzas),
             Plain::Plugin(i) => self.plugin(i, stanzas),
         }
