@@ -128,6 +128,9 @@ fn stanza_argument(age_file: &[u8]) -> std::ops::Range<usize> {
     start..start + len
 }
 
+/// Which byte of an age file to change.
+type ByteOf = fn(&[u8]) -> usize;
+
 #[test]
 fn a_tampered_pq_stanza_fails_like_sops() {
     let [sops] = require_tools!("sops");
@@ -139,7 +142,7 @@ fn a_tampered_pq_stanza_fails_like_sops() {
     let original = fs::read_to_string(&case.file).expect("read secret.yaml");
     // Which byte to change: in the ML-KEM ciphertext, in the X25519 share (both in the stanza's
     // argument), and in the sealed file key (its body).
-    let edits: [(&str, fn(&[u8]) -> usize); 3] = [
+    let edits: [(&str, ByteOf); 3] = [
         ("ml-kem", |f| stanza_argument(f).start + 100),
         ("x25519", |f| stanza_argument(f).end - 10),
         ("body", |f| stanza_argument(f).end + 5),

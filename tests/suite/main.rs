@@ -5,6 +5,7 @@
 
 mod support;
 
+mod age_key_commands;
 mod age_pq;
 mod argocd;
 mod argocd_manifests;

@@ -123,7 +123,7 @@ impl Keyring {
     /// (an age stanza; a PGP fingerprint, a Vault path or a KMS ARN with their ciphertext).
     pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
         let (name, result) = match key {
-            MasterKey::Age { recipient, enc } => (recipient, self.age.unwrap(enc)),
+            MasterKey::Age { recipient, enc } => (recipient, self.age.unwrap(recipient, enc)),
             MasterKey::Pgp { fingerprint, enc } => (fingerprint, self.pgp.unwrap(enc)),
             MasterKey::Unsupported { kind, id } => (
                 id,
