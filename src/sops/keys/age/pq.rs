@@ -96,12 +96,17 @@ impl HybridIdentity {
                 }
             },
             |_, bytes| {
-                let data = Zeroizing::new(bytes.collect::<Vec<u8>>());
                 let mut seed = Zeroizing::new([0u8; 32]);
-                if data.len() != seed.len() {
+                let mut len = 0;
+                for byte in bytes {
+                    if let Some(slot) = seed.get_mut(len) {
+                        *slot = byte;
+                    }
+                    len += 1;
+                }
+                if len != seed.len() {
                     return Err("invalid MLKEM768-X25519 secret key");
                 }
-                seed.copy_from_slice(&data);
                 Ok(seed)
             },
         )?;
@@ -137,15 +142,14 @@ impl HybridIdentity {
             return None;
         }
         let mut out = Zeroizing::new([0u8; 32]);
-        let digest = Sha3_256::new()
+        Sha3_256::new()
             .chain_update(ss_pq.as_slice())
             .chain_update(ss_t.as_bytes())
             .chain_update(ct_t)
             .chain_update(self.x25519_public.as_bytes())
             .chain_update(XWING_LABEL)
-            .finalize();
+            .finalize_into(out.as_mut_slice().into());
         ss_pq.as_mut_slice().zeroize();
-        out.copy_from_slice(&digest);
         Some(out)
     }
 }
