@@ -1,8 +1,8 @@
 //! The keyring: the identities of every key type ksops decrypts with, loaded once per process,
 //! and the one place that picks which of them unwraps a master key.
 //!
-//! sops reloads all identity sources for every key it tries; ksops loads them once and shares
-//! the result between files decrypted in parallel. Nothing here prints: statuses and errors are
+//! sops reloads all identity sources for every key it tries; ksops loads them once (the key
+//! commands once per recipient) and shares the result between files decrypted in parallel. Nothing here prints: statuses and errors are
 //! recorded per source, under names such as `SOPS_AGE_KEY_FILE` or `$HOME/.ssh/id_ed25519`,
 //! never with values or contents.
 
