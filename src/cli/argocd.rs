@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::args::ArgocdArgs;
-use crate::cli::env::{KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError};
+use crate::cli::env::{KEY_COMMAND_VARS, KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError};
 use crate::cli::error::{ArgocdError, CliError};
 use crate::cli::io::write_stdout;
 use crate::cli::kustomize::{TempPluginHome, kustomize_program, run_build};
@@ -140,9 +140,26 @@ fn child_env(
         if names_a_file && !Path::new(&value).is_absolute() {
             return Err(SettingError::RelativeKeyFile(text.to_owned()));
         }
+        // So would a key command's program (its first word) given by a relative path.
+        if KEY_COMMAND_VARS.contains(&text) && runs_relative_program(&value) {
+            return Err(SettingError::RelativeKeyCommand(text.to_owned()));
+        }
         kept.push((name, value));
     }
     Ok(kept)
+}
+
+/// Whether a command line's first word is a relative path with a directory part (`./get-key`,
+/// `bin/get-key`). Quotes around it are ignored; a bare name is looked up on `PATH`.
+fn runs_relative_program(command: &OsString) -> bool {
+    let text = command.to_string_lossy();
+    let program = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_matches(['\'', '"']);
+    let path = Path::new(program);
+    path.is_relative() && path.components().count() > 1
 }
 
 #[cfg(test)]
@@ -205,6 +222,8 @@ mod tests {
         );
         for (name, value) in [
             ("SOPS_AGE_KEY_FILE", "k.txt"),
+            ("SOPS_AGE_KEY_CMD", "./get-key --id 1"),
+            ("SOPS_AGE_SSH_PRIVATE_KEY_CMD", "'bin/ssh key'"),
             ("GNUPGHOME", "gnupg"),
             ("SOPS_GPG_EXEC", "./gpg"),
             ("SOPS_GPG_EXEC", "bin/gpg"),
@@ -213,6 +232,8 @@ mod tests {
             assert!(child_env(relative.into_iter()).is_err(), "{name}={value}");
         }
         let sidecar = [
+            ("SOPS_AGE_KEY_CMD", "vault-age-key --field key"),
+            ("SOPS_AGE_SSH_PRIVATE_KEY_CMD", "/usr/local/bin/ssh-key"),
             ("GNUPGHOME", "/keys/gnupg"),
             ("SOPS_GPG_EXEC", "gpg2"),
             ("SOPS_DECRYPTION_ORDER", "pgp,age"),
@@ -228,6 +249,8 @@ mod tests {
         assert_eq!(
             kept_names(&sidecar),
             [
+                "SOPS_AGE_KEY_CMD",
+                "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
                 "GNUPGHOME",
                 "SOPS_GPG_EXEC",
                 "SOPS_DECRYPTION_ORDER",

@@ -706,11 +706,13 @@ pub fn overview() -> String {
         out.push_str(&two_columns(name, help, 26));
     }
     out.push_str(
-        "\nIDENTITIES (read as sops 3.11 reads them, all used together):\n    \
+        "\nIDENTITIES (read as sops 3.12 reads them, all used together):\n    \
          SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE,\n    \
-         ~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/sops/age/keys.txt\n    \
-         (else ~/.config/sops/age/keys.txt). A relative key file path is resolved in the\n    \
-         directory ksops runs in: as a plugin, the kustomization directory.\n    \
+         SOPS_AGE_SSH_PRIVATE_KEY_CMD, ~/.ssh/id_ed25519, ~/.ssh/id_rsa,\n    \
+         $XDG_CONFIG_HOME/sops/age/keys.txt (else ~/.config/sops/age/keys.txt). The two\n    \
+         commands run once per recipient tried, with SOPS_AGE_RECIPIENT set to it. A\n    \
+         relative key file path is resolved in the directory ksops runs in: as a plugin,\n    \
+         the kustomization directory.\n    \
          PGP keys: the gpg program (SOPS_GPG_EXEC, else gpg; GNUPGHOME).\n    \
          AWS KMS keys: the KMS API of the ARN's region (AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL\n    \
          replace it), credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,\n    \

@@ -50,6 +50,10 @@ pub const KEY_FILE_VARS: [&str; 7] = [
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
+/// The key command variables: sops runs the program named by their first word, which a relative
+/// path with a directory part would look for in the kustomization directory.
+pub const KEY_COMMAND_VARS: [&str; 2] = ["SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_CMD"];
+
 /// The help lines for `ksops --help`'s ENVIRONMENT section (`KSOPS_CONFINE_TO` is internal).
 pub const SETTINGS_HELP: [(&str, &str); 8] = [
     (
@@ -136,6 +140,13 @@ pub enum SettingError {
     /// A key file variable is relative where generators would resolve it inside the checkout.
     #[error("{0} must be an absolute path in the sidecar")]
     RelativeKeyFile(String),
+    /// A key command runs a program by a relative path, which generators would resolve inside
+    /// the checkout.
+    #[error(
+        "{0} runs its program by a relative path, which in the sidecar names a file of the \
+         repository: give the program's absolute path, or a name found on PATH"
+    )]
+    RelativeKeyCommand(String),
 }
 
 /// Which [`ValueMode`] a run asks for (`KSOPS_DRY_RUN`, `KSOPS_REDACT`, `render --dry-run`,

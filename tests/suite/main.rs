@@ -5,6 +5,8 @@
 
 mod support;
 
+mod age_key_commands;
+mod age_pq;
 mod argocd;
 mod argocd_manifests;
 mod aws_kms;

@@ -1,8 +1,8 @@
 //! The keyring: the identities of every key type ksops decrypts with, loaded once per process,
 //! and the one place that picks which of them unwraps a master key.
 //!
-//! sops reloads all identity sources for every key it tries; ksops loads them once and shares
-//! the result between files decrypted in parallel. Nothing here prints: statuses and errors are
+//! sops reloads all identity sources for every key it tries; ksops loads them once (the key
+//! commands once per recipient) and shares the result between files decrypted in parallel. Nothing here prints: statuses and errors are
 //! recorded per source, under names such as `SOPS_AGE_KEY_FILE` or `$HOME/.ssh/id_ed25519`,
 //! never with values or contents.
 
@@ -135,7 +135,9 @@ impl Keyring {
     /// (an age stanza; a PGP fingerprint, a Vault path or a KMS ARN with their ciphertext).
     pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
         let (name, result) = match key {
-            MasterKey::Age { recipient, enc } => (recipient.clone(), self.age.unwrap(enc)),
+            MasterKey::Age { recipient, enc } => {
+                (recipient.clone(), self.age.unwrap(recipient, enc))
+            }
             MasterKey::Pgp { fingerprint, enc } => (fingerprint.clone(), self.pgp.unwrap(enc)),
             MasterKey::Kms(kms) => (kms.label(), self.aws.unwrap(kms)),
             MasterKey::Unsupported { kind, id } => (

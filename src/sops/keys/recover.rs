@@ -273,9 +273,9 @@ mod tests {
              age1k3swtfl3vnmx34u4z0r9nc3ehegg0tgfscmxe7eftuk6xc7zz4usnl6kry: FAILED\n    \
              - | failed to load age identities. Did not find keys in\n      \
              | locations 'SOPS_AGE_SSH_PRIVATE_KEY_FILE',\n      \
-             | '$HOME/.ssh/id_ed25519', '$HOME/.ssh/id_rsa',\n      \
-             | 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD', and\n      \
-             | '$HOME/.config/sops/age/keys.txt'.\n\
+             | 'SOPS_AGE_SSH_PRIVATE_KEY_CMD', '$HOME/.ssh/id_ed25519',\n      \
+             | '$HOME/.ssh/id_rsa', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE',\n      \
+             | 'SOPS_AGE_KEY_CMD', and '$HOME/.config/sops/age/keys.txt'.\n\
              \n\
              Recovery failed because no master key was able to decrypt the file. In\n\
              order for SOPS to recover the file, at least one key has to be successful,\n\

@@ -50,18 +50,28 @@ fn normalized(recipient: &str) -> String {
 
 /// A recipient as listed beside the identities: an SSH key longer than [`SSH_KEY_SHOWN`] keeps
 /// the start and end of its base64 (the start only says the key type; the end tells keys
-/// apart), the same way for the file's recipients and the identities.
+/// apart), and a post-quantum recipient (`age1pq1…`, ~1960 characters) the start and end of its
+/// Bech32, the same way for the file's recipients and the identities.
 fn shown(recipient: &str) -> String {
     let recipient = normalized(recipient);
+    let shortened = |kind: &str, body: &str| {
+        let head = body.get(..12).unwrap_or_default();
+        let tail = body.get(body.len() - 20..).unwrap_or_default();
+        format!("{kind}{head}…{tail}")
+    };
     match recipient.split_once(' ') {
         Some((kind, body)) if kind.starts_with("ssh-") && body.len() > SSH_KEY_SHOWN => {
-            let head = body.get(..12).unwrap_or_default();
-            let tail = body.get(body.len() - 20..).unwrap_or_default();
-            format!("{kind} {head}…{tail}")
+            shortened(&format!("{kind} "), body)
         }
-        _ => recipient,
+        _ => match recipient.strip_prefix(PQ_RECIPIENT_PREFIX) {
+            Some(body) if body.len() > SSH_KEY_SHOWN => shortened(PQ_RECIPIENT_PREFIX, body),
+            _ => recipient,
+        },
     }
 }
+
+/// The prefix of post-quantum age recipients.
+const PQ_RECIPIENT_PREFIX: &str = "age1pq1";
 
 /// The comparison of recipients and identities, in lines.
 struct Comparison {
@@ -353,6 +363,8 @@ mod tests {
             "ssh-rsa AAAAB3NzaC1y…0123456789abcdefghij"
         );
         assert_eq!(shown(RECIPIENTS[0]), RECIPIENTS[0]);
+        let pq = format!("age1pq1{}", "q".repeat(1900) + "tail567890abcdefghij");
+        assert_eq!(shown(&pq), "age1pq1qqqqqqqqqqqq…tail567890abcdefghij");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! What identity discovery reads (the environment variables and paths sops 3.11 looks at), and
+//! What identity discovery reads (the environment variables and paths sops 3.12 looks at), and
 //! what became of each source, for reports.
 
 use std::fmt;
@@ -18,6 +18,9 @@ pub use super::pgp::GpgSource;
 pub struct IdentitySources {
     /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE`: an SSH private key file.
     pub ssh_private_key_file: Option<PathBuf>,
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_CMD`: a command printing an unencrypted OpenSSH private key.
+    /// Kept in a zeroizing buffer because users sometimes inline tokens in it.
+    pub ssh_private_key_cmd: Option<Zeroizing<String>>,
     /// `$HOME`, for `~/.ssh/id_ed25519`, `~/.ssh/id_rsa` and the default keys file.
     pub home: Option<PathBuf>,
     /// `$XDG_CONFIG_HOME`, for the default keys file.
@@ -46,6 +49,7 @@ impl std::fmt::Debug for IdentitySources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentitySources")
             .field("ssh_private_key_file", &self.ssh_private_key_file.is_some())
+            .field("ssh_private_key_cmd", &self.ssh_private_key_cmd.is_some())
             .field("home", &self.home.is_some())
             .field("xdg_config_home", &self.xdg_config_home.is_some())
             .field("age_key", &self.age_key.is_some())
@@ -80,6 +84,7 @@ impl IdentitySources {
             aws: Some(AwsSource::from_env(home.as_deref())),
             ssh_private_key_file: std::env::var_os("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
                 .map(PathBuf::from),
+            ssh_private_key_cmd: secret_var("SOPS_AGE_SSH_PRIVATE_KEY_CMD"),
             home,
             xdg_config_home: non_empty_path("XDG_CONFIG_HOME"),
             age_key: secret_var("SOPS_AGE_KEY"),
@@ -143,6 +148,8 @@ pub enum SourceStatus {
     Loaded(usize),
     /// The source is passphrase-protected; it is unlocked on the terminal when needed.
     Locked,
+    /// The source is a key command, run for each recipient tried (with `SOPS_AGE_RECIPIENT`).
+    PerRecipient,
     /// The source could not be used; the text names the source, never its contents.
     Failed(String),
 }
@@ -156,6 +163,7 @@ impl fmt::Display for SourceStatus {
             SourceStatus::Loaded(1) => f.write_str("1 identity"),
             SourceStatus::Loaded(n) => write!(f, "{n} identities"),
             SourceStatus::Locked => f.write_str("passphrase-protected"),
+            SourceStatus::PerRecipient => f.write_str("run for each recipient tried"),
             SourceStatus::Failed(e) => write!(f, "error: {e}"),
         }
     }

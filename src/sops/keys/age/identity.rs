@@ -1,4 +1,4 @@
-//! The age identity types: ready ones (X25519, SSH, plugin) and passphrase-protected ones kept
+//! The age identity types: ready ones (X25519, post-quantum, SSH, plugin) and passphrase-protected ones kept
 //! locked until a file needs them, with what each says about itself: its public key, its place
 //! in the try order, and the digest of its private key.
 
@@ -7,11 +7,14 @@ use std::sync::OnceLock;
 use age::secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+use super::pq::HybridIdentity;
 use crate::sops::keys::identity::{PublicKey, sha256};
 
 /// An identity that needs nothing more to be used.
 pub(super) enum Plain {
     X25519(age::x25519::Identity),
+    /// Post-quantum (`AGE-SECRET-KEY-PQ-1…`); boxed, its ML-KEM key is a few kilobytes.
+    Hybrid(Box<HybridIdentity>),
     /// With the SHA-256 of its key file, which `age` offers no other way to get at, and its
     /// recipient.
     Ssh(age::ssh::Identity, Zeroizing<[u8; 32]>, Option<String>),
@@ -24,6 +27,7 @@ impl Plain {
     fn public_key(&self) -> PublicKey {
         match self {
             Plain::X25519(identity) => PublicKey::Recipient(identity.to_public().to_string()),
+            Plain::Hybrid(identity) => PublicKey::Recipient(identity.recipient()),
             Plain::Ssh(_, _, recipient) => recipient
                 .clone()
                 .map_or(PublicKey::Unknown("an SSH key"), PublicKey::Recipient),
@@ -41,6 +45,7 @@ impl Plain {
             Plain::X25519(identity) => {
                 Some(sha256(identity.to_string().expose_secret().as_bytes()))
             }
+            Plain::Hybrid(identity) => Some(sha256(identity.to_secret_string().as_bytes())),
             Plain::Ssh(_, digest, _) => Some(digest.clone()),
             Plain::Plugin(_) => None,
         }
@@ -74,7 +79,7 @@ impl Kind {
     /// ones (which ask for a passphrase). sops' order is random; this one avoids prompts.
     pub(super) fn rank(&self) -> u8 {
         match self {
-            Kind::Plain(Plain::X25519(_) | Plain::Ssh(..)) => 0,
+            Kind::Plain(Plain::X25519(_) | Plain::Hybrid(_) | Plain::Ssh(..)) => 0,
             Kind::Plain(Plain::Plugin(_)) => 1,
             Kind::LockedSsh(_) | Kind::LockedFile(_) => 2,
         }
@@ -130,6 +135,11 @@ pub(super) fn parse_identity_list(name: &str, data: &[u8]) -> Result<Vec<Plain>,
                 .parse::<age::plugin::Identity>()
                 .map_err(|e| fail(&format!("malformed plugin identity: {e}")))?;
             out.push(Plain::Plugin(id));
+        } else if line.starts_with(b"AGE-SECRET-KEY-PQ-1") {
+            let text = std::str::from_utf8(line).map_err(|_| fail("malformed secret key"))?;
+            let id = HybridIdentity::parse(text)
+                .map_err(|e| fail(&format!("malformed secret key: {e}")))?;
+            out.push(Plain::Hybrid(Box::new(id)));
         } else if line.starts_with(b"AGE-SECRET-KEY-1") {
             let text = std::str::from_utf8(line).map_err(|_| fail("malformed secret key"))?;
             let id = text

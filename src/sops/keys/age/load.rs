@@ -1,13 +1,14 @@
-//! Reading age identities from each source sops 3.11 reads, in its order: SSH keys
-//! (`SOPS_AGE_SSH_PRIVATE_KEY_FILE`, `~/.ssh/id_ed25519`, `~/.ssh/id_rsa`), `SOPS_AGE_KEY`,
-//! `SOPS_AGE_KEY_FILE`, the output of `SOPS_AGE_KEY_CMD`, and the default keys file.
+//! Reading age identities from each source sops 3.12 reads, in its order: SSH keys
+//! (`SOPS_AGE_SSH_PRIVATE_KEY_FILE`, the output of `SOPS_AGE_SSH_PRIVATE_KEY_CMD`,
+//! `~/.ssh/id_ed25519`, `~/.ssh/id_rsa`), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, the output of
+//! `SOPS_AGE_KEY_CMD`, and the default keys file. The two commands are only set up here: they
+//! run per recipient, when a file needs them (see `command`).
 //!
 //! A source that cannot be used is recorded as failed, in words that name it and never its
 //! contents; a passphrase-protected one is kept locked, or refused when no terminal can ask.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use age::Decryptor;
@@ -15,12 +16,12 @@ use age::armor::ArmoredReader;
 use zeroize::Zeroizing;
 
 use super::AgeKeys;
+use super::command::{KeyCommand, Output};
 use super::identity::{Entry, Kind, LockedFile, LockedSsh, Plain, parse_identity_list};
 use super::ssh;
 use super::unlock::Prompter;
 use crate::limits::MAX_IDENTITY_SOURCE_BYTES;
 use crate::sops::keys::identity::sha256;
-use crate::sops::keys::shlex;
 use crate::sops::keys::sources::{IdentitySources, SourceReport, SourceStatus};
 
 /// Reads a whole file into a zeroizing buffer, refusing files over [`MAX_IDENTITY_SOURCE_BYTES`].
@@ -85,6 +86,7 @@ fn no_terminal(name: &str) -> String {
 /// Accumulates entries and reports while loading.
 struct Loader {
     entries: Vec<Entry>,
+    commands: Vec<KeyCommand>,
     reports: Vec<SourceReport>,
     terminal: bool,
     /// `$HOME`, to write the paths in messages relative to it.
@@ -121,6 +123,21 @@ impl Loader {
         let source = self.report(name, status);
         self.entries
             .extend(kinds.into_iter().map(|kind| Entry { source, kind }));
+    }
+
+    /// A key command: reported as run per recipient, run when a file needs it.
+    fn command(&mut self, var: &'static str, cmd: Option<&Zeroizing<String>>, output: Output) {
+        match cmd {
+            Some(cmd) => {
+                let source = self.report(var, SourceStatus::PerRecipient);
+                let terminal = self.terminal;
+                self.commands
+                    .push(KeyCommand::new(var, cmd.clone(), output, source, terminal));
+            }
+            None => {
+                self.report(var, SourceStatus::NotSet);
+            }
+        }
     }
 
     /// An SSH private key file (`SOPS_AGE_SSH_PRIVATE_KEY_FILE`, `~/.ssh/id_*`).
@@ -173,73 +190,42 @@ impl Loader {
 
     /// An identity list, or a passphrase-encrypted age file holding one.
     fn identity_list(&mut self, name: &str, data: &[u8]) {
-        if !is_age_file(data) {
-            match parse_identity_list(name, data) {
-                Ok(ids) => {
-                    let n = ids.len();
-                    self.add(
-                        name,
-                        ids.into_iter().map(Kind::Plain).collect(),
-                        SourceStatus::Loaded(n),
-                    );
-                }
-                Err(e) => {
-                    self.report(name, SourceStatus::Failed(e));
-                }
-            }
-            return;
-        }
-        // Check the header now, so a corrupt file is reported even if never unlocked.
-        match Decryptor::new(ArmoredReader::new(data)) {
-            Err(e) => {
-                self.report(
-                    name,
-                    SourceStatus::Failed(format!("failed to read '{name}': {e}")),
-                );
-            }
-            Ok(d) if !d.is_scrypt() => {
-                let why = format!(
-                    "'{name}' is an age-encrypted file, but not encrypted with a passphrase"
-                );
-                self.report(name, SourceStatus::Failed(why));
-            }
-            Ok(_) if !self.terminal => {
-                self.report(name, SourceStatus::Failed(no_terminal(name)));
-            }
-            Ok(_) => {
-                let locked = LockedFile {
-                    data: Zeroizing::new(data.to_vec()),
-                    unlocked: OnceLock::new(),
-                };
-                self.add(name, vec![Kind::LockedFile(locked)], SourceStatus::Locked);
-            }
-        }
+        let (kinds, status) = identity_list(name, data, self.terminal);
+        self.add(name, kinds, status);
     }
 }
 
-/// Runs `SOPS_AGE_KEY_CMD` without a shell and returns its standard output.
-fn run_key_cmd(cmd: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-    let words = Zeroizing::new(
-        shlex::split(cmd)
-            .map_err(|e| format!("failed to parse the command in SOPS_AGE_KEY_CMD: {e}"))?,
-    );
-    let (program, args) = words
-        .split_first()
-        .ok_or_else(|| "SOPS_AGE_KEY_CMD holds no command".to_owned())?;
-    // Like Go's `Output()`: no stdin, stdout captured, stderr captured and not shown.
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("failed to execute the command from SOPS_AGE_KEY_CMD: {e}"))?;
-    let stdout = Zeroizing::new(out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "failed to execute the command from SOPS_AGE_KEY_CMD: {}",
-            out.status
-        ));
+/// The identities of an identity list, or of a passphrase-encrypted age file holding one (kept
+/// locked; refused when no `terminal` can ask for the passphrase), with the source's status.
+pub(super) fn identity_list(name: &str, data: &[u8], terminal: bool) -> (Vec<Kind>, SourceStatus) {
+    let failed = |why: String| (Vec::new(), SourceStatus::Failed(why));
+    if !is_age_file(data) {
+        return match parse_identity_list(name, data) {
+            Ok(ids) => {
+                let n = ids.len();
+                (
+                    ids.into_iter().map(Kind::Plain).collect(),
+                    SourceStatus::Loaded(n),
+                )
+            }
+            Err(e) => failed(e),
+        };
     }
-    Ok(stdout)
+    // Check the header now, so a corrupt file is reported even if never unlocked.
+    match Decryptor::new(ArmoredReader::new(data)) {
+        Err(e) => failed(format!("failed to read '{name}': {e}")),
+        Ok(d) if !d.is_scrypt() => failed(format!(
+            "'{name}' is an age-encrypted file, but not encrypted with a passphrase"
+        )),
+        Ok(_) if !terminal => failed(no_terminal(name)),
+        Ok(_) => {
+            let locked = LockedFile {
+                data: Zeroizing::new(data.to_vec()),
+                unlocked: OnceLock::new(),
+            };
+            (vec![Kind::LockedFile(locked)], SourceStatus::Locked)
+        }
+    }
 }
 
 impl AgeKeys {
@@ -248,12 +234,13 @@ impl AgeKeys {
     pub(in crate::sops::keys) fn load(sources: &IdentitySources) -> AgeKeys {
         let mut l = Loader {
             entries: Vec::new(),
+            commands: Vec::new(),
             reports: Vec::new(),
             terminal: sources.terminal,
             home: sources.home.clone(),
         };
 
-        // 1. SSH keys: the variable, and also the two default files if they exist.
+        // 1. SSH keys: the file and the command, and also the two default files if they exist.
         const SSH_VAR: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
         match &sources.ssh_private_key_file {
             Some(path) => {
@@ -264,6 +251,11 @@ impl AgeKeys {
                 l.report(SSH_VAR, SourceStatus::NotSet);
             }
         }
+        l.command(
+            "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+            sources.ssh_private_key_cmd.as_ref(),
+            Output::SshKey,
+        );
         for file in ["id_ed25519", "id_rsa"] {
             let name = format!("$HOME/.ssh/{file}");
             match &sources.home {
@@ -306,18 +298,12 @@ impl AgeKeys {
             }
         }
 
-        // 4. SOPS_AGE_KEY_CMD.
-        match &sources.age_key_cmd {
-            Some(cmd) => match run_key_cmd(cmd) {
-                Ok(out) => l.identity_list("SOPS_AGE_KEY_CMD", &out),
-                Err(e) => {
-                    l.report("SOPS_AGE_KEY_CMD", SourceStatus::Failed(e));
-                }
-            },
-            None => {
-                l.report("SOPS_AGE_KEY_CMD", SourceStatus::NotSet);
-            }
-        }
+        // 4. SOPS_AGE_KEY_CMD, run for each recipient tried.
+        l.command(
+            "SOPS_AGE_KEY_CMD",
+            sources.age_key_cmd.as_ref(),
+            Output::IdentityList,
+        );
 
         // 5. The default keys file, read whenever it exists.
         let first_default = l.reports.len();
@@ -356,6 +342,7 @@ impl AgeKeys {
         entries.sort_by_key(|e| e.kind.rank());
         AgeKeys {
             entries,
+            commands: l.commands,
             reports: l.reports,
             prompter: if sources.terminal {
                 Prompter::Terminal
@@ -372,7 +359,7 @@ mod tests {
 
     use super::*;
     use crate::sops::keys::testutil::{
-        empty_sources, have_tool, read_vector, run, scratch, status, vector,
+        RECIPIENTS, empty_sources, have_tool, read_vector, run, scratch, status, vector,
     };
 
     #[test]
@@ -384,6 +371,7 @@ mod tests {
             names,
             [
                 "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+                "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
                 "$HOME/.ssh/id_ed25519",
                 "$HOME/.ssh/id_rsa",
                 "SOPS_AGE_KEY",
@@ -535,6 +523,19 @@ mod tests {
         );
     }
 
+    /// What `SOPS_AGE_KEY_CMD` gives when a file encrypted to the first test recipient needs it
+    /// (it is only reported as run per recipient until then).
+    fn key_cmd_status(k: &AgeKeys) -> SourceStatus {
+        assert_eq!(
+            status(k.reports(), "SOPS_AGE_KEY_CMD"),
+            &SourceStatus::PerRecipient
+        );
+        let run = k.commands[0].run_for(Some(RECIPIENTS[0]));
+        run.get()
+            .map(|run| run.status.clone())
+            .unwrap_or(SourceStatus::NotSet)
+    }
+
     #[test]
     fn key_cmd_is_split_and_run_without_a_shell() {
         let dir = scratch();
@@ -547,10 +548,7 @@ mod tests {
             age_key_cmd: Some(Zeroizing::new(format!("cat {quoted} # trailing comment"))),
             ..empty_sources()
         });
-        assert_eq!(
-            status(k.reports(), "SOPS_AGE_KEY_CMD"),
-            &SourceStatus::Loaded(1)
-        );
+        assert_eq!(&key_cmd_status(&k), &SourceStatus::Loaded(1));
 
         // Failures name the variable, never the command.
         for (cmd, want) in [
@@ -568,16 +566,13 @@ mod tests {
                 age_key_cmd: Some(Zeroizing::new(cmd.into())),
                 ..empty_sources()
             });
-            assert_eq!(
-                status(k.reports(), "SOPS_AGE_KEY_CMD"),
-                &SourceStatus::Failed(want.into())
-            );
+            assert_eq!(&key_cmd_status(&k), &SourceStatus::Failed(want.into()));
         }
         let k = AgeKeys::load(&IdentitySources {
             age_key_cmd: Some(Zeroizing::new("/nonexistent/secret-tool --token".into())),
             ..empty_sources()
         });
-        match status(k.reports(), "SOPS_AGE_KEY_CMD") {
+        match &key_cmd_status(&k) {
             SourceStatus::Failed(e) => {
                 assert!(
                     e.starts_with("failed to execute the command from SOPS_AGE_KEY_CMD: "),

@@ -225,7 +225,7 @@ mod tests {
     use crate::sops::keys::PublicKey;
     use crate::sops::keys::SourceStatus;
     use crate::sops::keys::testutil::{
-        empty_sources, have_tool, read_vector, run, scratch, status,
+        RECIPIENTS, empty_sources, have_tool, read_vector, run, scratch, status,
     };
 
     /// An scrypt-encrypted identity file, armored or not, holding `identity`.
@@ -288,7 +288,7 @@ mod tests {
             assert_eq!(publics(&k), [locked]);
             k.prompter = Prompter::Fixed("correct horse".into());
             let enc = crate::sops::keys::testutil::enc_blobs(&read_vector("tiny.yaml.sops"));
-            let got = k.unwrap(enc.first().map_or("", String::as_str));
+            let got = k.unwrap(RECIPIENTS[0], enc.first().map_or("", String::as_str));
             assert_eq!(got.map(|p| p.len()), Ok(32));
             // Once unlocked, its identities show their recipients.
             assert_eq!(
@@ -304,7 +304,7 @@ mod tests {
                 ..empty_sources()
             });
             k.prompter = Prompter::Fixed("wrong".into());
-            let err = k.unwrap(enc.first().map_or("", String::as_str));
+            let err = k.unwrap(RECIPIENTS[0], enc.first().map_or("", String::as_str));
             match err {
                 Err(e) => assert!(
                     e.contains("'SOPS_AGE_KEY_FILE': incorrect passphrase"),
@@ -355,12 +355,12 @@ mod tests {
         );
         // Nobody can answer: an X25519 stanza must not trigger a prompt at all.
         k.prompter = Prompter::Disabled;
-        match k.unwrap(tiny.first().map_or("", String::as_str)) {
+        match k.unwrap(RECIPIENTS[0], tiny.first().map_or("", String::as_str)) {
             Err(e) => assert!(!e.contains("While unlocking"), "{e}"),
             Ok(_) => panic!("decrypted with the wrong key"),
         }
         k.prompter = Prompter::Fixed("s3cret".into());
-        let got = k.unwrap(&enc).map(|p| p.to_vec());
+        let got = k.unwrap("ssh-ed25519", &enc).map(|p| p.to_vec());
         assert_eq!(got, Ok(payload.to_vec()));
     }
 }
