@@ -709,3 +709,31 @@ fn the_container_endpoint_gives_credentials_with_its_token() {
         text(&out.stderr)
     );
 }
+
+/// The tamper matrix over `kms` metadata (which the MAC does not cover): every field changed,
+/// emptied or removed, a bad `created_at`, the list removed or doubled; ksops fails whenever
+/// sops fails (exit 128 where sops gives it), prints what sops prints otherwise, and never
+/// shows a credential.
+#[test]
+fn tampered_kms_metadata_behaves_like_sops() {
+    let [moto_server, sops] = require_tools!("moto_server", "sops");
+    let dir = TempDir::new("aws");
+    let moto = Moto::start(&moto_server, dir.path());
+    let env = moto.env();
+    let file = encrypt(
+        &sops,
+        &env,
+        dir.path(),
+        "s.yaml",
+        STORES[0].1,
+        &[
+            "--kms",
+            &moto.arn,
+            "--encryption-context",
+            "app:TEST-ONLY,env:dev",
+        ],
+    );
+    let divergences =
+        support::metadata_tamper_divergences(&sops, &file, "kms", &env, &[SECRET, SESSION]);
+    assert!(divergences.is_empty(), "{divergences:#?}");
+}

@@ -470,3 +470,145 @@ impl Drop for LocalServer {
         let _ = self.child.wait();
     }
 }
+
+/// Edits of one key list of a YAML file's `sops:` metadata (`kms`, `hc_vault`, `pgp`, …), for
+/// the tamper tests of the key sources whose fixtures need a live server: for every
+/// `field: value` line of the list, the value with one character changed, the value emptied,
+/// and (for lines that do not start an entry) the line removed; an empty value set;
+/// `created_at` set to a text
+/// that is not a time; the whole list removed; and its entries listed twice. Each edit comes
+/// with a label naming it (never the value).
+pub fn metadata_list_mutants(text: &str, list: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let header = format!("    {list}:");
+    let Some(start) = lines.iter().position(|l| l.trim_end() == header) else {
+        return Vec::new();
+    };
+    let end = (start + 1..lines.len())
+        .find(|&i| {
+            let indent = lines[i].len() - lines[i].trim_start().len();
+            indent <= 4 && !lines[i].trim().is_empty()
+        })
+        .unwrap_or(lines.len());
+    let join = |parts: &[&str]| parts.concat();
+    let with_line = |i: usize, new: Option<String>| {
+        let mut parts: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        match new {
+            Some(line) => parts[i] = line,
+            None => {
+                parts.remove(i);
+            }
+        }
+        parts.concat()
+    };
+    let mut mutants = Vec::new();
+    for i in start + 1..end {
+        let line = lines[i];
+        let body = line.trim_start().trim_start_matches("- ");
+        let Some((field, value)) = body.split_once(": ") else {
+            continue;
+        };
+        let value = value.trim_end();
+        let prefix = &line[..line.len() - line.trim_start().len()];
+        let dash = if line.trim_start().starts_with("- ") {
+            "- "
+        } else {
+            ""
+        };
+        let rebuilt = |v: &str| format!("{prefix}{dash}{field}: {v}\n");
+        if !value.is_empty() && value != "\"\"" && value != "|" {
+            let chars: Vec<char> = value.chars().collect();
+            let at = chars.len() / 2;
+            let mut changed = chars.clone();
+            changed[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+            let changed: String = changed.into_iter().collect();
+            mutants.push((
+                format!("{list}: {field} changed"),
+                with_line(i, Some(rebuilt(&changed))),
+            ));
+            mutants.push((
+                format!("{list}: {field} emptied"),
+                with_line(i, Some(rebuilt("\"\""))),
+            ));
+        }
+        if value == "\"\"" {
+            mutants.push((
+                format!("{list}: {field} set"),
+                with_line(i, Some(rebuilt("TEST-ONLY"))),
+            ));
+        }
+        if field == "created_at" {
+            mutants.push((
+                format!("{list}: created_at not a time"),
+                with_line(i, Some(rebuilt("\"yesterday\""))),
+            ));
+        }
+        if dash.is_empty() && value != "|" {
+            mutants.push((format!("{list}: {field} removed"), with_line(i, None)));
+        }
+    }
+    mutants.push((
+        format!("{list}: list removed"),
+        join(&[&lines[..start], &lines[end..]].concat()),
+    ));
+    mutants.push((
+        format!("{list}: entries listed twice"),
+        join(&[&lines[..end], &lines[start + 1..end], &lines[end..]].concat()),
+    ));
+    mutants
+}
+
+/// Runs `sops decrypt` and `ksops decrypt` on every mutant of `list` in `file` (see
+/// [`metadata_list_mutants`]) with `env`, and returns the mutants where ksops does not behave
+/// as sops does (see [`compare_outcome`]), or where ksops's standard error holds one of
+/// `secrets`. Panics when the file has no such list.
+pub fn metadata_tamper_divergences(
+    sops: &Path,
+    file: &Path,
+    list: &str,
+    env: &[(&str, String)],
+    secrets: &[&str],
+) -> Vec<String> {
+    let text = fs::read_to_string(file).expect("read the encrypted file");
+    let mutants = metadata_list_mutants(&text, list);
+    assert!(
+        mutants.len() > 2,
+        "no `{list}` metadata in {}",
+        file.display()
+    );
+    let dir = file.parent().expect("the file's directory");
+    let run_on = |program: &Path, mutant: &Path| {
+        let mut cmd = controlled_command(program, dir);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .arg("decrypt")
+            .arg(mutant);
+        run(&mut cmd).expect("run decrypt")
+    };
+    let mut divergences = Vec::new();
+    for (index, (label, mutated)) in mutants.iter().enumerate() {
+        let mutant = dir.join(format!("mutant-{index}.{}", extension(file)));
+        fs::write(&mutant, mutated).expect("write the mutant");
+        let expected = run_on(sops, &mutant);
+        let ours = run_on(&ksops_bin(), &mutant);
+        let outcome = if expected.success() {
+            Ok(expected.stdout.as_slice())
+        } else {
+            Err(expected.code.unwrap_or(-1))
+        };
+        if let Err(why) = compare_outcome(outcome, &ours) {
+            divergences.push(format!("{label}: {why}"));
+        }
+        let stderr = String::from_utf8_lossy(&ours.stderr);
+        if secrets.iter().any(|secret| stderr.contains(secret)) {
+            divergences.push(format!("{label}: a secret reached stderr"));
+        }
+        fs::remove_file(&mutant).expect("remove the mutant");
+    }
+    divergences
+}
+
+fn extension(file: &Path) -> String {
+    file.extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "yaml".to_owned())
+}
