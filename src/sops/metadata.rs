@@ -48,9 +48,23 @@ pub enum MasterKey {
         /// The armored OpenPGP message holding the data key (or share).
         enc: String,
     },
-    /// A key kind ksops cannot use (cloud KMS, Vault); listed so errors can name it.
+    /// A HashiCorp Vault (or OpenBao) transit key with its encrypted copy of the data key.
+    ///
+    /// Nothing in it is authenticated: the MAC does not cover the metadata, so the address is
+    /// whatever the file says (see `keys/vault` for which addresses are contacted).
+    Vault {
+        /// `vault_address`: the server, e.g. `https://vault.example.com:8200`.
+        address: String,
+        /// `engine_path`: where the transit engine is mounted, e.g. `transit` or `sops/transit`.
+        engine_path: String,
+        /// `key_name`: the transit key.
+        key_name: String,
+        /// `enc`: transit's ciphertext of the data key (or share), `vault:v1:…`.
+        enc: String,
+    },
+    /// A key kind ksops cannot use (cloud KMS); listed so errors can name it.
     Unsupported {
-        /// The metadata field it came from (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `hckms`).
+        /// The metadata field it came from (`kms`, `gcp_kms`, `azure_kv`, `hckms`).
         kind: &'static str,
         /// What sops prints for the key (fingerprint, ARN, resource id, URL).
         id: String,
@@ -63,7 +77,24 @@ impl MasterKey {
         match self {
             MasterKey::Age { .. } => "age",
             MasterKey::Pgp { .. } => "pgp",
+            MasterKey::Vault { .. } => "hc_vault",
             MasterKey::Unsupported { kind, .. } => kind,
+        }
+    }
+
+    /// The key as sops names it in reports: the age recipient, the PGP fingerprint, the Vault
+    /// key's URL (`{vault_address}/v1/{engine_path}/keys/{key_name}`), the KMS identifier.
+    pub fn name(&self) -> String {
+        match self {
+            MasterKey::Age { recipient, .. } => recipient.clone(),
+            MasterKey::Pgp { fingerprint, .. } => fingerprint.clone(),
+            MasterKey::Vault {
+                address,
+                engine_path,
+                key_name,
+                ..
+            } => format!("{address}/v1/{engine_path}/keys/{key_name}"),
+            MasterKey::Unsupported { id, .. } => id.clone(),
         }
     }
 
@@ -339,12 +370,15 @@ fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
                     key.string("name")?,
                     key.string("version")?
                 ),
-                "hc_vault" => format!(
-                    "{}/v1/{}/keys/{}",
-                    key.string("vault_address")?,
-                    key.string("engine_path")?,
-                    key.string("key_name")?
-                ),
+                "hc_vault" => {
+                    others.push(MasterKey::Vault {
+                        address: key.string("vault_address")?,
+                        engine_path: key.string("engine_path")?,
+                        key_name: key.string("key_name")?,
+                        enc: key.string("enc")?,
+                    });
+                    continue;
+                }
                 _ => {
                     pgp.push(MasterKey::Pgp {
                         fingerprint: key.string("fp")?,

@@ -11,11 +11,13 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::age::AgeKeys;
-use super::identity::{KeyFailure, TriedIdentity, sha256};
+use super::identity::{KeyFailure, PublicKey, TriedIdentity, sha256};
 use super::order::DecryptionOrder;
 use super::pgp::PgpKeys;
+use super::report::normalized;
 use super::sources::{IdentitySources, SourceReport};
-use crate::sops::metadata::MasterKey;
+use super::vault::{TransitKey, VaultKeys};
+use crate::sops::metadata::{MasterKey, Metadata};
 
 /// Every identity found in the sources sops 3.11 reads, with a report per source.
 ///
@@ -26,6 +28,8 @@ pub struct Keyring {
     age: AgeKeys,
     /// PGP keys, through the `gpg` program.
     pgp: PgpKeys,
+    /// HashiCorp Vault / OpenBao transit keys, through the server's HTTP API.
+    vault: VaultKeys,
     /// The order a group's keys are tried in, or why `SOPS_DECRYPTION_ORDER` is refused.
     order: Result<DecryptionOrder, String>,
 }
@@ -46,6 +50,7 @@ impl Keyring {
         Keyring {
             age: AgeKeys::load(sources),
             pgp: PgpKeys::load(sources),
+            vault: VaultKeys::load(sources.vault.clone()),
             order: DecryptionOrder::parse(sources.decryption_order.as_deref()),
         }
     }
@@ -116,25 +121,86 @@ impl Keyring {
         self.order.as_ref().map_err(String::as_str)
     }
 
+    /// Gets, ahead of decryption, the data keys of these files that only a Vault transit key
+    /// can give: one `batch_input` request per transit key for all of them, instead of one
+    /// request per file. [`recover_data_key`](super::recover_data_key) then takes them from
+    /// the keyring. Returns how many requests were made.
+    ///
+    /// Only keys that will surely be tried are fetched: in each group, a Vault key whose
+    /// group tries it after keys that cannot work here (age recipients no loaded identity is,
+    /// PGP keys without gpg, key types ksops does not use). Nothing is fetched for a group an
+    /// age or PGP key may recover first. Failures are kept too, and reported when the key is
+    /// tried.
+    pub fn prefetch(&self, files: &[&Metadata]) -> usize {
+        let Ok(order) = self.order() else { return 0 };
+        let identities = self.tried_identities();
+        let known_recipients: Option<Vec<String>> = identities
+            .iter()
+            .map(|identity| match &identity.public_key {
+                PublicKey::Recipient(recipient) => Some(normalized(recipient)),
+                PublicKey::Unknown(_) => None,
+            })
+            .collect();
+        let cannot_work = |key: &MasterKey| match key {
+            MasterKey::Age { recipient, .. } => known_recipients
+                .as_ref()
+                .is_some_and(|known| !known.contains(&normalized(recipient))),
+            MasterKey::Pgp { .. } => self.pgp.tried_identity().is_none(),
+            MasterKey::Unsupported { .. } => true,
+            MasterKey::Vault { .. } => false,
+        };
+        let mut keys = Vec::new();
+        for group in files.iter().flat_map(|metadata| &metadata.key_groups) {
+            let sorted = order.sorted(group);
+            let first_usable = sorted.iter().position(|key| !cannot_work(key));
+            if let Some(MasterKey::Vault {
+                address,
+                engine_path,
+                key_name,
+                enc,
+            }) = first_usable.and_then(|i| sorted.get(i).copied())
+            {
+                keys.push(TransitKey {
+                    address,
+                    engine_path,
+                    key_name,
+                    enc,
+                });
+            }
+        }
+        if keys.is_empty() {
+            return 0;
+        }
+        self.vault.prefetch(&keys)
+    }
+
     /// Decrypts one master key's copy of the data key (or Shamir share) with the identities of
     /// its type. The failure names the key as sops does and says why in sops' words.
     ///
     /// This match is where each key type plugs in: the variant carries what its type needs
     /// (an age stanza; a PGP fingerprint, a Vault path or a KMS ARN with their ciphertext).
     pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
-        let (name, result) = match key {
-            MasterKey::Age { recipient, enc } => (recipient, self.age.unwrap(enc)),
-            MasterKey::Pgp { fingerprint, enc } => (fingerprint, self.pgp.unwrap(enc)),
-            MasterKey::Unsupported { kind, id } => (
-                id,
-                Err(format!(
-                    "ksops decrypts with age and PGP keys only; this {} key was not tried",
-                    kind_name(kind)
-                )),
-            ),
+        let result = match key {
+            MasterKey::Age { enc, .. } => self.age.unwrap(enc),
+            MasterKey::Pgp { enc, .. } => self.pgp.unwrap(enc),
+            MasterKey::Vault {
+                address,
+                engine_path,
+                key_name,
+                enc,
+            } => self.vault.unwrap(TransitKey {
+                address,
+                engine_path,
+                key_name,
+                enc,
+            }),
+            MasterKey::Unsupported { kind, .. } => Err(format!(
+                "ksops does not decrypt with {} keys; this key was not tried",
+                kind_name(kind)
+            )),
         };
         result.map_err(|reason| KeyFailure {
-            name: name.clone(),
+            name: key.name(),
             reason,
         })
     }
@@ -146,7 +212,6 @@ fn kind_name(kind: &str) -> &str {
         "kms" => "AWS KMS",
         "gcp_kms" => "GCP KMS",
         "azure_kv" => "Azure Key Vault",
-        "hc_vault" => "HashiCorp Vault",
         "hckms" => "HuaweiCloud KMS",
         other => other,
     }

@@ -30,9 +30,11 @@ mod shlex;
 mod sources;
 #[cfg(test)]
 mod testutil;
+mod vault;
 
 pub use identity::{PublicKey, TriedIdentity};
 pub use keyring::Keyring;
 pub use recover::{DataKeyError, recover_data_key};
 pub use report::{DataKeyFailure, FailedKey};
-pub use sources::{GpgSource, IdentitySources, SourceReport, SourceStatus};
+pub use sources::{GpgSource, IdentitySources, SourceReport, SourceStatus, VaultSource};
+pub use vault::SOPS_HC_VAULT_ALLOWLIST;

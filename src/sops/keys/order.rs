@@ -62,6 +62,12 @@ mod tests {
                 fingerprint: id.into(),
                 enc: String::new(),
             },
+            "hc_vault" => MasterKey::Vault {
+                address: id.into(),
+                engine_path: String::new(),
+                key_name: String::new(),
+                enc: String::new(),
+            },
             _ => MasterKey::Unsupported {
                 kind,
                 id: id.into(),
@@ -85,11 +91,8 @@ mod tests {
             .sorted(&group)
             .iter()
             .map(|k| match k {
-                MasterKey::Age { recipient: id, .. }
-                | MasterKey::Pgp {
-                    fingerprint: id, ..
-                }
-                | MasterKey::Unsupported { id, .. } => id.clone(),
+                MasterKey::Vault { address, .. } => address.clone(),
+                other => other.name(),
             })
             .collect()
     }

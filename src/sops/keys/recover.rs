@@ -337,7 +337,7 @@ mod tests {
             )),
             "{summary}"
         );
-        assert!(text.contains("\n  \n  arn:aws:kms:eu-west-1:111122223333:key/test-only: FAILED\n    - | ksops decrypts with age and PGP keys only; this AWS KMS key\n      | was not tried\n"), "{text}");
+        assert!(text.contains("\n  \n  arn:aws:kms:eu-west-1:111122223333:key/test-only: FAILED\n    - | ksops does not decrypt with AWS KMS keys; this key was not\n      | tried\n"), "{text}");
         assert!(!text.contains("AGE-SECRET-KEY"), "{text}");
         assert!(!text.contains("token-value"), "{text}");
         for line in secret.lines().filter(|l| l.starts_with("AGE-")) {
