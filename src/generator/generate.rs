@@ -25,7 +25,7 @@ use crate::generator::secret::{SecretBuilder, SecretError, StandIn, render};
 use crate::sops::Document;
 use crate::sops::emit_store;
 use crate::sops::{DataKeyError, DataKeyFailure, Keyring};
-use crate::sops::{DecryptError, Decrypted, decrypt_documents, inspect};
+use crate::sops::{DecryptError, Decrypted, Inspected, Metadata, inspect};
 use crate::sops::{EmitOptions, Format, StoreError};
 
 /// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
@@ -417,13 +417,15 @@ enum Plain<M> {
     Text(Zeroizing<Vec<u8>>),
 }
 
-type JobResult<M> = Result<Plain<M>, Failure>;
-
 /// The first failing job in config order, and what failed.
 type FirstFailure<'j, 'c> = (&'j Job<'c>, Box<Failure>);
 
 /// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
 /// runs, so the error reported is always the first one in config order.
+///
+/// Two passes: every file is read and parsed first, so that the keyring can fetch the data keys
+/// of all of them that a key service holds in one request per service key
+/// ([`Keyring::prefetch`]); then each is decrypted.
 fn decrypt_all<'j, 'c, M: Send>(
     jobs: &'j [Job<'c>],
     root: &Root,
@@ -434,21 +436,69 @@ fn decrypt_all<'j, 'c, M: Send>(
 ) -> Result<Vec<Plain<M>>, FirstFailure<'j, 'c>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
-    let results: Vec<Mutex<Option<JobResult<M>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let format = |job: &Job<'_>| Format::from_path(Path::new(job.path));
+    let opened: Vec<Mutex<Option<Result<Opened, Failure>>>> =
+        in_parallel(jobs, workers, |_, job| {
+            open_one(
+                job.path,
+                format(job),
+                root,
+                values,
+                matches!(job.usage, Use::Manifest),
+            )
+        })
+        .into_iter()
+        .map(|result| Mutex::new(Some(result)))
+        .collect();
+    if let ValueMode::Decrypt(keyring) | ValueMode::Redact(keyring, _) = values {
+        let locked: Vec<_> = opened.iter().filter_map(|slot| slot.lock().ok()).collect();
+        let metadata: Vec<&Metadata> = locked
+            .iter()
+            .filter_map(|slot| match slot.as_ref() {
+                Some(Ok(Opened::Encrypted(inspected))) => Some(&inspected.metadata),
+                _ => None,
+            })
+            .collect();
+        keyring.prefetch(&metadata);
+    }
+    let results = in_parallel(jobs, workers, |index, job| {
+        let taken = opened
+            .get(index)
+            .and_then(|slot| slot.lock().ok().and_then(|mut slot| slot.take()));
+        let bind = matches!(job.usage, Use::Manifest).then_some(binding);
+        taken
+            .unwrap_or(Err(Failure::Worker))
+            .and_then(|opened| finish_one(opened, job.path, values, bind))
+            .and_then(|decrypted| match bind {
+                Some(_) => form(decrypted, format(job)).map(Plain::Manifest),
+                None => emit_plaintext(&decrypted, format(job)).map(Plain::Text),
+            })
+    });
+    let mut plaintexts = Vec::with_capacity(jobs.len());
+    for (job, result) in jobs.iter().zip(results) {
+        match result {
+            Ok(plaintext) => plaintexts.push(plaintext),
+            Err(failure) => return Err((job, Box::new(failure))),
+        }
+    }
+    Ok(plaintexts)
+}
+
+/// Runs `task` on every job with `workers` threads; the results in job order. A job whose
+/// worker stopped without a result is [`Failure::Worker`].
+fn in_parallel<'c, T: Send>(
+    jobs: &[Job<'c>],
+    workers: usize,
+    task: impl Fn(usize, &Job<'c>) -> Result<T, Failure> + Sync,
+) -> Vec<Result<T, Failure>> {
+    let results: Vec<Mutex<Option<Result<T, Failure>>>> =
+        jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(index) else { break };
-            let bind = matches!(job.usage, Use::Manifest).then_some(binding);
-            let format = Format::from_path(Path::new(job.path));
-            let result =
-                decrypt_one(job.path, format, root, values, bind).and_then(
-                    |decrypted| match bind {
-                        Some(_) => form(decrypted, format).map(Plain::Manifest),
-                        None => emit_plaintext(&decrypted, format).map(Plain::Text),
-                    },
-                );
+            let result = task(index, job);
             if let Some(slot) = results.get(index)
                 && let Ok(mut slot) = slot.lock()
             {
@@ -465,53 +515,74 @@ fn decrypt_all<'j, 'c, M: Send>(
             }
         });
     }
-    let mut plaintexts = Vec::with_capacity(jobs.len());
-    for (job, slot) in jobs.iter().zip(results) {
-        let result = slot
-            .into_inner()
-            .ok()
-            .flatten()
-            .unwrap_or(Err(Failure::Worker));
-        match result {
-            Ok(plaintext) => plaintexts.push(plaintext),
-            Err(failure) => return Err((job, Box::new(failure))),
-        }
-    }
-    Ok(plaintexts)
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or(Err(Failure::Worker))
+        })
+        .collect()
 }
 
-/// Reads and decrypts one file the way KSOPS does: in the store its name picks (`format`), with
-/// the MAC always verified. A `files` manifest (given `binding`) is checked against the binding on
-/// its decrypted, authenticated documents. Redaction and the dry run change the values, never
-/// the checks.
-fn decrypt_one(
+/// A file read and parsed, before its values are decrypted.
+enum Opened {
+    /// An encrypted file, parsed, with its metadata.
+    Encrypted(Inspected),
+    /// A dry run's result: nothing left to decrypt.
+    DryRun(Decrypted),
+}
+
+/// Reads and parses one file the way KSOPS does, in the store its name picks (`format`). A
+/// dry run is done here: it needs no key. `manifest`: the file is a top-level `files` entry.
+fn open_one(
     path: &str,
     format: Format,
     root: &Root,
     values: &ValueMode,
+    manifest: bool,
+) -> Result<Opened, Failure> {
+    let input = root.read(path).map_err(Failure::Read)?;
+    match values {
+        ValueMode::Decrypt(_) | ValueMode::Redact(..) => inspect(&input, format)
+            .map(Opened::Encrypted)
+            .map_err(|error| Failure::Decrypt(error.for_file(path))),
+        ValueMode::DryRun => dry_run::read(&input, format, manifest)
+            .map(Opened::DryRun)
+            .map_err(|error| {
+                Failure::DryRun(match error {
+                    DryRunError::Invalid(error) => DryRunError::Invalid(error.for_file(path)),
+                    other => other,
+                })
+            }),
+    }
+}
+
+/// Decrypts one opened file, with the MAC always verified. A `files` manifest (given `binding`)
+/// is checked against the binding on its decrypted, authenticated documents. Redaction and the
+/// dry run change the values, never the checks.
+fn finish_one(
+    opened: Opened,
+    path: &str,
+    values: &ValueMode,
     binding: Option<&Binding>,
 ) -> Result<Decrypted, Failure> {
-    let input = root.read(path).map_err(Failure::Read)?;
-    let manifest = binding.is_some();
-    let decrypted = match values {
-        ValueMode::Decrypt(keyring) => decrypt_documents(&input, format, keyring, false)
+    let decrypted = match (opened, values) {
+        (Opened::DryRun(decrypted), _) => decrypted,
+        (Opened::Encrypted(inspected), ValueMode::Redact(keyring, redactor)) => {
+            if binding.is_some() {
+                redactor.decrypt_manifest(inspected, keyring)
+            } else {
+                // secretFrom values are replaced when the Secret is built.
+                inspected.decrypt(keyring, false)
+            }
+            .map_err(|error| Failure::Decrypt(error.for_file(path)))?
+        }
+        (Opened::Encrypted(inspected), ValueMode::Decrypt(keyring)) => inspected
+            .decrypt(keyring, false)
             .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
-        ValueMode::Redact(keyring, redactor) => inspect(&input, format)
-            .and_then(|inspected| {
-                if manifest {
-                    redactor.decrypt_manifest(inspected, keyring)
-                } else {
-                    // secretFrom values are replaced when the Secret is built.
-                    inspected.decrypt(keyring, false)
-                }
-            })
-            .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
-        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(|error| {
-            Failure::DryRun(match error {
-                DryRunError::Invalid(error) => DryRunError::Invalid(error.for_file(path)),
-                other => other,
-            })
-        })?,
+        (Opened::Encrypted(_), ValueMode::DryRun) => return Err(Failure::Worker),
     };
     if let Some(binding) = binding {
         binding
