@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::args::ArgocdArgs;
-use crate::cli::env::{KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError};
+use crate::cli::env::{KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError, VAULT_VARS};
 use crate::cli::error::{ArgocdError, CliError};
 use crate::cli::io::write_stdout;
 use crate::cli::kustomize::{TempPluginHome, kustomize_program, run_build};
@@ -80,7 +80,8 @@ fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, ArgocdError>
 /// The generators' environment: only the sidecar's own settings, never the application's.
 ///
 /// Kept: `PATH`, `HOME`, `TMPDIR`, `XDG_CONFIG_HOME`, `SOPS_AGE_*`, `GNUPGHOME`, `SOPS_GPG_EXEC`,
-/// `SOPS_DECRYPTION_ORDER`, `KSOPS_*` (except the bound,
+/// `SOPS_DECRYPTION_ORDER`, the Vault client's settings ([`KEY_FILE_VARS`], [`VAULT_VARS`]),
+/// `KSOPS_*` (except the bound,
 /// which we set), and the build variables Argo CD itself sets (`ARGOCD_APP_*`, except
 /// `ARGOCD_APP_PARAMETERS`, which the Application supplies). Everything else is dropped, notably
 /// `ARGOCD_ENV_*` and `PARAM_*` (Application-supplied), `KUBECONFIG`, git credentials and proxies.
@@ -99,7 +100,9 @@ fn child_env(
                 | "GNUPGHOME"
                 | "SOPS_GPG_EXEC"
                 | "SOPS_DECRYPTION_ORDER"
-        ) || text.starts_with("SOPS_AGE_")
+        ) || KEY_FILE_VARS.contains(&text)
+            || VAULT_VARS.contains(&text)
+            || text.starts_with("SOPS_AGE_")
             || (text.starts_with("KSOPS_") && text != KSOPS_CONFINE_TO)
             || (text.starts_with("ARGOCD_APP_") && text != "ARGOCD_APP_PARAMETERS");
         if !keep {
@@ -181,6 +184,8 @@ mod tests {
             ("GNUPGHOME", "gnupg"),
             ("SOPS_GPG_EXEC", "./gpg"),
             ("SOPS_GPG_EXEC", "bin/gpg"),
+            ("VAULT_CACERT", "ca.pem"),
+            ("VAULT_CLIENT_KEY", "./key.pem"),
         ] {
             let relative = [(OsString::from(name), OsString::from(value))];
             assert!(child_env(relative.into_iter()).is_err(), "{name}={value}");
@@ -190,11 +195,26 @@ mod tests {
             ("SOPS_GPG_EXEC", "gpg2"),
             ("SOPS_DECRYPTION_ORDER", "pgp,age"),
             ("ARGOCD_ENV_GNUPGHOME", "/elsewhere"),
+            ("VAULT_ADDR", "https://vault:8200"),
+            ("VAULT_TOKEN", "s.TEST-ONLY"),
+            ("VAULT_CACERT", "/etc/vault/ca.pem"),
+            ("SOPS_HC_VAULT_ALLOWLIST", "https://vault:8200"),
+            ("ARGOCD_ENV_VAULT_ADDR", "https://evil:8200"),
+            ("ARGOCD_ENV_SOPS_HC_VAULT_ALLOWLIST", "all"),
+            ("VAULT_FORMAT", "json"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
         assert_eq!(
             kept_names(&sidecar),
-            ["GNUPGHOME", "SOPS_GPG_EXEC", "SOPS_DECRYPTION_ORDER"]
+            [
+                "GNUPGHOME",
+                "SOPS_GPG_EXEC",
+                "SOPS_DECRYPTION_ORDER",
+                "VAULT_ADDR",
+                "VAULT_TOKEN",
+                "VAULT_CACERT",
+                "SOPS_HC_VAULT_ALLOWLIST"
+            ]
         );
     }
 }

@@ -11,7 +11,7 @@ use crate::generator::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::{NoKeyError, Redactor};
 use crate::limits::GPG_TIMEOUT;
 use crate::limits::Limits;
-use crate::sops::{GpgSource, IdentitySources, Keyring};
+use crate::sops::{GpgSource, IdentitySources, Keyring, VaultSource};
 
 /// Files decrypted at once per generator.
 pub const KSOPS_CONCURRENCY_LIMIT: &str = "KSOPS_CONCURRENCY_LIMIT";
@@ -37,10 +37,26 @@ const ARGOCD_APP_PROJECT_NAME: &str = "ARGOCD_APP_PROJECT_NAME";
 
 /// The identity variables that name files or directories; generators run in the kustomization
 /// directory, so commands that start generators resolve relative values where they were started.
-pub const KEY_FILE_VARS: [&str; 3] = [
+pub const KEY_FILE_VARS: [&str; 7] = [
     "SOPS_AGE_KEY_FILE",
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
     "GNUPGHOME",
+    "VAULT_CACERT",
+    "VAULT_CAPATH",
+    "VAULT_CLIENT_CERT",
+    "VAULT_CLIENT_KEY",
+];
+
+/// The Vault client's variables a generator reads (besides the files in [`KEY_FILE_VARS`]), and
+/// sops' allow-list of Vault addresses.
+pub const VAULT_VARS: [&str; 7] = [
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_NAMESPACE",
+    "VAULT_SKIP_VERIFY",
+    "VAULT_CLIENT_TIMEOUT",
+    "VAULT_MAX_RETRIES",
+    crate::sops::SOPS_HC_VAULT_ALLOWLIST,
 ];
 
 /// The help lines for `ksops --help`'s ENVIRONMENT section (`KSOPS_CONFINE_TO` is internal).
@@ -63,7 +79,8 @@ pub const SETTINGS_HELP: [(&str, &str); 7] = [
     ),
     (
         KSOPS_PROJECT_KEYS_DIR,
-        "identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt",
+        "identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt\n\
+         (and its gnupg/ and vault-token beside it)",
     ),
     (
         KSOPS_GPG_TIMEOUT,
@@ -276,8 +293,9 @@ impl GeneratorSettings {
         })
     }
 
-    /// Loads the identities: only the project's key file and GnuPG home when project keys are on
-    /// (nothing else is read, not even `$HOME` or `$GNUPGHOME`), else every source sops reads.
+    /// Loads the identities: only the project's key file, GnuPG home and Vault token file when
+    /// project keys are on (nothing else is read, not even `$HOME`, `$GNUPGHOME` or
+    /// `$VAULT_TOKEN`), else every source sops reads.
     fn keyring(&self) -> Keyring {
         let sources = match &self.project_keys {
             Some(file) => IdentitySources {
@@ -287,6 +305,9 @@ impl GeneratorSettings {
                     timeout: gpg_timeout(),
                     ..GpgSource::from_env()
                 }),
+                vault: Some(
+                    VaultSource::from_env().with_token_file(&file.with_file_name("vault-token")),
+                ),
                 ..IdentitySources::default()
             },
             None => identity_sources(),

@@ -23,3 +23,4 @@ mod leaks;
 mod limits;
 mod pgp;
 mod tamper;
+mod vault;
