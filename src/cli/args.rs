@@ -712,7 +712,11 @@ pub fn overview() -> String {
          (else ~/.config/sops/age/keys.txt). A relative key file path is resolved in the\n    \
          directory ksops runs in: as a plugin, the kustomization directory.\n    \
          PGP keys: the gpg program (SOPS_GPG_EXEC, else gpg; GNUPGHOME). Keys are tried age\n    \
-         first, then PGP, unless SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n",
+         first, then PGP, unless SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n    \
+         Vault/OpenBao transit keys: VAULT_TOKEN (else ~/.vault-token), VAULT_NAMESPACE,\n    \
+         VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_SKIP_VERIFY,\n    \
+         VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES. A file's vault_address is contacted only\n    \
+         when it is VAULT_ADDR's address or listed in SOPS_HC_VAULT_ALLOWLIST.\n",
     );
     out
 }
