@@ -1,7 +1,8 @@
 //! HashiCorp Vault transit keys against a real OpenBao dev server (`bao server -dev`, a TEST
 //! ONLY root token, a scratch transit key): files encrypted with the real sops decrypt byte for
 //! byte as `sops decrypt` prints them, in every store, beside age keys and in Shamir groups; a
-//! generator makes one transit request for many files (counted in bao's audit log); an address
+//! generator (and `ksops check --decrypt`) makes one transit request for many files (counted in
+//! bao's audit log); an address
 //! nobody allowed gets no connection; a wrong token, a stopped, slow or garbled server fail
 //! clearly; the token never reaches stderr.
 
@@ -327,6 +328,16 @@ fn a_generator_makes_one_request_for_many_files_through_kubectl_kustomize() {
         1,
         "one batch request for {files} files"
     );
+    // `ksops check --decrypt` fetches the keys of the files it checks the same way.
+    let before = vault.decrypt_requests("k1");
+    let mut cmd = support::controlled_command(&support::ksops_bin(), &home);
+    cmd.args(["check", "--decrypt"])
+        .arg(&app)
+        .env("VAULT_ADDR", &vault.server.url)
+        .env("VAULT_TOKEN", TOKEN);
+    let out = support::run(&mut cmd).expect("run ksops check");
+    assert!(out.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(vault.decrypt_requests("k1") - before, 1);
     // sops makes one request per file.
     let before = vault.decrypt_requests("k1");
     for i in 0..2 {
