@@ -8,12 +8,14 @@
 //!   shares when there are several groups; [`DataKeyError`] reads like sops' report
 //!   ([`DataKeyFailure`]).
 //!
-//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`) holding its identity
-//! types, how they are loaded from the sources and unlocked, and how they unwrap a master key
-//! of that type. [`Keyring`] holds the loaded identities of each type and is the one place that
-//! dispatches on [`MasterKey`]: a key type ksops cannot use is reported as not tried. A new
-//! type (HashiCorp Vault transit, AWS KMS) is a `MasterKey` variant, a folder beside
-//! `age/` with the same shape, a field of [`Keyring`] and an arm of its dispatch.
+//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`, `vault/`) holding its
+//! identity types or settings, how they are loaded from the sources, and how they unwrap a
+//! master key of that type. [`Keyring`] holds the loaded identities of each type and is the one
+//! place that dispatches on [`MasterKey`]: a key type ksops cannot use is reported as not tried.
+//! A new type (AWS KMS) is a `MasterKey` variant, a folder beside `age/` with the same shape, a
+//! field of [`Keyring`] and an arm of its dispatch. Key services reached over the network
+//! (`vault/`) share the bounded HTTP transport in `http.rs`, and fetch many files' data keys in
+//! one request where the service allows it ([`Keyring::prefetch`]).
 //!
 //! [`MasterKey`]: crate::sops::metadata::MasterKey
 
