@@ -713,10 +713,11 @@ pub fn overview() -> String {
          directory ksops runs in: as a plugin, the kustomization directory.\n    \
          PGP keys: the gpg program (SOPS_GPG_EXEC, else gpg; GNUPGHOME). Keys are tried age\n    \
          first, then PGP, unless SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n    \
-         Vault/OpenBao transit keys: VAULT_TOKEN (else ~/.vault-token), VAULT_NAMESPACE,\n    \
-         VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_SKIP_VERIFY,\n    \
-         VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES. A file's vault_address is contacted only\n    \
-         when it is VAULT_ADDR's address or listed in SOPS_HC_VAULT_ALLOWLIST.\n",
+         Vault/OpenBao transit keys: VAULT_TOKEN (else ~/.vault-token), VAULT_AGENT_ADDR,\n    \
+         VAULT_NAMESPACE, VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,\n    \
+         VAULT_SKIP_VERIFY, VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES. A file's vault_address\n    \
+         is contacted only when it is VAULT_ADDR's address or listed in\n    \
+         SOPS_HC_VAULT_ALLOWLIST.\n",
     );
     out
 }

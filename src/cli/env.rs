@@ -49,8 +49,9 @@ pub const KEY_FILE_VARS: [&str; 7] = [
 
 /// The Vault client's variables a generator reads (besides the files in [`KEY_FILE_VARS`]), and
 /// sops' allow-list of Vault addresses.
-pub const VAULT_VARS: [&str; 7] = [
+pub const VAULT_VARS: [&str; 8] = [
     "VAULT_ADDR",
+    "VAULT_AGENT_ADDR",
     "VAULT_TOKEN",
     "VAULT_NAMESPACE",
     "VAULT_SKIP_VERIFY",

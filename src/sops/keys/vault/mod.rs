@@ -14,6 +14,8 @@
 //!   (sops' default allows every address). Any other address fails without a connection.
 //! - `engine_path` and `key_name` must be plain path segments, so a file cannot aim the
 //!   token-bearing request at another endpoint of an allowed server.
+//! - `VAULT_AGENT_ADDR` (a Vault Agent or proxy, where the Vault client sends every request
+//!   instead) must be an `http` or `https` address; the file's address must still be allowed.
 //! - Every request is bounded in time, size and retries (`VAULT_CLIENT_TIMEOUT`,
 //!   `VAULT_MAX_RETRIES`) and never follows a redirect.
 //! - [`VaultKeys::prefetch`] decrypts the keys of many files in one request per transit key
@@ -174,14 +176,19 @@ impl VaultKeys {
             ));
         }
         let path = format!("{}/decrypt/{}", engine.join("/"), key.key_name);
-        let prefix = match address.path.as_str() {
+        // As the Vault client does, an agent takes every request in the server's place.
+        let target = match source.agent.as_ref().map_err(Clone::clone)? {
+            Some(agent) => agent,
+            None => &address,
+        };
+        let prefix = match target.path.as_str() {
             "" => String::new(),
             p => format!("/{p}"),
         };
         Ok((
             source,
             Endpoint {
-                url: format!("{}{prefix}/v1/{path}", address.base),
+                url: format!("{}{prefix}/v1/{path}", target.base),
                 path,
             },
         ))

@@ -34,6 +34,9 @@ pub struct VaultSource {
     pub(super) http: Result<HttpSettings, String>,
     /// Which addresses may be contacted, or why `SOPS_HC_VAULT_ALLOWLIST` was refused.
     pub(super) allowed: Result<Allowed, String>,
+    /// `VAULT_AGENT_ADDR`: a Vault Agent (or proxy) that every request goes to instead of the
+    /// file's address, as the Vault client does; or why it is not usable.
+    pub(super) agent: Result<Option<Address>, String>,
 }
 
 impl fmt::Debug for VaultSource {
@@ -44,6 +47,7 @@ impl fmt::Debug for VaultSource {
             .field("namespace", &self.namespace)
             .field("http", &self.http)
             .field("allowed", &self.allowed)
+            .field("agent", &self.agent)
             .finish()
     }
 }
@@ -81,6 +85,7 @@ impl VaultSource {
                 var(SOPS_HC_VAULT_ALLOWLIST).as_deref(),
                 var("VAULT_ADDR").as_deref(),
             ),
+            agent: agent(var("VAULT_AGENT_ADDR").as_deref()),
         }
     }
 
@@ -206,6 +211,19 @@ fn parse_go_duration(text: &str) -> Option<Duration> {
         rest = tail;
     }
     Duration::try_from_secs_f64(total).ok()
+}
+
+/// `VAULT_AGENT_ADDR`, when set and not empty.
+fn agent(value: Option<&OsStr>) -> Result<Option<Address>, String> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok_or("it is not UTF-8")
+        .and_then(Address::parse)
+        .map(Some)
+        .map_err(|why| format!("VAULT_AGENT_ADDR is not usable: {why} (ksops reaches an agent over http or https only)"))
 }
 
 /// The allow-list: `SOPS_HC_VAULT_ALLOWLIST` as sops 3.13 reads it when it is set and not
@@ -412,6 +430,19 @@ mod tests {
     }
 
     #[test]
+    fn the_agent_address_is_read_strictly() {
+        assert_eq!(agent(None), Ok(None));
+        assert_eq!(agent(Some(OsStr::new(""))), Ok(None));
+        let found = agent(Some(OsStr::new("http://127.0.0.1:8100"))).unwrap();
+        assert_eq!(
+            found.map(|a| a.base),
+            Some("http://127.0.0.1:8100".to_owned())
+        );
+        let err = agent(Some(OsStr::new("unix:///run/agent.sock"))).unwrap_err();
+        assert!(err.starts_with("VAULT_AGENT_ADDR is not usable"), "{err}");
+    }
+
+    #[test]
     fn timeouts_read_as_the_vault_client_does() {
         assert_eq!(parse_timeout("5"), Some(Duration::from_secs(5)));
         assert_eq!(parse_timeout("1m30s"), Some(Duration::from_secs(90)));
@@ -454,6 +485,7 @@ mod tests {
             namespace: None,
             http: Ok(ok),
             allowed: Ok(Allowed::All),
+            agent: Ok(None),
         };
         assert!(!format!("{source:?}").contains("TOPSECRET"));
     }

@@ -139,6 +139,7 @@ fn keys(allowed: Allowed, token: Option<&str>) -> VaultKeys {
             tls: TlsSettings::default(),
         }),
         allowed: Ok(allowed),
+        agent: Ok(None),
     }))
 }
 
@@ -336,6 +337,33 @@ fn paths_that_leave_the_transit_endpoint_are_refused() {
         .unwrap();
     assert_eq!(endpoint.url, "http://h:1/v1/sops/transit/decrypt/k.1");
     assert_eq!(endpoint.path, "sops/transit/decrypt/k.1");
+}
+
+#[test]
+fn an_agent_takes_the_requests_of_allowed_addresses() {
+    let stub = Stub::start(transit);
+    let mut vault = keys(
+        Allowed::Prefixes(vec!["https://vault.example.invalid:8200/".into()]),
+        None,
+    );
+    if let Some(source) = vault.source.as_mut() {
+        source.agent = Ok(Some(settings::Address::parse(&stub.url).unwrap()));
+    }
+    let allowed = "https://vault.example.invalid:8200";
+    assert_eq!(
+        vault.unwrap(key(allowed, &enc(4))).unwrap().as_slice(),
+        [4; 32]
+    );
+    assert_eq!(
+        stub.requests()[0].line,
+        "PUT /v1/transit/decrypt/k1 HTTP/1.1"
+    );
+    // The file's address must still be allowed.
+    let err = vault
+        .unwrap(key("https://elsewhere.invalid", &enc(4)))
+        .unwrap_err();
+    assert!(err.starts_with("Allowlist does not allow"), "{err}");
+    assert_eq!(stub.requests().len(), 1);
 }
 
 #[test]
