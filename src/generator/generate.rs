@@ -423,9 +423,10 @@ type FirstFailure<'j, 'c> = (&'j Job<'c>, Box<Failure>);
 /// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
 /// runs, so the error reported is always the first one in config order.
 ///
-/// Two passes: every file is read and parsed first, so that the keyring can fetch the data keys
-/// of all of them that a key service holds in one request per service key
-/// ([`Keyring::prefetch`]); then each is decrypted.
+/// Two passes: each file is read and parsed, and decrypted right away unless the keyring would
+/// fetch its data key from a key service ([`Keyring::would_prefetch`]); those wait until the
+/// keyring has fetched the keys of all of them, in one request per service key
+/// ([`Keyring::prefetch`]), and are decrypted in the second pass.
 fn decrypt_all<'j, 'c, M: Send>(
     jobs: &'j [Job<'c>],
     root: &Root,
@@ -436,63 +437,89 @@ fn decrypt_all<'j, 'c, M: Send>(
 ) -> Result<Vec<Plain<M>>, FirstFailure<'j, 'c>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
-    let format = |job: &Job<'_>| Format::from_path(Path::new(job.path));
-    let opened: Vec<Mutex<Option<Result<Opened, Failure>>>> =
-        in_parallel(jobs, workers, |_, job| {
-            open_one(
-                job.path,
-                format(job),
-                root,
-                values,
-                matches!(job.usage, Use::Manifest),
-            )
+    let keyring = match values {
+        ValueMode::Decrypt(keyring) | ValueMode::Redact(keyring, _) => Some(keyring),
+        ValueMode::DryRun => None,
+    };
+    let finish = |opened: Opened, job: &Job<'_>| {
+        let bind = matches!(job.usage, Use::Manifest).then_some(binding);
+        let format = Format::from_path(Path::new(job.path));
+        finish_one(opened, job.path, values, bind).and_then(|decrypted| match bind {
+            Some(_) => form(decrypted, format).map(Plain::Manifest),
+            None => emit_plaintext(&decrypted, format).map(Plain::Text),
         })
-        .into_iter()
-        .map(|result| Mutex::new(Some(result)))
-        .collect();
-    if let ValueMode::Decrypt(keyring) | ValueMode::Redact(keyring, _) = values {
-        let locked: Vec<_> = opened.iter().filter_map(|slot| slot.lock().ok()).collect();
+    };
+    let first = in_parallel(jobs, workers, |_, job| {
+        let format = Format::from_path(Path::new(job.path));
+        let manifest = matches!(job.usage, Use::Manifest);
+        match open_one(job.path, format, root, values, manifest)? {
+            Opened::Encrypted(inspected)
+                if keyring.is_some_and(|k| k.would_prefetch(&inspected.metadata)) =>
+            {
+                Ok(Stage::Waiting(Box::new(inspected)))
+            }
+            opened => finish(opened, job).map(Stage::Done),
+        }
+    });
+    let mut waiting = false;
+    if let Some(keyring) = keyring {
+        let locked: Vec<_> = first.iter().filter_map(|slot| slot.lock().ok()).collect();
         let metadata: Vec<&Metadata> = locked
             .iter()
             .filter_map(|slot| match slot.as_ref() {
-                Some(Ok(Opened::Encrypted(inspected))) => Some(&inspected.metadata),
+                Some(Ok(Stage::Waiting(inspected))) => Some(&inspected.metadata),
                 _ => None,
             })
             .collect();
-        keyring.prefetch(&metadata);
+        if !metadata.is_empty() {
+            waiting = true;
+            keyring.prefetch(&metadata);
+        }
     }
-    let results = in_parallel(jobs, workers, |index, job| {
-        let taken = opened
-            .get(index)
-            .and_then(|slot| slot.lock().ok().and_then(|mut slot| slot.take()));
-        let bind = matches!(job.usage, Use::Manifest).then_some(binding);
-        taken
-            .unwrap_or(Err(Failure::Worker))
-            .and_then(|opened| finish_one(opened, job.path, values, bind))
-            .and_then(|decrypted| match bind {
-                Some(_) => form(decrypted, format(job)).map(Plain::Manifest),
-                None => emit_plaintext(&decrypted, format(job)).map(Plain::Text),
-            })
-    });
+    // Without waiting files every job is done: no second pass (nor its slots).
+    let second = if waiting {
+        in_parallel(jobs, workers, |index, job| {
+            let slot = first.get(index).and_then(|slot| slot.lock().ok()?.take());
+            match slot.unwrap_or(Err(Failure::Worker))? {
+                Stage::Done(plain) => Ok(Stage::Done(plain)),
+                Stage::Waiting(inspected) => {
+                    finish(Opened::Encrypted(*inspected), job).map(Stage::Done)
+                }
+            }
+        })
+    } else {
+        first
+    };
     let mut plaintexts = Vec::with_capacity(jobs.len());
-    for (job, result) in jobs.iter().zip(results) {
-        match result {
-            Ok(plaintext) => plaintexts.push(plaintext),
+    for (job, slot) in jobs.iter().zip(second) {
+        match take(slot) {
+            Ok(Stage::Done(plaintext)) => plaintexts.push(plaintext),
+            Ok(Stage::Waiting(_)) => return Err((job, Box::new(Failure::Worker))),
             Err(failure) => return Err((job, Box::new(failure))),
         }
     }
     Ok(plaintexts)
 }
 
-/// Runs `task` on every job with `workers` threads; the results in job order. A job whose
-/// worker stopped without a result is [`Failure::Worker`].
+/// Where a job stands after the first pass.
+enum Stage<M> {
+    /// Decrypted.
+    Done(Plain<M>),
+    /// Parsed, waiting for the keyring to fetch its data key (boxed: every job has a slot of
+    /// this type, and most are done).
+    Waiting(Box<Inspected>),
+}
+
+/// Each job's result: a slot that a finished worker filled (`None` if its worker stopped).
+type Slots<T> = Vec<Mutex<Option<Result<T, Failure>>>>;
+
+/// Runs `task` on every job with `workers` threads; one slot per job, in job order.
 fn in_parallel<'c, T: Send>(
     jobs: &[Job<'c>],
     workers: usize,
     task: impl Fn(usize, &Job<'c>) -> Result<T, Failure> + Sync,
-) -> Vec<Result<T, Failure>> {
-    let results: Vec<Mutex<Option<Result<T, Failure>>>> =
-        jobs.iter().map(|_| Mutex::new(None)).collect();
+) -> Slots<T> {
+    let results: Slots<T> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
@@ -516,14 +543,14 @@ fn in_parallel<'c, T: Send>(
         });
     }
     results
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or(Err(Failure::Worker))
-        })
-        .collect()
+}
+
+/// What a slot holds; a job whose worker stopped without a result is [`Failure::Worker`].
+fn take<T>(slot: Mutex<Option<Result<T, Failure>>>) -> Result<T, Failure> {
+    slot.into_inner()
+        .ok()
+        .flatten()
+        .unwrap_or(Err(Failure::Worker))
 }
 
 /// A file read and parsed, before its values are decrypted.

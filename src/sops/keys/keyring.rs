@@ -132,7 +132,33 @@ impl Keyring {
     /// age or PGP key may recover first. Failures are kept too, and reported when the key is
     /// tried.
     pub fn prefetch(&self, files: &[&Metadata]) -> usize {
-        let Ok(order) = self.order() else { return 0 };
+        let keys = self.prefetch_keys(files);
+        if keys.is_empty() {
+            return 0;
+        }
+        self.vault.prefetch(&keys)
+    }
+
+    /// Whether [`Keyring::prefetch`] would fetch anything for this file: files it would not
+    /// can be decrypted without waiting for the others.
+    pub fn would_prefetch(&self, metadata: &Metadata) -> bool {
+        !self.prefetch_keys(&[metadata]).is_empty()
+    }
+
+    /// The keys [`Keyring::prefetch`] fetches for `files`.
+    fn prefetch_keys<'m>(&self, files: &[&'m Metadata]) -> Vec<TransitKey<'m>> {
+        let mut keys = Vec::new();
+        let Ok(order) = self.order() else { return keys };
+        let groups = files.iter().flat_map(|metadata| &metadata.key_groups);
+        let mut groups = groups.filter(|group| {
+            group
+                .keys
+                .iter()
+                .any(|key| matches!(key, MasterKey::Vault { .. }))
+        });
+        let Some(first) = groups.next() else {
+            return keys;
+        };
         let identities = self.tried_identities();
         let known_recipients: Option<Vec<String>> = identities
             .iter()
@@ -149,8 +175,7 @@ impl Keyring {
             MasterKey::Unsupported { .. } => true,
             MasterKey::Vault { .. } => false,
         };
-        let mut keys = Vec::new();
-        for group in files.iter().flat_map(|metadata| &metadata.key_groups) {
+        for group in std::iter::once(first).chain(groups) {
             let sorted = order.sorted(group);
             let first_usable = sorted.iter().position(|key| !cannot_work(key));
             if let Some(MasterKey::Vault {
@@ -168,10 +193,7 @@ impl Keyring {
                 });
             }
         }
-        if keys.is_empty() {
-            return 0;
-        }
-        self.vault.prefetch(&keys)
+        keys
     }
 
     /// Decrypts one master key's copy of the data key (or Shamir share) with the identities of
