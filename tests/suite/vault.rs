@@ -19,6 +19,10 @@ const TOKEN: &str = "ksops-TEST-ONLY-root-token";
 /// A running OpenBao dev server with the transit engine, the key `k1` and an audit log.
 struct Bao {
     server: LocalServer,
+    /// `http://127.0.0.1:PORT`, or `https://…` with [`Bao::start_tls`].
+    url: String,
+    /// The CA of a TLS server.
+    ca: Option<PathBuf>,
     bao: PathBuf,
     /// bao's own `HOME` (the dev server writes `.vault-token` there).
     home: PathBuf,
@@ -27,6 +31,15 @@ struct Bao {
 
 impl Bao {
     fn start(bao: &Path, dir: &Path) -> Bao {
+        Bao::start_with(bao, dir, false)
+    }
+
+    /// A server with TLS, its certificates made by bao in `dir/tls` (TEST ONLY).
+    fn start_tls(bao: &Path, dir: &Path) -> Bao {
+        Bao::start_with(bao, dir, true)
+    }
+
+    fn start_with(bao: &Path, dir: &Path, tls: bool) -> Bao {
         let home = dir.join("bao-home");
         fs::create_dir_all(&home).expect("mkdir bao home");
         // OpenBao enables audit devices only from its configuration.
@@ -46,8 +59,17 @@ impl Bao {
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
             .arg(format!("-dev-root-token-id={TOKEN}"))
             .arg(format!("-config={}", config.display()));
+        let tls_dir = dir.join("tls");
+        if tls {
+            fs::create_dir_all(&tls_dir).expect("mkdir tls");
+            cmd.arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", tls_dir.display()));
+        }
         let server = LocalServer::start(cmd, port, dir, "bao");
+        let scheme = if tls { "https" } else { "http" };
         let bao = Bao {
+            url: format!("{scheme}://127.0.0.1:{}", server.port),
+            ca: tls.then(|| tls_dir.join("vault-ca.pem")),
             server,
             bao: bao.to_owned(),
             home,
@@ -62,15 +84,18 @@ impl Bao {
     fn cli(&self, args: &[&str]) {
         let mut cmd = support::controlled_command(&self.bao, &self.home);
         cmd.args(args)
-            .env("VAULT_ADDR", &self.server.url)
+            .env("VAULT_ADDR", &self.url)
             .env("VAULT_TOKEN", TOKEN);
+        if let Some(ca) = &self.ca {
+            cmd.env("VAULT_CACERT", ca);
+        }
         let out = support::run(&mut cmd).expect("run bao");
         assert!(out.success(), "bao {args:?}: {}", text(&out.stderr));
     }
 
     /// The transit key's URI as sops takes it.
     fn key_uri(&self, name: &str) -> String {
-        format!("{}/v1/transit/keys/{name}", self.server.url)
+        format!("{}/v1/transit/keys/{name}", self.url)
     }
 
     /// How many decrypt requests for `key` the audit log holds.
@@ -89,11 +114,24 @@ fn text(bytes: &[u8]) -> String {
 
 /// Encrypts `plain` into `dir/name` with the real sops and `flags`, with the token set.
 fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &[u8], flags: &[&str]) -> PathBuf {
+    encrypt_with(sops, dir, name, plain, flags, &[])
+}
+
+/// [`encrypt`] with more variables set.
+fn encrypt_with(
+    sops: &Path,
+    dir: &Path,
+    name: &str,
+    plain: &[u8],
+    flags: &[&str],
+    env: &[(&str, &Path)],
+) -> PathBuf {
     let plain_path = dir.join(format!(".plain-{name}"));
     fs::write(&plain_path, plain).expect("write plaintext");
     let mut cmd = support::controlled_command(sops, dir);
     cmd.current_dir(dir)
         .env("VAULT_TOKEN", TOKEN)
+        .envs(env.iter().copied())
         .arg("encrypt")
         .args(flags)
         .arg("--filename-override")
@@ -180,10 +218,7 @@ fn every_store_decrypts_like_sops() {
     let dir = TempDir::new("vault");
     let vault = Bao::start(&bao, dir.path());
     let home = empty_home(dir.path());
-    let env = [
-        ("VAULT_ADDR", vault.server.url.as_str()),
-        ("VAULT_TOKEN", TOKEN),
-    ];
+    let env = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
     for (name, plain) in STORES {
         let file = encrypt(
             &sops,
@@ -198,7 +233,7 @@ fn every_store_decrypts_like_sops() {
     // The token may also come from ~/.vault-token, trimmed.
     fs::write(home.join(".vault-token"), format!("{TOKEN}\n")).expect("write token file");
     let file = dir.path().join("s.yaml");
-    assert_same_as_sops(&sops, &home, &file, &[("VAULT_ADDR", &vault.server.url)]);
+    assert_same_as_sops(&sops, &home, &file, &[("VAULT_ADDR", &vault.url)]);
     // sops' allow-list (address prefixes) replaces VAULT_ADDR as what allows an address.
     let prefix = format!("http://127.0.0.1:{}/", vault.server.port);
     let allowlist = [("SOPS_HC_VAULT_ALLOWLIST", prefix.as_str())];
@@ -222,10 +257,7 @@ fn age_and_vault_keys_each_decrypt_alone_and_mix_in_shamir_groups() {
         &["--age", &recipient, "--hc-vault-transit", &uri],
     );
     let age_only = [("SOPS_AGE_KEY_FILE", identity.as_str())];
-    let vault_only = [
-        ("VAULT_ADDR", vault.server.url.as_str()),
-        ("VAULT_TOKEN", TOKEN),
-    ];
+    let vault_only = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
     let before = vault.decrypt_requests("k1");
     assert_same_as_sops(&sops, &home, &file, &age_only);
     assert_eq!(vault.decrypt_requests("k1"), before, "age was enough");
@@ -243,7 +275,7 @@ fn age_and_vault_keys_each_decrypt_alone_and_mix_in_shamir_groups() {
     let file = encrypt(&sops, &shamir, "s.yaml", STORES[0].1, &[]);
     let both = [
         ("SOPS_AGE_KEY_FILE", identity.as_str()),
-        ("VAULT_ADDR", vault.server.url.as_str()),
+        ("VAULT_ADDR", vault.url.as_str()),
         ("VAULT_TOKEN", TOKEN),
     ];
     assert_same_as_sops(&sops, &home, &file, &both);
@@ -311,7 +343,7 @@ fn a_generator_makes_one_request_for_many_files_through_kubectl_kustomize() {
     cmd.args(["kustomize", "--enable-alpha-plugins"])
         .arg(&app)
         .env("KUSTOMIZE_PLUGIN_HOME", &plugins)
-        .env("VAULT_ADDR", &vault.server.url)
+        .env("VAULT_ADDR", &vault.url)
         .env("VAULT_TOKEN", TOKEN);
     let out = support::run(&mut cmd).expect("run kubectl");
     assert!(out.success(), "kubectl kustomize: {}", text(&out.stderr));
@@ -333,7 +365,7 @@ fn a_generator_makes_one_request_for_many_files_through_kubectl_kustomize() {
     let mut cmd = support::controlled_command(&support::ksops_bin(), &home);
     cmd.args(["check", "--decrypt"])
         .arg(&app)
-        .env("VAULT_ADDR", &vault.server.url)
+        .env("VAULT_ADDR", &vault.url)
         .env("VAULT_TOKEN", TOKEN);
     let out = support::run(&mut cmd).expect("run ksops check");
     assert!(out.success(), "{}{}", text(&out.stdout), text(&out.stderr));
@@ -341,10 +373,7 @@ fn a_generator_makes_one_request_for_many_files_through_kubectl_kustomize() {
     // sops makes one request per file.
     let before = vault.decrypt_requests("k1");
     for i in 0..2 {
-        let env = [
-            ("VAULT_ADDR", vault.server.url.as_str()),
-            ("VAULT_TOKEN", TOKEN),
-        ];
+        let env = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
         assert!(decrypt(&sops, &home, &app.join(format!("v{i}.txt")), &env).success());
     }
     assert_eq!(vault.decrypt_requests("k1") - before, 2);
@@ -368,7 +397,7 @@ fn project_keys_take_the_token_from_the_project_only() {
             .current_dir(&app)
             .env("KSOPS_PROJECT_KEYS_DIR", &projects)
             .env("ARGOCD_APP_PROJECT_NAME", project)
-            .env("VAULT_ADDR", &vault.server.url)
+            .env("VAULT_ADDR", &vault.url)
             .env("VAULT_TOKEN", TOKEN);
         support::run(&mut cmd).expect("run ksops")
     };
@@ -409,17 +438,14 @@ fn an_address_nobody_allowed_gets_no_connection_and_no_token() {
         &redirected,
         fs::read_to_string(&file)
             .unwrap()
-            .replace(&vault.server.url, &other),
+            .replace(&vault.url, &other),
     )
     .expect("write redirected file");
     for env in [
-        vec![
-            ("VAULT_ADDR", vault.server.url.as_str()),
-            ("VAULT_TOKEN", TOKEN),
-        ],
+        vec![("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)],
         vec![("VAULT_TOKEN", TOKEN)],
         vec![
-            ("SOPS_HC_VAULT_ALLOWLIST", vault.server.url.as_str()),
+            ("SOPS_HC_VAULT_ALLOWLIST", vault.url.as_str()),
             ("VAULT_TOKEN", TOKEN),
         ],
     ] {
@@ -451,10 +477,7 @@ fn a_wrong_token_reads_like_sops() {
         &["--hc-vault-transit", &vault.key_uri("k1")],
     );
     let wrong = "ksops-TEST-ONLY-wrong-token";
-    let env = [
-        ("VAULT_ADDR", vault.server.url.as_str()),
-        ("VAULT_TOKEN", wrong),
-    ];
+    let env = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", wrong)];
     let expected = decrypt(&sops, &home, &file, &env);
     let ours = decrypt(&support::ksops_bin(), &home, &file, &env);
     assert_eq!(ours.code, expected.code, "{}", text(&ours.stderr));
@@ -484,7 +507,7 @@ fn file_for(sops: &Path, vault: &Bao, dir: &Path, address: &str) -> PathBuf {
         &moved,
         fs::read_to_string(&file)
             .unwrap()
-            .replace(&vault.server.url, address),
+            .replace(&vault.url, address),
     )
     .expect("write moved file");
     moved
@@ -564,4 +587,61 @@ fn a_stopped_slow_or_garbled_server_fails_clearly() {
         request.starts_with("PUT /v1/transit/decrypt/k1 HTTP/1.1"),
         "{request}"
     );
+}
+
+#[test]
+fn tls_servers_are_verified_with_the_vault_ca_settings() {
+    let [sops, bao] = require_tools!("sops", "bao");
+    let dir = TempDir::new("vault");
+    let vault = Bao::start_tls(&bao, dir.path());
+    let home = empty_home(dir.path());
+    let ca = vault.ca.clone().expect("a TLS server has a CA");
+    let file = encrypt_with(
+        &sops,
+        dir.path(),
+        "s.yaml",
+        STORES[0].1,
+        &["--hc-vault-transit", &vault.key_uri("k1")],
+        &[("VAULT_CACERT", &ca)],
+    );
+    let ca_text = ca.to_string_lossy().into_owned();
+    let base = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
+    fn with<'a>(
+        base: &[(&'a str, &'a str)],
+        extra: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        base.iter().chain(extra).copied().collect()
+    }
+    assert_same_as_sops(
+        &sops,
+        &home,
+        &file,
+        &with(&base, &[("VAULT_CACERT", &ca_text)]),
+    );
+    // A directory of CA certificates.
+    let ca_dir = dir.path().join("cas");
+    fs::create_dir_all(&ca_dir).expect("mkdir cas");
+    fs::copy(&ca, ca_dir.join("ca.pem")).expect("copy CA");
+    let ca_dir = ca_dir.to_string_lossy().into_owned();
+    assert_same_as_sops(
+        &sops,
+        &home,
+        &file,
+        &with(&base, &[("VAULT_CAPATH", &ca_dir)]),
+    );
+    // Without the CA the server is refused, once: a certificate failure is not retried.
+    let out = decrypt(&support::ksops_bin(), &home, &file, &base);
+    assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
+    let report = words(&text(&out.stderr));
+    assert!(report.contains("certificate"), "{report}");
+    assert!(report.contains("(after 1 attempt)"), "{report}");
+    assert!(!report.contains(TOKEN), "{report}");
+    // VAULT_SKIP_VERIFY accepts it (test servers only).
+    let out = decrypt(
+        &support::ksops_bin(),
+        &home,
+        &file,
+        &with(&base, &[("VAULT_SKIP_VERIFY", "true")]),
+    );
+    assert!(out.success(), "{}", text(&out.stderr));
 }
