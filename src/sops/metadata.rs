@@ -534,6 +534,37 @@ mod tests {
     }
 
     #[test]
+    fn vault_entries_keep_address_path_key_and_enc() {
+        let vault = map(vec![
+            (
+                "vault_address",
+                Value::str("https://vault.example.invalid:8200"),
+            ),
+            ("engine_path", Value::str("sops/transit")),
+            ("key_name", Value::str("k1")),
+            ("created_at", Value::str("2026-01-01T00:00:00Z")),
+            ("enc", Value::str("vault:v1:TEST-ONLY")),
+        ]);
+        let tree = map(base(vec![("hc_vault", Value::Sequence(vec![vault]))]));
+        let meta = Metadata::from_tree(&tree, MetadataStyle::Yaml).unwrap();
+        let key = &meta.key_groups[0].keys[1];
+        assert_eq!(
+            key,
+            &MasterKey::Vault {
+                address: "https://vault.example.invalid:8200".into(),
+                engine_path: "sops/transit".into(),
+                key_name: "k1".into(),
+                enc: "vault:v1:TEST-ONLY".into(),
+            }
+        );
+        assert_eq!(key.kind(), "hc_vault");
+        assert_eq!(
+            key.name(),
+            "https://vault.example.invalid:8200/v1/sops/transit/keys/k1"
+        );
+    }
+
+    #[test]
     fn decodes_a_single_group_with_the_default_rule() {
         let meta = Metadata::from_tree(&map(base(vec![])), MetadataStyle::Yaml).unwrap();
         assert_eq!(meta.key_groups.len(), 1);

@@ -252,6 +252,54 @@ mod tests {
         assert_send_sync::<Keyring>();
     }
 
+    fn file_with(keys: Vec<MasterKey>) -> Metadata {
+        Metadata {
+            key_groups: vec![crate::sops::metadata::KeyGroup { keys }],
+            shamir_threshold: 0,
+            last_modified: crate::sops::Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+            mac: String::new(),
+            rule: crate::sops::EncryptionRule::UnencryptedSuffix("_unencrypted".into()),
+            mac_only_encrypted: false,
+            version: "3.11.0".into(),
+        }
+    }
+
+    #[test]
+    fn only_vault_keys_that_will_surely_be_tried_are_prefetched() {
+        let vault = MasterKey::Vault {
+            address: "http://127.0.0.1:1".into(),
+            engine_path: "transit".into(),
+            key_name: "k1".into(),
+            enc: "vault:v1:x".into(),
+        };
+        let age = |recipient: &str| MasterKey::Age {
+            recipient: recipient.into(),
+            enc: String::new(),
+        };
+        let kms = MasterKey::Unsupported {
+            kind: "kms",
+            id: "arn".into(),
+        };
+        let no_keys = Keyring::load(&empty_sources());
+        let own = Keyring::load(&IdentitySources {
+            age_key: Some(Zeroizing::new(read_vector("age-test-identity.txt"))),
+            ..empty_sources()
+        });
+        let ours = crate::sops::keys::testutil::RECIPIENTS[0];
+        let theirs = crate::sops::keys::testutil::RECIPIENTS[1];
+        // Only a Vault key, or after keys that cannot work here: fetched ahead.
+        assert!(no_keys.would_prefetch(&file_with(vec![vault.clone()])));
+        assert!(no_keys.would_prefetch(&file_with(vec![age(ours), kms.clone(), vault.clone()])));
+        assert!(own.would_prefetch(&file_with(vec![age(theirs), vault.clone()])));
+        // An age key this keyring holds comes first: Vault may never be asked.
+        assert!(!own.would_prefetch(&file_with(vec![age(ours), vault.clone()])));
+        // No Vault key at all.
+        assert!(!no_keys.would_prefetch(&file_with(vec![age(theirs), kms])));
+        // Without a Vault source, nothing is sent.
+        let file = file_with(vec![vault]);
+        assert_eq!(no_keys.prefetch(&[&file, &file]), 0);
+    }
+
     #[test]
     fn derived_keys_depend_only_on_the_private_keys() {
         let one = read_vector("age-test-identity.txt");
