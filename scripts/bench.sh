@@ -7,12 +7,19 @@
 #      beforehand; benches/crypto_floor.rs) and ksops's per-file cost as a multiple of it, in
 #      time and (with valgrind) in instructions, which other load on the machine cannot skew;
 #   4. start-up time, peak RSS at N and N_BIG files, the N_BIG / N time ratio;
-#   5. the stripped binary size.
+#   5. the stripped binary size;
+#   6. Vault / OpenBao transit: N files sharing one transit key of a local `bao server -dev`,
+#      one ksops generator (one batch request) vs a `sops decrypt` loop (one request per file),
+#      with the round trips counted in bao's audit log (skipped without `bao`).
 # Usage: scripts/bench.sh [N] [N_BIG]   (default 300 and 10*N; RUNS=3 runs per measurement)
-# Needs: sops (or KSOPS_SOPS), age-keygen, kubectl, /usr/bin/time, python3. The age key is a
-# throwaway generated here (TEST ONLY); HOME is pointed at the temp dir so no real key is read.
+#        scripts/bench.sh --vault-only [N]   (section 6 alone)
+# Needs: sops (or KSOPS_SOPS), age-keygen, kubectl, /usr/bin/time, python3; bao for section 6.
+# The age key and the Vault root token are throwaways made here (TEST ONLY); HOME is pointed at
+# the temp dir so no real key or token is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+vault_only=0
+if [ "${1:-}" = "--vault-only" ]; then vault_only=1; shift; fi
 n="${1:-300}"
 n_big="${2:-$((n * 10))}"
 runs="${RUNS:-3}"
@@ -21,7 +28,7 @@ cores=$(nproc)
 
 echo "building (release and the crypto_floor bench)..." >&2
 cargo build --release --quiet
-floor_bin=$(cargo bench --bench crypto_floor --no-run --message-format=json 2>/dev/null |
+[ "$vault_only" -eq 0 ] && floor_bin=$(cargo bench --bench crypto_floor --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -32,9 +39,12 @@ ksops="$PWD/target/release/ksops"
 sops=$(command -v "${KSOPS_SOPS:-sops}")
 export KSOPS_SOPS="$sops"
 sops_version=$("$sops" --version --disable-version-check 2>/dev/null | head -n 1)
+# Resolved before HOME changes (a pyenv shim looks for its root under HOME).
+bao=$(pyenv which bao 2>/dev/null || command -v bao || true)
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bao_pid=""
+trap 'if [ -n "$bao_pid" ]; then kill "$bao_pid"; fi; rm -rf "$work"' EXIT
 repo="$work/repo"
 mkdir -p "$repo" "$work/plain" "$work/home"
 # Hermetic identities: only the throwaway key below, for sops and ksops alike.
@@ -43,6 +53,119 @@ unset XDG_CONFIG_HOME SOPS_AGE_KEY SOPS_AGE_KEY_CMD SOPS_AGE_SSH_PRIVATE_KEY_FIL
 age-keygen -o "$work/key.txt" 2>/dev/null   # TEST ONLY throwaway key
 recipient=$(grep -o 'age1[0-9a-z]*' "$work/key.txt" | head -n 1)
 export SOPS_AGE_KEY_FILE="$work/key.txt"
+
+# measure LABEL CMD...: runs CMD $runs times, records the median wall time (s), peak RSS (KiB)
+# and CPU time (user+sys, s) as ${LABEL}_wall, _rss, _cpu. The first run's stdout is kept in
+# $work/LABEL.out for the output checks, the others are discarded.
+measure() {
+    local label=$1 start end out
+    shift
+    : > "$work/samples"
+    for r in $(seq "$runs"); do
+        out=/dev/null
+        if [ "$r" -eq 1 ]; then out="$work/$label.out"; fi
+        start=$EPOCHREALTIME
+        /usr/bin/time -f '%M %U %S' -o "$work/time.out" "$@" > "$out"
+        end=$EPOCHREALTIME
+        echo "$(python3 -c "print($end - $start)") $(tail -n 1 "$work/time.out")" >> "$work/samples"
+    done
+    read -r wall rss cpu < <(python3 - "$work/samples" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+print(statistics.median(r[0] for r in rows), int(statistics.median(r[1] for r in rows)),
+      statistics.median(r[2] + r[3] for r in rows))
+PY
+)
+    printf -v "${label}_wall" '%s' "$wall"
+    printf -v "${label}_rss" '%s' "$rss"
+    printf -v "${label}_cpu" '%s' "$cpu"
+}
+
+# 6. Vault / OpenBao transit: N Secrets encrypted (real sops) for one transit key of a local
+# dev server; one ksops generator over all of them vs a `sops decrypt` loop. Prints its own table.
+vault_section() {
+    if [ -z "$bao" ]; then
+        echo "bao not found: Vault section skipped" >&2
+        return
+    fi
+    local vdir="$work/vault" token="bench-TEST-ONLY-root-token" port uri
+    mkdir -p "$vdir/home" "$vdir/plain" "$vdir/repo"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # OpenBao enables audit devices only from its configuration.
+    printf 'audit "file" "log" {\n  options {\n    file_path = "%s"\n  }\n}\n' "$vdir/audit.log" > "$vdir/bao.hcl"
+    HOME="$vdir/home" "$bao" server -dev -dev-listen-address="127.0.0.1:$port" \
+        -dev-root-token-id="$token" -config="$vdir/bao.hcl" > "$vdir/bao.log" 2>&1 &
+    bao_pid=$!
+    for _ in $(seq 100); do
+        if (: < "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then break; fi
+        sleep 0.1
+    done
+    export VAULT_ADDR="http://127.0.0.1:$port" VAULT_TOKEN="$token"
+    "$bao" secrets enable transit > /dev/null
+    "$bao" write -f transit/keys/bench > /dev/null
+    uri="$VAULT_ADDR/v1/transit/keys/bench"
+    echo "encrypting $n Secrets for a transit key with $cores parallel sops..." >&2
+    python3 - "$vdir/plain" "$n" <<'PY'
+import random, string, sys
+plain, n = sys.argv[1], int(sys.argv[2])
+random.seed(7)
+def tok(k): return "".join(random.choice(string.ascii_letters + string.digits) for _ in range(k))
+for i in range(n):
+    open(f"{plain}/s{i:04d}.yaml", "w").write(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault-{i:04d}\ntype: Opaque\n"
+        f"stringData:\n  DB_PASSWORD: {tok(32)}\n  API_TOKEN: {tok(48)}\n")
+PY
+    (cd "$vdir/plain" && ls) > "$vdir/list.txt"
+    export uri vdir sops
+    xargs -P "$cores" -n 1 sh -c '"$sops" encrypt --hc-vault-transit "$uri" \
+        --encrypted-regex "^(data|stringData)\$" "$vdir/plain/$1" > "$vdir/repo/$1"' sh \
+        < "$vdir/list.txt"
+    { printf 'apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: vault\nfiles:\n'
+      sed 's/^/  - /' "$vdir/list.txt"; } > "$vdir/repo/vault.yaml"
+    requests() { grep '"type":"request"' "$vdir/audit.log" | grep -c '"path":"transit/decrypt/bench"' || true; }
+    vault_loop() { while read -r f; do "$sops" decrypt "$f" || exit 1; done < "$vdir/list.txt"; }
+    export -f vault_loop
+    cd "$vdir/repo"
+    echo "measuring the Vault section (median of $runs runs each)..." >&2
+    local before between after
+    before=$(requests)
+    measure vgen "$ksops" vault.yaml
+    between=$(requests)
+    measure vloop bash -c vault_loop
+    after=$(requests)
+    cd - > /dev/null
+    local docs
+    docs=$(grep -c '^kind: Secret' "$work/vgen.out")
+    [ "$docs" -eq "$n" ] || { echo "ksops (Vault) produced $docs Secrets, expected $n" >&2; exit 1; }
+    docs=$(grep -c '^kind: Secret' "$work/vloop.out")
+    [ "$docs" -eq "$n" ] || { echo "sops loop (Vault): $docs Secrets, expected $n" >&2; exit 1; }
+    kill "$bao_pid"
+    wait "$bao_pid" 2> /dev/null || true
+    bao_pid=""
+    python3 - <<PY
+n, runs = $n, $runs
+gen, loop = $vgen_wall, $vloop_wall
+gen_trips, loop_trips = ($between - $before) / runs, ($after - $between) / runs
+def sec(s): return f"{s * 1000:.0f} ms" if s < 10 else f"{s:.1f} s"
+rows = [
+    ("6. Vault transit, ksops generator", sec(gen), f"N={n} files, one transit key, local bao"),
+    ("   round trips, ksops", f"{gen_trips:.0f}", "transit decrypt requests per run (audit log)"),
+    ("   sops decrypt loop", sec(loop), "one sops process per file"),
+    ("   round trips, sops loop", f"{loop_trips:.0f}", "one request per file"),
+    ("   speed-up", f"{loop / gen:.1f}x", "sops loop / ksops"),
+]
+w0 = max(len(r[0]) for r in rows); w1 = max(len(r[1]) for r in rows)
+print(f"{'measurement':<{w0}}  {'value':>{w1}}  note")
+print("-" * (w0 + w1 + 4 + max(len(r[2]) for r in rows)))
+for what, value, note in rows:
+    print(f"{what:<{w0}}  {value:>{w1}}  {note}")
+PY
+}
+
+if [ "$vault_only" -eq 1 ]; then
+    vault_section
+    exit 0
+fi
 
 generators=6
 envs=12
@@ -192,33 +315,6 @@ flush
 SH
 chmod +x "$ref_home/viaduct.ai/v1/ksops/ksops"
 
-# measure LABEL CMD...: runs CMD $runs times, records the median wall time (s), peak RSS (KiB)
-# and CPU time (user+sys, s) as ${LABEL}_wall, _rss, _cpu. The first run's stdout is kept in
-# $work/LABEL.out for the output checks, the others are discarded.
-measure() {
-    local label=$1 start end out
-    shift
-    : > "$work/samples"
-    for r in $(seq "$runs"); do
-        out=/dev/null
-        if [ "$r" -eq 1 ]; then out="$work/$label.out"; fi
-        start=$EPOCHREALTIME
-        /usr/bin/time -f '%M %U %S' -o "$work/time.out" "$@" > "$out"
-        end=$EPOCHREALTIME
-        echo "$(python3 -c "print($end - $start)") $(tail -n 1 "$work/time.out")" >> "$work/samples"
-    done
-    read -r wall rss cpu < <(python3 - "$work/samples" <<'PY'
-import statistics, sys
-rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
-print(statistics.median(r[0] for r in rows), int(statistics.median(r[1] for r in rows)),
-      statistics.median(r[2] + r[3] for r in rows))
-PY
-)
-    printf -v "${label}_wall" '%s' "$wall"
-    printf -v "${label}_rss" '%s' "$rss"
-    printf -v "${label}_cpu" '%s' "$cpu"
-}
-
 cd "$repo"
 echo "measuring (median of $runs runs each)..." >&2
 # 1. One generator of N files, directly, vs a sops loop.
@@ -329,3 +425,5 @@ print("-" * (w0 + w1 + 4 + max(len(r[2]) for r in rows)))
 for what, value, note in rows:
     print(f"{what:<{w0}}  {value:>{w1}}  {note}")
 PY
+
+vault_section

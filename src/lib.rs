@@ -2,7 +2,7 @@
 //!
 //! The crate is layered; each layer knows nothing of the ones above it:
 //! - [`sops`]: the SOPS engine (stores, value cipher, MAC, data key, age identities, PGP keys
-//!   through `gpg`). It is a faithful reimplementation of `sops decrypt` 3.11 and knows nothing
+//!   through `gpg`, Vault / OpenBao transit keys over HTTP). It is a faithful reimplementation of `sops decrypt` 3.11 and knows nothing
 //!   of Kubernetes.
 //! - [`generator`]: the KSOPS generator (config schema, confined file access, dotenv parsing,
 //!   Secret assembly), built on [`sops`]; it knows nothing of the command line.
@@ -17,7 +17,7 @@
 //! Each layer's modules are private: its public API is the one list of re-exports at the top of
 //! its `mod.rs` (`src/sops/mod.rs`, `src/generator/mod.rs`, `src/check/mod.rs`,
 //! `src/cli/mod.rs`), and that is all the layers above, the fuzz targets and the benchmarks use.
-//! Where a new piece goes: a key source beside `src/sops/keys/age/` and `pgp/` (dispatched in
+//! Where a new piece goes: a key source beside `src/sops/keys/age/`, `pgp/` and `vault/` (dispatched in
 //! `keys/keyring.rs`), a file format beside `src/sops/stores/json/`, a guardrail as a rule in
 //! `src/check/findings.rs`, a command as a spec in `src/cli/args.rs` and a module in `src/cli/`.
 #![forbid(unsafe_code)]

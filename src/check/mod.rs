@@ -37,7 +37,7 @@ use crate::sops::CONFIG_FILE_NAME;
 use crate::sops::Format;
 use crate::sops::Keyring;
 use crate::sops::Segment;
-use crate::sops::{DecryptError, decrypt_documents};
+use crate::sops::{DecryptError, Inspected, Metadata, inspect};
 use crate::sops::{parse_json, parse_manifests};
 use encryption::Encryption;
 use kustomize::{Discovery, Origin};
@@ -480,10 +480,19 @@ impl Checker {
             .filter(|(_, inspected)| inspected.encryption.is_encrypted())
             .collect();
         encrypted.sort_by_key(|(file, _)| *file);
-        for (file, inspected) in encrypted {
+        // Parsed first, so that data keys a key service holds come in one request per key.
+        let opened: Vec<(&String, Result<Inspected, DecryptError>)> = encrypted
+            .into_iter()
+            .map(|(file, checked)| (file, inspect(&checked.bytes, checked.format)))
+            .collect();
+        let metadata: Vec<&Metadata> = opened
+            .iter()
+            .filter_map(|(_, opened)| opened.as_ref().ok().map(|i| &i.metadata))
+            .collect();
+        keyring.prefetch(&metadata);
+        for (file, opened) in opened {
             self.stats.decrypted += 1;
-            let Err(error) = decrypt_documents(&inspected.bytes, inspected.format, keyring, false)
-            else {
+            let Err(error) = opened.and_then(|inspected| inspected.decrypt(keyring, false)) else {
                 continue;
             };
             let fix = match error {

@@ -17,7 +17,9 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::args::ArgocdArgs;
-use crate::cli::env::{KEY_COMMAND_VARS, KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError};
+use crate::cli::env::{
+    AWS_VARS, KEY_COMMAND_VARS, KEY_FILE_VARS, KSOPS_CONFINE_TO, SettingError, VAULT_VARS,
+};
 use crate::cli::error::{ArgocdError, CliError};
 use crate::cli::io::write_stdout;
 use crate::cli::kustomize::{TempPluginHome, kustomize_program, run_build};
@@ -77,35 +79,11 @@ fn checkout_root(cwd: &Path, source_path: &Path) -> Result<PathBuf, ArgocdError>
     Ok(root)
 }
 
-/// The AWS variables the KMS key source reads (credentials, shared files, web identity,
-/// container endpoint, endpoints, attempts).
-const AWS_VARS: [&str; 20] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "AWS_PROFILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CONFIG_FILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_KMS",
-    "AWS_ENDPOINT_URL_STS",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_MAX_ATTEMPTS",
-];
-
 /// The generators' environment: only the sidecar's own settings, never the application's.
 ///
 /// Kept: `PATH`, `HOME`, `TMPDIR`, `XDG_CONFIG_HOME`, `SOPS_AGE_*`, `GNUPGHOME`, `SOPS_GPG_EXEC`,
-/// `SOPS_DECRYPTION_ORDER`, the AWS variables KMS keys use ([`AWS_VARS`]), `KSOPS_*` (except
+/// `SOPS_DECRYPTION_ORDER`, the files key sources read ([`KEY_FILE_VARS`]), the Vault client's
+/// settings ([`VAULT_VARS`]), the AWS variables KMS keys use ([`AWS_VARS`]), `KSOPS_*` (except
 /// the bound,
 /// which we set), and the build variables Argo CD itself sets (`ARGOCD_APP_*`, except
 /// `ARGOCD_APP_PARAMETERS`, which the Application supplies). Everything else is dropped, notably
@@ -125,7 +103,9 @@ fn child_env(
                 | "GNUPGHOME"
                 | "SOPS_GPG_EXEC"
                 | "SOPS_DECRYPTION_ORDER"
-        ) || AWS_VARS.contains(&text)
+        ) || KEY_FILE_VARS.contains(&text)
+            || VAULT_VARS.contains(&text)
+            || AWS_VARS.contains(&text)
             || text.starts_with("SOPS_AGE_")
             || (text.starts_with("KSOPS_") && text != KSOPS_CONFINE_TO)
             || (text.starts_with("ARGOCD_APP_") && text != "ARGOCD_APP_PARAMETERS");
@@ -227,6 +207,8 @@ mod tests {
             ("GNUPGHOME", "gnupg"),
             ("SOPS_GPG_EXEC", "./gpg"),
             ("SOPS_GPG_EXEC", "bin/gpg"),
+            ("VAULT_CACERT", "ca.pem"),
+            ("VAULT_CLIENT_KEY", "./key.pem"),
         ] {
             let relative = [(OsString::from(name), OsString::from(value))];
             assert!(child_env(relative.into_iter()).is_err(), "{name}={value}");
@@ -244,6 +226,13 @@ mod tests {
             ("ARGOCD_ENV_AWS_ENDPOINT_URL_KMS", "https://evil.example"),
             ("ARGOCD_ENV_AWS_PROFILE", "other"),
             ("AWS_UNRELATED", "x"),
+            ("VAULT_ADDR", "https://vault:8200"),
+            ("VAULT_TOKEN", "s.TEST-ONLY"),
+            ("VAULT_CACERT", "/etc/vault/ca.pem"),
+            ("SOPS_HC_VAULT_ALLOWLIST", "https://vault:8200"),
+            ("ARGOCD_ENV_VAULT_ADDR", "https://evil:8200"),
+            ("ARGOCD_ENV_SOPS_HC_VAULT_ALLOWLIST", "all"),
+            ("VAULT_FORMAT", "json"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
         assert_eq!(
@@ -256,7 +245,11 @@ mod tests {
                 "SOPS_DECRYPTION_ORDER",
                 "AWS_WEB_IDENTITY_TOKEN_FILE",
                 "AWS_ROLE_ARN",
-                "AWS_ENDPOINT_URL_KMS"
+                "AWS_ENDPOINT_URL_KMS",
+                "VAULT_ADDR",
+                "VAULT_TOKEN",
+                "VAULT_CACERT",
+                "SOPS_HC_VAULT_ALLOWLIST"
             ]
         );
         for name in [

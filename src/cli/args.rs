@@ -719,6 +719,11 @@ pub fn overview() -> String {
          AWS_WEB_IDENTITY_TOKEN_FILE+AWS_ROLE_ARN, the shared files (AWS_SHARED_CREDENTIALS_FILE,\n    \
          AWS_CONFIG_FILE, AWS_PROFILE or the key's aws_profile) or the container endpoint\n    \
          (AWS_CONTAINER_CREDENTIALS_*); not the EC2 instance metadata service (IMDS).\n    \
+         Vault/OpenBao transit keys: VAULT_TOKEN (else ~/.vault-token), VAULT_AGENT_ADDR,\n    \
+         VAULT_NAMESPACE, VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,\n    \
+         VAULT_SKIP_VERIFY, VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES. A file's vault_address\n    \
+         is contacted only when it is VAULT_ADDR's address or listed in\n    \
+         SOPS_HC_VAULT_ALLOWLIST.\n    \
          Keys are tried age first, then PGP, then the others in the file, unless\n    \
          SOPS_DECRYPTION_ORDER (e.g. pgp,age) says otherwise.\n",
     );

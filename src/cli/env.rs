@@ -11,8 +11,7 @@ use crate::generator::{DEFAULT_CONCURRENCY_LIMIT, ValueMode};
 use crate::generator::{NoKeyError, Redactor};
 use crate::limits::Limits;
 use crate::limits::{AWS_TIMEOUT, GPG_TIMEOUT};
-use crate::sops::AwsSource;
-use crate::sops::{GpgSource, IdentitySources, Keyring};
+use crate::sops::{AwsSource, GpgSource, IdentitySources, Keyring, VaultSource};
 
 /// Files decrypted at once per generator.
 pub const KSOPS_CONCURRENCY_LIMIT: &str = "KSOPS_CONCURRENCY_LIMIT";
@@ -40,7 +39,7 @@ const ARGOCD_APP_PROJECT_NAME: &str = "ARGOCD_APP_PROJECT_NAME";
 
 /// The identity variables that name files or directories; generators run in the kustomization
 /// directory, so commands that start generators resolve relative values where they were started.
-pub const KEY_FILE_VARS: [&str; 7] = [
+pub const KEY_FILE_VARS: [&str; 11] = [
     "SOPS_AGE_KEY_FILE",
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
     "GNUPGHOME",
@@ -48,6 +47,48 @@ pub const KEY_FILE_VARS: [&str; 7] = [
     "AWS_CONFIG_FILE",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "VAULT_CACERT",
+    "VAULT_CAPATH",
+    "VAULT_CLIENT_CERT",
+    "VAULT_CLIENT_KEY",
+];
+
+/// The Vault client's variables a generator reads (besides the files in [`KEY_FILE_VARS`]), and
+/// sops' allow-list of Vault addresses.
+pub const VAULT_VARS: [&str; 8] = [
+    "VAULT_ADDR",
+    "VAULT_AGENT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_NAMESPACE",
+    "VAULT_SKIP_VERIFY",
+    "VAULT_CLIENT_TIMEOUT",
+    "VAULT_MAX_RETRIES",
+    crate::sops::SOPS_HC_VAULT_ALLOWLIST,
+];
+
+/// The AWS variables the KMS key source reads (credentials, shared files, web identity,
+/// container endpoint, endpoints, attempts).
+pub const AWS_VARS: [&str; 20] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_MAX_ATTEMPTS",
 ];
 
 /// The key command variables: sops runs the program named by their first word, which a relative
@@ -75,7 +116,7 @@ pub const SETTINGS_HELP: [(&str, &str); 8] = [
     (
         KSOPS_PROJECT_KEYS_DIR,
         "identities come only from DIR/$ARGOCD_APP_PROJECT_NAME/keys.txt\n\
-         (PGP: its gnupg/ home; AWS: its aws/credentials and aws/config)",
+         (its gnupg/ home, vault-token, aws/credentials and aws/config)",
     ),
     (
         KSOPS_GPG_TIMEOUT,
@@ -300,9 +341,10 @@ impl GeneratorSettings {
         })
     }
 
-    /// Loads the identities: only the project's key file, GnuPG home and AWS shared files when
-    /// project keys are on (nothing else is read, not even `$HOME`, `$GNUPGHOME` or AWS
-    /// credentials in the environment), else every source sops reads.
+    /// Loads the identities: only the project's key file, GnuPG home, Vault token file and AWS
+    /// shared files when project keys are on (nothing else is read, not even `$HOME`,
+    /// `$GNUPGHOME`, `$VAULT_TOKEN` or AWS credentials in the environment), else every source
+    /// sops reads.
     fn keyring(&self) -> Keyring {
         let sources = match &self.project_keys {
             Some(file) => IdentitySources {
@@ -316,6 +358,9 @@ impl GeneratorSettings {
                     timeout: aws_timeout(),
                     ..AwsSource::from_env(None).only_files_in(&dir)
                 }),
+                vault: Some(
+                    VaultSource::from_env().with_token_file(&file.with_file_name("vault-token")),
+                ),
                 ..IdentitySources::default()
             },
             None => identity_sources(),

@@ -25,7 +25,7 @@ use crate::generator::secret::{SecretBuilder, SecretError, StandIn, render};
 use crate::sops::Document;
 use crate::sops::emit_store;
 use crate::sops::{DataKeyError, DataKeyFailure, Keyring};
-use crate::sops::{DecryptError, Decrypted, decrypt_documents, inspect};
+use crate::sops::{DecryptError, Decrypted, Inspected, Metadata, inspect};
 use crate::sops::{EmitOptions, Format, StoreError};
 
 /// KSOPS's default for `KSOPS_CONCURRENCY_LIMIT`.
@@ -417,13 +417,16 @@ enum Plain<M> {
     Text(Zeroizing<Vec<u8>>),
 }
 
-type JobResult<M> = Result<Plain<M>, Failure>;
-
 /// The first failing job in config order, and what failed.
 type FirstFailure<'j, 'c> = (&'j Job<'c>, Box<Failure>);
 
 /// Decrypts every job's file with at most `concurrency` threads, keeping input order. Every job
 /// runs, so the error reported is always the first one in config order.
+///
+/// Two passes: each file is read and parsed, and decrypted right away unless the keyring would
+/// fetch its data key from a key service ([`Keyring::would_prefetch`]); those wait until the
+/// keyring has fetched the keys of all of them, in one request per service key
+/// ([`Keyring::prefetch`]), and are decrypted in the second pass.
 fn decrypt_all<'j, 'c, M: Send>(
     jobs: &'j [Job<'c>],
     root: &Root,
@@ -434,21 +437,95 @@ fn decrypt_all<'j, 'c, M: Send>(
 ) -> Result<Vec<Plain<M>>, FirstFailure<'j, 'c>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = concurrency.clamp(1, cores.max(1)).min(jobs.len().max(1));
-    let results: Vec<Mutex<Option<JobResult<M>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let keyring = match values {
+        ValueMode::Decrypt(keyring) | ValueMode::Redact(keyring, _) => Some(keyring),
+        ValueMode::DryRun => None,
+    };
+    let finish = |opened: Opened, job: &Job<'_>| {
+        let bind = matches!(job.usage, Use::Manifest).then_some(binding);
+        let format = Format::from_path(Path::new(job.path));
+        finish_one(opened, job.path, values, bind).and_then(|decrypted| match bind {
+            Some(_) => form(decrypted, format).map(Plain::Manifest),
+            None => emit_plaintext(&decrypted, format).map(Plain::Text),
+        })
+    };
+    let first = in_parallel(jobs, workers, |_, job| {
+        let format = Format::from_path(Path::new(job.path));
+        let manifest = matches!(job.usage, Use::Manifest);
+        match open_one(job.path, format, root, values, manifest)? {
+            Opened::Encrypted(inspected)
+                if keyring.is_some_and(|k| k.would_prefetch(&inspected.metadata)) =>
+            {
+                Ok(Stage::Waiting(Box::new(inspected)))
+            }
+            opened => finish(opened, job).map(Stage::Done),
+        }
+    });
+    let mut waiting = false;
+    if let Some(keyring) = keyring {
+        let locked: Vec<_> = first.iter().filter_map(|slot| slot.lock().ok()).collect();
+        let metadata: Vec<&Metadata> = locked
+            .iter()
+            .filter_map(|slot| match slot.as_ref() {
+                Some(Ok(Stage::Waiting(inspected))) => Some(&inspected.metadata),
+                _ => None,
+            })
+            .collect();
+        if !metadata.is_empty() {
+            waiting = true;
+            keyring.prefetch(&metadata);
+        }
+    }
+    // Without waiting files every job is done: no second pass (nor its slots).
+    let second = if waiting {
+        in_parallel(jobs, workers, |index, job| {
+            let slot = first.get(index).and_then(|slot| slot.lock().ok()?.take());
+            match slot.unwrap_or(Err(Failure::Worker))? {
+                Stage::Done(plain) => Ok(Stage::Done(plain)),
+                Stage::Waiting(inspected) => {
+                    finish(Opened::Encrypted(*inspected), job).map(Stage::Done)
+                }
+            }
+        })
+    } else {
+        first
+    };
+    let mut plaintexts = Vec::with_capacity(jobs.len());
+    for (job, slot) in jobs.iter().zip(second) {
+        match take(slot) {
+            Ok(Stage::Done(plaintext)) => plaintexts.push(plaintext),
+            Ok(Stage::Waiting(_)) => return Err((job, Box::new(Failure::Worker))),
+            Err(failure) => return Err((job, Box::new(failure))),
+        }
+    }
+    Ok(plaintexts)
+}
+
+/// Where a job stands after the first pass.
+enum Stage<M> {
+    /// Decrypted.
+    Done(Plain<M>),
+    /// Parsed, waiting for the keyring to fetch its data key (boxed: every job has a slot of
+    /// this type, and most are done).
+    Waiting(Box<Inspected>),
+}
+
+/// Each job's result: a slot that a finished worker filled (`None` if its worker stopped).
+type Slots<T> = Vec<Mutex<Option<Result<T, Failure>>>>;
+
+/// Runs `task` on every job with `workers` threads; one slot per job, in job order.
+fn in_parallel<'c, T: Send>(
+    jobs: &[Job<'c>],
+    workers: usize,
+    task: impl Fn(usize, &Job<'c>) -> Result<T, Failure> + Sync,
+) -> Slots<T> {
+    let results: Slots<T> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(index) else { break };
-            let bind = matches!(job.usage, Use::Manifest).then_some(binding);
-            let format = Format::from_path(Path::new(job.path));
-            let result =
-                decrypt_one(job.path, format, root, values, bind).and_then(
-                    |decrypted| match bind {
-                        Some(_) => form(decrypted, format).map(Plain::Manifest),
-                        None => emit_plaintext(&decrypted, format).map(Plain::Text),
-                    },
-                );
+            let result = task(index, job);
             if let Some(slot) = results.get(index)
                 && let Ok(mut slot) = slot.lock()
             {
@@ -465,53 +542,74 @@ fn decrypt_all<'j, 'c, M: Send>(
             }
         });
     }
-    let mut plaintexts = Vec::with_capacity(jobs.len());
-    for (job, slot) in jobs.iter().zip(results) {
-        let result = slot
-            .into_inner()
-            .ok()
-            .flatten()
-            .unwrap_or(Err(Failure::Worker));
-        match result {
-            Ok(plaintext) => plaintexts.push(plaintext),
-            Err(failure) => return Err((job, Box::new(failure))),
-        }
-    }
-    Ok(plaintexts)
+    results
 }
 
-/// Reads and decrypts one file the way KSOPS does: in the store its name picks (`format`), with
-/// the MAC always verified. A `files` manifest (given `binding`) is checked against the binding on
-/// its decrypted, authenticated documents. Redaction and the dry run change the values, never
-/// the checks.
-fn decrypt_one(
+/// What a slot holds; a job whose worker stopped without a result is [`Failure::Worker`].
+fn take<T>(slot: Mutex<Option<Result<T, Failure>>>) -> Result<T, Failure> {
+    slot.into_inner()
+        .ok()
+        .flatten()
+        .unwrap_or(Err(Failure::Worker))
+}
+
+/// A file read and parsed, before its values are decrypted.
+enum Opened {
+    /// An encrypted file, parsed, with its metadata.
+    Encrypted(Inspected),
+    /// A dry run's result: nothing left to decrypt.
+    DryRun(Decrypted),
+}
+
+/// Reads and parses one file the way KSOPS does, in the store its name picks (`format`). A
+/// dry run is done here: it needs no key. `manifest`: the file is a top-level `files` entry.
+fn open_one(
     path: &str,
     format: Format,
     root: &Root,
     values: &ValueMode,
+    manifest: bool,
+) -> Result<Opened, Failure> {
+    let input = root.read(path).map_err(Failure::Read)?;
+    match values {
+        ValueMode::Decrypt(_) | ValueMode::Redact(..) => inspect(&input, format)
+            .map(Opened::Encrypted)
+            .map_err(|error| Failure::Decrypt(error.for_file(path))),
+        ValueMode::DryRun => dry_run::read(&input, format, manifest)
+            .map(Opened::DryRun)
+            .map_err(|error| {
+                Failure::DryRun(match error {
+                    DryRunError::Invalid(error) => DryRunError::Invalid(error.for_file(path)),
+                    other => other,
+                })
+            }),
+    }
+}
+
+/// Decrypts one opened file, with the MAC always verified. A `files` manifest (given `binding`)
+/// is checked against the binding on its decrypted, authenticated documents. Redaction and the
+/// dry run change the values, never the checks.
+fn finish_one(
+    opened: Opened,
+    path: &str,
+    values: &ValueMode,
     binding: Option<&Binding>,
 ) -> Result<Decrypted, Failure> {
-    let input = root.read(path).map_err(Failure::Read)?;
-    let manifest = binding.is_some();
-    let decrypted = match values {
-        ValueMode::Decrypt(keyring) => decrypt_documents(&input, format, keyring, false)
+    let decrypted = match (opened, values) {
+        (Opened::DryRun(decrypted), _) => decrypted,
+        (Opened::Encrypted(inspected), ValueMode::Redact(keyring, redactor)) => {
+            if binding.is_some() {
+                redactor.decrypt_manifest(inspected, keyring)
+            } else {
+                // secretFrom values are replaced when the Secret is built.
+                inspected.decrypt(keyring, false)
+            }
+            .map_err(|error| Failure::Decrypt(error.for_file(path)))?
+        }
+        (Opened::Encrypted(inspected), ValueMode::Decrypt(keyring)) => inspected
+            .decrypt(keyring, false)
             .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
-        ValueMode::Redact(keyring, redactor) => inspect(&input, format)
-            .and_then(|inspected| {
-                if manifest {
-                    redactor.decrypt_manifest(inspected, keyring)
-                } else {
-                    // secretFrom values are replaced when the Secret is built.
-                    inspected.decrypt(keyring, false)
-                }
-            })
-            .map_err(|error| Failure::Decrypt(error.for_file(path)))?,
-        ValueMode::DryRun => dry_run::read(&input, format, manifest).map_err(|error| {
-            Failure::DryRun(match error {
-                DryRunError::Invalid(error) => DryRunError::Invalid(error.for_file(path)),
-                other => other,
-            })
-        })?,
+        (Opened::Encrypted(_), ValueMode::DryRun) => return Err(Failure::Worker),
     };
     if let Some(binding) = binding {
         binding

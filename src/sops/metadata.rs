@@ -52,10 +52,24 @@ pub enum MasterKey {
     },
     /// An AWS KMS key with its encrypted copy of the data key.
     Kms(KmsKey),
-    /// A key kind ksops cannot use (GCP KMS, Azure Key Vault, Vault, Huawei KMS); listed so
+    /// A HashiCorp Vault (or OpenBao) transit key with its encrypted copy of the data key.
+    ///
+    /// Nothing in it is authenticated: the MAC does not cover the metadata, so the address is
+    /// whatever the file says (see `keys/vault` for which addresses are contacted).
+    Vault {
+        /// `vault_address`: the server, e.g. `https://vault.example.com:8200`.
+        address: String,
+        /// `engine_path`: where the transit engine is mounted, e.g. `transit` or `sops/transit`.
+        engine_path: String,
+        /// `key_name`: the transit key.
+        key_name: String,
+        /// `enc`: transit's ciphertext of the data key (or share), `vault:v1:…`.
+        enc: String,
+    },
+    /// A key kind ksops cannot use (GCP KMS, Azure Key Vault, HuaweiCloud KMS); listed so
     /// errors can name it.
     Unsupported {
-        /// The metadata field it came from (`gcp_kms`, `azure_kv`, `hc_vault`, `hckms`).
+        /// The metadata field it came from (`gcp_kms`, `azure_kv`, `hckms`).
         kind: &'static str,
         /// What sops prints for the key (fingerprint, ARN, resource id, URL).
         id: String,
@@ -109,7 +123,25 @@ impl MasterKey {
             MasterKey::Age { .. } => "age",
             MasterKey::Pgp { .. } => "pgp",
             MasterKey::Kms(_) => "kms",
+            MasterKey::Vault { .. } => "hc_vault",
             MasterKey::Unsupported { kind, .. } => kind,
+        }
+    }
+
+    /// The key as sops names it in reports: the age recipient, the PGP fingerprint, the Vault
+    /// key's URL (`{vault_address}/v1/{engine_path}/keys/{key_name}`), the KMS identifier.
+    pub fn name(&self) -> String {
+        match self {
+            MasterKey::Age { recipient, .. } => recipient.clone(),
+            MasterKey::Pgp { fingerprint, .. } => fingerprint.clone(),
+            MasterKey::Vault {
+                address,
+                engine_path,
+                key_name,
+                ..
+            } => format!("{address}/v1/{engine_path}/keys/{key_name}"),
+            MasterKey::Kms(key) => key.label(),
+            MasterKey::Unsupported { id, .. } => id.clone(),
         }
     }
 
@@ -426,12 +458,15 @@ fn key_group(fields: &Fields<'_>) -> Result<KeyGroup, MetadataError> {
                     key.string("name")?,
                     key.string("version")?
                 ),
-                "hc_vault" => format!(
-                    "{}/v1/{}/keys/{}",
-                    key.string("vault_address")?,
-                    key.string("engine_path")?,
-                    key.string("key_name")?
-                ),
+                "hc_vault" => {
+                    others.push(MasterKey::Vault {
+                        address: key.string("vault_address")?,
+                        engine_path: key.string("engine_path")?,
+                        key_name: key.string("key_name")?,
+                        enc: key.string("enc")?,
+                    });
+                    continue;
+                }
                 _ => {
                     pgp.push(MasterKey::Pgp {
                         fingerprint: key.string("fp")?,
@@ -652,6 +687,37 @@ mod tests {
         );
         let tree = map(base(vec![("kms", Value::Sequence(vec![numeric]))]));
         assert!(Metadata::from_tree(&tree, MetadataStyle::Json).is_err());
+    }
+
+    #[test]
+    fn vault_entries_keep_address_path_key_and_enc() {
+        let vault = map(vec![
+            (
+                "vault_address",
+                Value::str("https://vault.example.invalid:8200"),
+            ),
+            ("engine_path", Value::str("sops/transit")),
+            ("key_name", Value::str("k1")),
+            ("created_at", Value::str("2026-01-01T00:00:00Z")),
+            ("enc", Value::str("vault:v1:TEST-ONLY")),
+        ]);
+        let tree = map(base(vec![("hc_vault", Value::Sequence(vec![vault]))]));
+        let meta = Metadata::from_tree(&tree, MetadataStyle::Yaml).unwrap();
+        let key = &meta.key_groups[0].keys[1];
+        assert_eq!(
+            key,
+            &MasterKey::Vault {
+                address: "https://vault.example.invalid:8200".into(),
+                engine_path: "sops/transit".into(),
+                key_name: "k1".into(),
+                enc: "vault:v1:TEST-ONLY".into(),
+            }
+        );
+        assert_eq!(key.kind(), "hc_vault");
+        assert_eq!(
+            key.name(),
+            "https://vault.example.invalid:8200/v1/sops/transit/keys/k1"
+        );
     }
 
     #[test]

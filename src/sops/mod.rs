@@ -1,5 +1,5 @@
-//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age, PGP and AWS KMS
-//! keys.
+//! The SOPS engine: a faithful reimplementation of `sops decrypt` 3.11 for age, PGP, AWS KMS
+//! and HashiCorp Vault / OpenBao transit keys.
 //!
 //! It knows nothing of Kubernetes. Layout, bottom up (the modules are private; what the layers
 //! above use is re-exported here, in one list):
@@ -9,7 +9,7 @@
 //! - `cipher`: the `ENC[…]` value format, the GCM primitive and Go value types; `rules`: which
 //!   leaves are encrypted; `config`: `.sops.yaml`;
 //! - `metadata`: the `sops` section; `keys`: identities and the data key, one folder per key
-//!   type (`keys/age`, `keys/pgp`, `keys/aws`);
+//!   type (`keys/age`, `keys/pgp`, `keys/vault`, `keys/aws`);
 //! - `error`: why a file could not be read or decrypted, and which kind of failure that is;
 //! - `inspect`: reading a file without a key, and the one walk over its leaves;
 //! - `decrypt`: decrypting values, the MAC and the `sops decrypt` pipeline.
@@ -32,7 +32,8 @@ pub(crate) use inspect::{Position, walk};
 // Identities and the data key.
 pub use keys::{
     AwsSource, ContainerEndpoint, DataKeyError, DataKeyFailure, FailedKey, GpgSource,
-    IdentitySources, Keyring, PublicKey, SourceReport, SourceStatus, TriedIdentity, WebIdentity,
+    IdentitySources, Keyring, PublicKey, SOPS_HC_VAULT_ALLOWLIST, SourceReport, SourceStatus,
+    TriedIdentity, VaultSource, WebIdentity,
     recover_data_key,
 };
 // The document model and the stores.

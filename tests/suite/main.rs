@@ -26,3 +26,4 @@ mod leaks;
 mod limits;
 mod pgp;
 mod tamper;
+mod vault;

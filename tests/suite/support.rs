@@ -502,8 +502,7 @@ pub fn metadata_list_mutants(text: &str, list: &str) -> Vec<(String, String)> {
         parts.concat()
     };
     let mut mutants = Vec::new();
-    for i in start + 1..end {
-        let line = lines[i];
+    for (i, line) in lines.iter().enumerate().take(end).skip(start + 1) {
         let body = line.trim_start().trim_start_matches("- ");
         let Some((field, value)) = body.split_once(": ") else {
             continue;

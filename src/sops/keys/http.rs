@@ -159,7 +159,7 @@ impl HttpClient {
             let outcome = self.attempt(request);
             let retry = match &outcome {
                 Ok(response) => matches!(response.status, 412 | 429 | 500..=599),
-                Err(Attempt::Failed(_)) => true,
+                Err(Attempt::Failed(error)) => retryable(error),
                 Err(Attempt::TooLarge) => false,
             };
             if !retry || attempt > self.max_retries {
@@ -168,9 +168,9 @@ impl HttpClient {
                     Err(Attempt::TooLarge) => Err(HttpError::TooLarge {
                         url: request.url.to_owned(),
                     }),
-                    Err(Attempt::Failed(reason)) => Err(HttpError::Unreachable {
+                    Err(Attempt::Failed(error)) => Err(HttpError::Unreachable {
                         url: request.url.to_owned(),
-                        reason,
+                        reason: describe(&error),
                         attempts: attempt,
                     }),
                 };
@@ -200,7 +200,7 @@ impl HttpClient {
                 builder.send(request.body)
             }
         };
-        let mut response = result.map_err(|e| Attempt::Failed(describe(&e)))?;
+        let mut response = result.map_err(Attempt::Failed)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -216,7 +216,7 @@ impl HttpClient {
             .read_to_vec()
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => Attempt::TooLarge,
-                other => Attempt::Failed(describe(&other)),
+                other => Attempt::Failed(other),
             })?;
         Ok(HttpResponse {
             status,
@@ -228,13 +228,25 @@ impl HttpClient {
 
 /// What one attempt met.
 enum Attempt {
-    Failed(String),
+    Failed(ureq::Error),
     TooLarge,
 }
 
 /// The pause before attempt `n + 1`: 250 ms, doubling, at most 2 s.
 fn backoff(n: u32) -> Duration {
     Duration::from_millis(250u64 << n.saturating_sub(1).min(3))
+}
+
+/// Whether another attempt may fare better: not after a certificate or TLS failure (as the
+/// Vault client's retry policy has it: an unknown authority will not become known) nor a
+/// malformed URL.
+fn retryable(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::BadUri(_) => false,
+        // rustls reports a refused certificate as invalid data on the connection.
+        ureq::Error::Io(e) => e.kind() != std::io::ErrorKind::InvalidData,
+        _ => true,
+    }
 }
 
 /// A transport error in words, without anything a request carried.

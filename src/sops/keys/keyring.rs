@@ -15,8 +15,10 @@ use super::aws::KmsKeys;
 use super::identity::{KeyFailure, PublicKey, TriedIdentity, sha256};
 use super::order::DecryptionOrder;
 use super::pgp::PgpKeys;
+use super::report::normalized;
 use super::sources::{IdentitySources, SourceReport};
-use crate::sops::metadata::{KeyGroup, MasterKey};
+use super::vault::{TransitKey, VaultKeys};
+use crate::sops::metadata::{KeyGroup, MasterKey, Metadata};
 
 /// Every identity found in the sources sops 3.11 reads, with a report per source.
 ///
@@ -29,6 +31,8 @@ pub struct Keyring {
     pgp: PgpKeys,
     /// AWS KMS keys, through the KMS API with the AWS credential chain.
     aws: KmsKeys,
+    /// HashiCorp Vault / OpenBao transit keys, through the server's HTTP API.
+    vault: VaultKeys,
     /// The order a group's keys are tried in, or why `SOPS_DECRYPTION_ORDER` is refused.
     order: Result<DecryptionOrder, String>,
 }
@@ -50,6 +54,7 @@ impl Keyring {
             age: AgeKeys::load(sources),
             pgp: PgpKeys::load(sources),
             aws: KmsKeys::load(sources),
+            vault: VaultKeys::load(sources.vault.clone()),
             order: DecryptionOrder::parse(sources.decryption_order.as_deref()),
         }
     }
@@ -128,28 +133,111 @@ impl Keyring {
         self.order.as_ref().map_err(String::as_str)
     }
 
+    /// Gets, ahead of decryption, the data keys of these files that only a Vault transit key
+    /// can give: one `batch_input` request per transit key for all of them, instead of one
+    /// request per file. [`recover_data_key`](super::recover_data_key) then takes them from
+    /// the keyring. Returns how many requests were made.
+    ///
+    /// Only keys that will surely be tried are fetched: in each group, a Vault key whose
+    /// group tries it after keys that cannot work here (age recipients no loaded identity is,
+    /// PGP keys without gpg, key types ksops does not use). Nothing is fetched for a group an
+    /// age or PGP key may recover first. Failures are kept too, and reported when the key is
+    /// tried.
+    pub fn prefetch(&self, files: &[&Metadata]) -> usize {
+        let keys = self.prefetch_keys(files);
+        if keys.is_empty() {
+            return 0;
+        }
+        self.vault.prefetch(&keys)
+    }
+
+    /// Whether [`Keyring::prefetch`] would fetch anything for this file: files it would not
+    /// can be decrypted without waiting for the others.
+    pub fn would_prefetch(&self, metadata: &Metadata) -> bool {
+        !self.prefetch_keys(&[metadata]).is_empty()
+    }
+
+    /// The keys [`Keyring::prefetch`] fetches for `files`.
+    fn prefetch_keys<'m>(&self, files: &[&'m Metadata]) -> Vec<TransitKey<'m>> {
+        let mut keys = Vec::new();
+        let Ok(order) = self.order() else { return keys };
+        let groups = files.iter().flat_map(|metadata| &metadata.key_groups);
+        let mut groups = groups.filter(|group| {
+            group
+                .keys
+                .iter()
+                .any(|key| matches!(key, MasterKey::Vault { .. }))
+        });
+        let Some(first) = groups.next() else {
+            return keys;
+        };
+        let identities = self.tried_identities();
+        let known_recipients: Option<Vec<String>> = identities
+            .iter()
+            .map(|identity| match &identity.public_key {
+                PublicKey::Recipient(recipient) => Some(normalized(recipient)),
+                PublicKey::Unknown(_) => None,
+            })
+            .collect();
+        let cannot_work = |key: &MasterKey| match key {
+            MasterKey::Age { recipient, .. } => known_recipients
+                .as_ref()
+                .is_some_and(|known| !known.contains(&normalized(recipient))),
+            MasterKey::Pgp { .. } => self.pgp.tried_identity().is_none(),
+            MasterKey::Unsupported { .. } => true,
+            MasterKey::Vault { .. } | MasterKey::Kms(_) => false,
+        };
+        for group in std::iter::once(first).chain(groups) {
+            let sorted = order.sorted(group);
+            let first_usable = sorted.iter().position(|key| !cannot_work(key));
+            if let Some(MasterKey::Vault {
+                address,
+                engine_path,
+                key_name,
+                enc,
+            }) = first_usable.and_then(|i| sorted.get(i).copied())
+            {
+                keys.push(TransitKey {
+                    address,
+                    engine_path,
+                    key_name,
+                    enc,
+                });
+            }
+        }
+        keys
+    }
+
     /// Decrypts one master key's copy of the data key (or Shamir share) with the identities of
     /// its type. The failure names the key as sops does and says why in sops' words.
     ///
     /// This match is where each key type plugs in: the variant carries what its type needs
     /// (an age stanza; a PGP fingerprint, a Vault path or a KMS ARN with their ciphertext).
     pub(super) fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyFailure> {
-        let (name, result) = match key {
-            MasterKey::Age { recipient, enc } => {
-                (recipient.clone(), self.age.unwrap(recipient, enc))
-            }
-            MasterKey::Pgp { fingerprint, enc } => (fingerprint.clone(), self.pgp.unwrap(enc)),
-            MasterKey::Kms(kms) => (kms.label(), self.aws.unwrap(kms)),
-            MasterKey::Unsupported { kind, id } => (
-                id.clone(),
-                Err(format!(
-                    "ksops decrypts with age, PGP and AWS KMS keys only; this {} key was not \
-                     tried",
-                    kind_name(kind)
-                )),
-            ),
+        let result = match key {
+            MasterKey::Age { recipient, enc } => self.age.unwrap(recipient, enc),
+            MasterKey::Pgp { enc, .. } => self.pgp.unwrap(enc),
+            MasterKey::Vault {
+                address,
+                engine_path,
+                key_name,
+                enc,
+            } => self.vault.unwrap(TransitKey {
+                address,
+                engine_path,
+                key_name,
+                enc,
+            }),
+            MasterKey::Kms(kms) => self.aws.unwrap(kms),
+            MasterKey::Unsupported { kind, .. } => Err(format!(
+                "ksops does not decrypt with {} keys; this key was not tried",
+                kind_name(kind)
+            )),
         };
-        result.map_err(|reason| KeyFailure { name, reason })
+        result.map_err(|reason| KeyFailure {
+            name: key.name(),
+            reason,
+        })
     }
 }
 
@@ -158,7 +246,6 @@ fn kind_name(kind: &str) -> &str {
     match kind {
         "gcp_kms" => "GCP KMS",
         "azure_kv" => "Azure Key Vault",
-        "hc_vault" => "HashiCorp Vault",
         "hckms" => "HuaweiCloud KMS",
         other => other,
     }
@@ -175,6 +262,54 @@ mod tests {
     fn keyring_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Keyring>();
+    }
+
+    fn file_with(keys: Vec<MasterKey>) -> Metadata {
+        Metadata {
+            key_groups: vec![crate::sops::metadata::KeyGroup { keys }],
+            shamir_threshold: 0,
+            last_modified: crate::sops::Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+            mac: String::new(),
+            rule: crate::sops::EncryptionRule::UnencryptedSuffix("_unencrypted".into()),
+            mac_only_encrypted: false,
+            version: "3.11.0".into(),
+        }
+    }
+
+    #[test]
+    fn only_vault_keys_that_will_surely_be_tried_are_prefetched() {
+        let vault = MasterKey::Vault {
+            address: "http://127.0.0.1:1".into(),
+            engine_path: "transit".into(),
+            key_name: "k1".into(),
+            enc: "vault:v1:x".into(),
+        };
+        let age = |recipient: &str| MasterKey::Age {
+            recipient: recipient.into(),
+            enc: String::new(),
+        };
+        let kms = MasterKey::Unsupported {
+            kind: "kms",
+            id: "arn".into(),
+        };
+        let no_keys = Keyring::load(&empty_sources());
+        let own = Keyring::load(&IdentitySources {
+            age_key: Some(Zeroizing::new(read_vector("age-test-identity.txt"))),
+            ..empty_sources()
+        });
+        let ours = crate::sops::keys::testutil::RECIPIENTS[0];
+        let theirs = crate::sops::keys::testutil::RECIPIENTS[1];
+        // Only a Vault key, or after keys that cannot work here: fetched ahead.
+        assert!(no_keys.would_prefetch(&file_with(vec![vault.clone()])));
+        assert!(no_keys.would_prefetch(&file_with(vec![age(ours), kms.clone(), vault.clone()])));
+        assert!(own.would_prefetch(&file_with(vec![age(theirs), vault.clone()])));
+        // An age key this keyring holds comes first: Vault may never be asked.
+        assert!(!own.would_prefetch(&file_with(vec![age(ours), vault.clone()])));
+        // No Vault key at all.
+        assert!(!no_keys.would_prefetch(&file_with(vec![age(theirs), kms])));
+        // Without a Vault source, nothing is sent.
+        let file = file_with(vec![vault]);
+        assert_eq!(no_keys.prefetch(&[&file, &file]), 0);
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //!   shares when there are several groups; [`DataKeyError`] reads like sops' report
 //!   ([`DataKeyFailure`]).
 //!
-//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`, `aws/`) holding its identity
-//! types, how they are loaded from the sources and unlocked, and how they unwrap a master key
-//! of that type. [`Keyring`] holds the loaded identities of each type and is the one place that
-//! dispatches on [`MasterKey`]: a key type ksops cannot use is reported as not tried. A new
-//! type (HashiCorp Vault transit) is a `MasterKey` variant, a folder beside
-//! `age/` with the same shape, a field of [`Keyring`] and an arm of its dispatch.
+//! Each key type ksops decrypts with is a folder here (`age/`, `pgp/`, `vault/`, `aws/`)
+//! holding its identity types or settings, how they are loaded from the sources, and how they
+//! unwrap a master key of that type. [`Keyring`] holds the loaded identities of each type and
+//! is the one place that dispatches on [`MasterKey`]: a key type ksops cannot use (GCP KMS,
+//! Azure Key Vault, HuaweiCloud KMS) is reported as not tried. A new type is a `MasterKey`
+//! variant, a folder beside `age/` with the same shape, a field of [`Keyring`] and an arm of
+//! its dispatch. Key services reached over the network (`vault/`, `aws/`) share the bounded
+//! HTTP transport in `http.rs`; Vault transit fetches many files' data keys in one request
+//! ([`Keyring::prefetch`]).
 //!
 //! [`MasterKey`]: crate::sops::metadata::MasterKey
 
@@ -31,6 +34,7 @@ mod shlex;
 mod sources;
 #[cfg(test)]
 mod testutil;
+mod vault;
 
 pub use identity::{PublicKey, TriedIdentity};
 pub use keyring::Keyring;
@@ -38,5 +42,6 @@ pub use recover::{DataKeyError, recover_data_key};
 pub use report::{DataKeyFailure, FailedKey};
 pub use sources::{
     AwsSource, ContainerEndpoint, GpgSource, IdentitySources, SourceReport, SourceStatus,
-    WebIdentity,
+    VaultSource, WebIdentity,
 };
+pub use vault::SOPS_HC_VAULT_ALLOWLIST;

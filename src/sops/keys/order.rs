@@ -69,6 +69,12 @@ mod tests {
                 aws_profile: String::new(),
                 enc: String::new(),
             }),
+            "hc_vault" => MasterKey::Vault {
+                address: id.into(),
+                engine_path: String::new(),
+                key_name: String::new(),
+                enc: String::new(),
+            },
             _ => MasterKey::Unsupported {
                 kind,
                 id: id.into(),
@@ -92,12 +98,9 @@ mod tests {
             .sorted(&group)
             .iter()
             .map(|k| match k {
-                MasterKey::Age { recipient: id, .. }
-                | MasterKey::Pgp {
-                    fingerprint: id, ..
-                }
-                | MasterKey::Unsupported { id, .. } => id.clone(),
+                MasterKey::Vault { address, .. } => address.clone(),
                 MasterKey::Kms(key) => key.arn.clone(),
+                other => other.name(),
             })
             .collect()
     }

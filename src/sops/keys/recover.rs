@@ -336,8 +336,8 @@ mod tests {
         assert!(
             text.contains(
                 "\n  \n  projects/test-only/locations/global/keyRings/r/cryptoKeys/k: FAILED\n    \
-                 - | ksops decrypts with age, PGP and AWS KMS keys only; this GCP\n      \
-                 | KMS key was not tried\n"
+                 - | ksops does not decrypt with GCP KMS keys; this key was not\n      \
+                 | tried\n"
             ),
             "{text}"
         );

@@ -35,7 +35,7 @@ pub struct DataKeyFailure {
 const SSH_KEY_SHOWN: usize = 68;
 
 /// A recipient as compared: an SSH public key without its comment.
-fn normalized(recipient: &str) -> String {
+pub(super) fn normalized(recipient: &str) -> String {
     let recipient = recipient.trim();
     if recipient.starts_with("ssh-") {
         recipient
@@ -330,7 +330,9 @@ impl DataKeyFailure {
             let recipient = match key {
                 MasterKey::Age { recipient, .. } => recipient.clone(),
                 MasterKey::Pgp { fingerprint, .. } => format!("PGP {fingerprint}"),
-                MasterKey::Kms(_) | MasterKey::Unsupported { .. } => continue,
+                MasterKey::Kms(_) | MasterKey::Vault { .. } | MasterKey::Unsupported { .. } => {
+                    continue;
+                }
             };
             if !recipients.contains(&recipient) {
                 recipients.push(recipient);

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 pub use super::aws::{AwsSource, ContainerEndpoint, WebIdentity};
 pub use super::pgp::GpgSource;
+pub use super::vault::VaultSource;
 
 /// The inputs of identity discovery, read once from the environment (or built by hand by
 /// tests and by code that binds identities to a tenant).
@@ -36,6 +37,9 @@ pub struct IdentitySources {
     pub terminal: bool,
     /// How `gpg` is run for PGP master keys; `None`: PGP keys are not tried.
     pub gpg: Option<GpgSource>,
+    /// How Vault transit keys are used (token, namespace, client settings, allowed addresses);
+    /// `None`: Vault keys are not tried.
+    pub vault: Option<VaultSource>,
     /// `SOPS_DECRYPTION_ORDER`: the key types to try first, comma-separated (default
     /// `age,pgp`).
     pub decryption_order: Option<String>,
@@ -57,6 +61,7 @@ impl std::fmt::Debug for IdentitySources {
             .field("age_key_cmd", &self.age_key_cmd.is_some())
             .field("terminal", &self.terminal)
             .field("gpg", &self.gpg.is_some())
+            .field("vault", &self.vault.is_some())
             .field("decryption_order", &self.decryption_order)
             .field("aws", &self.aws)
             .finish()
@@ -92,6 +97,7 @@ impl IdentitySources {
             age_key_cmd: secret_var("SOPS_AGE_KEY_CMD"),
             terminal: terminal_available(),
             gpg: Some(GpgSource::from_env()),
+            vault: Some(VaultSource::from_env()),
             decryption_order: std::env::var_os("SOPS_DECRYPTION_ORDER")
                 .map(|v| v.to_string_lossy().into_owned()),
         }
