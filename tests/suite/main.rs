@@ -18,6 +18,7 @@ mod examples;
 mod generator_contracts;
 mod generator_krm;
 mod generator_legacy;
+mod ksops_suite;
 mod kustomize_plugin;
 mod leaks;
 mod limits;
