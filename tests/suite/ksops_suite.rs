@@ -13,9 +13,9 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::support::{self, RunOutput, TempDir, require_tools};
+use crate::support::{self, GnupgHome, RunOutput, TempDir, require_tools};
 
 /// The nine scenarios of each mode, as KSOPS names them.
 const CASES: [&str; 9] = [
@@ -38,44 +38,8 @@ const KUSTOMIZE_ITEM_ANNOTATIONS: &str = "  annotations:
     internal.config.kubernetes.io/id: '1'
 ";
 
-fn cases_dir() -> PathBuf {
-    support::crate_root().join("tests/fixtures/ksops-cases")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A scratch GnuPG home with the committed TEST ONLY key imported; its agent is stopped on drop.
-struct Keyring {
-    home: PathBuf,
-}
-
-impl Keyring {
-    fn import(gpg: &Path, dir: &Path) -> Keyring {
-        use std::os::unix::fs::PermissionsExt;
-        let home = dir.join("gnupg");
-        fs::create_dir_all(&home).expect("create the GnuPG home");
-        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).expect("chmod");
-        let keyring = Keyring { home };
-        let mut cmd = support::controlled_command(gpg, dir);
-        cmd.env("GNUPGHOME", &keyring.home)
-            .args(["--batch", "--import"])
-            .arg(cases_dir().join("test-only-pgp-key.asc"));
-        let out = support::run(&mut cmd).expect("run gpg --import");
-        assert!(out.success(), "gpg --import: {}", text(&out.stderr));
-        keyring
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(&self.home)
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
 }
 
 /// The environment variable that gives ksops its key: `GNUPGHOME` or `SOPS_AGE_KEY_FILE`.
@@ -156,8 +120,13 @@ fn compare_cases(mode: &str, cases: &Path, produce: impl Fn(&Path) -> RunOutput)
     let mut failures = Vec::new();
     for name in CASES {
         let case = cases.join(mode).join(name);
-        let want =
-            fs::read(cases_dir().join(mode).join(name).join("want.yaml")).expect("read want.yaml");
+        let want = fs::read(
+            support::ksops_cases_dir()
+                .join(mode)
+                .join(name)
+                .join("want.yaml"),
+        )
+        .expect("read want.yaml");
         let out = produce(&case);
         if !out.success() {
             failures.push(format!(
@@ -179,7 +148,7 @@ fn compare_cases(mode: &str, cases: &Path, produce: impl Fn(&Path) -> RunOutput)
 #[test]
 fn the_fixtures_hold_every_ksops_scenario() {
     for mode in ["legacy", "krm"] {
-        let mut found: Vec<String> = fs::read_dir(cases_dir().join(mode))
+        let mut found: Vec<String> = fs::read_dir(support::ksops_cases_dir().join(mode))
             .expect("read the mode directory")
             .map(|entry| {
                 entry
@@ -194,7 +163,7 @@ fn the_fixtures_hold_every_ksops_scenario() {
         expected.sort();
         assert_eq!(found, expected, "{mode}");
         for name in CASES {
-            let case = cases_dir().join(mode).join(name);
+            let case = support::ksops_cases_dir().join(mode).join(name);
             let encrypted = fs::read_dir(&case)
                 .expect("read the case")
                 .filter_map(Result::ok)
@@ -213,9 +182,9 @@ fn the_fixtures_hold_every_ksops_scenario() {
 fn legacy_cases_render_through_kubectl_as_ksops_renders_them() {
     let [gpg, kubectl] = require_tools!("gpg", "kubectl");
     let dir = TempDir::new("ksops-suite");
-    let keyring = Keyring::import(&gpg, dir.path());
+    let keyring = GnupgHome::with_test_key(&gpg, dir.path());
     let plugins = plugin_home(dir.path());
-    let failures = compare_cases("legacy", &cases_dir(), |case| {
+    let failures = compare_cases("legacy", &support::ksops_cases_dir(), |case| {
         render_legacy(&kubectl, &plugins, case, ("GNUPGHOME", &keyring.home))
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -225,8 +194,8 @@ fn legacy_cases_render_through_kubectl_as_ksops_renders_them() {
 fn krm_cases_answer_kustomize_as_ksops_answers() {
     let [gpg] = require_tools!("gpg");
     let dir = TempDir::new("ksops-suite");
-    let keyring = Keyring::import(&gpg, dir.path());
-    let failures = compare_cases("krm", &cases_dir(), |case| {
+    let keyring = GnupgHome::with_test_key(&gpg, dir.path());
+    let failures = compare_cases("krm", &support::ksops_cases_dir(), |case| {
         answer_krm(case, ("GNUPGHOME", &keyring.home))
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -234,12 +203,12 @@ fn krm_cases_answer_kustomize_as_ksops_answers() {
 
 /// A copy of every case under `dir`, its encrypted files decrypted with the PGP key and
 /// re-encrypted by the real sops for the TEST ONLY age `recipient` (same rules as the originals).
-fn age_copy(sops: &Path, keyring: &Keyring, dir: &Path, recipient: &str) -> PathBuf {
+fn age_copy(sops: &Path, keyring: &GnupgHome, dir: &Path, recipient: &str) -> PathBuf {
     let copy = dir.join("age-cases");
     for mode in ["legacy", "krm"] {
         for name in CASES {
             copy_tree(
-                &cases_dir().join(mode).join(name),
+                &support::ksops_cases_dir().join(mode).join(name),
                 &copy.join(mode).join(name),
             );
         }
@@ -301,7 +270,7 @@ fn copy_tree(from: &Path, to: &Path) {
 fn every_case_renders_the_same_with_an_age_key() {
     let [sops, gpg, kubectl] = require_tools!("sops", "gpg", "kubectl");
     let dir = TempDir::new("ksops-suite-age");
-    let keyring = Keyring::import(&gpg, dir.path());
+    let keyring = GnupgHome::with_test_key(&gpg, dir.path());
     let identity = support::vectors_dir().join("age-test-identity.txt");
     let recipient = support::age_recipient(&identity);
     let cases = age_copy(&sops, &keyring, dir.path(), &recipient);

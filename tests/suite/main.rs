@@ -9,6 +9,7 @@ mod argocd;
 mod argocd_manifests;
 mod check;
 mod cli;
+mod cloud_keys;
 mod decrypt_fixtures;
 mod differential;
 mod docs;

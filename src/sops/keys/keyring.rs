@@ -128,7 +128,7 @@ impl Keyring {
             MasterKey::Unsupported { kind, id } => (
                 id,
                 Err(format!(
-                    "ksops decrypts with age and PGP keys only; this {} key was not tried",
+                    "ksops does not support {} keys; this key was not tried",
                     kind_name(kind)
                 )),
             ),

@@ -299,8 +299,8 @@ mod tests {
         // Two keys in the group: sops separates their blocks with a prefixed blank line.
         if let Some(g) = groups.first_mut() {
             g.keys.push(MasterKey::Unsupported {
-                kind: "kms",
-                id: "arn:aws:kms:eu-west-1:111122223333:key/test-only".into(),
+                kind: "gcp_kms",
+                id: "projects/test-only/locations/global/keyRings/r/cryptoKeys/k".into(),
             });
         }
         let text = expect_failure(recover_data_key(&groups, 0, &keyring));
@@ -337,7 +337,7 @@ mod tests {
             )),
             "{summary}"
         );
-        assert!(text.contains("\n  \n  arn:aws:kms:eu-west-1:111122223333:key/test-only: FAILED\n    - | ksops decrypts with age and PGP keys only; this AWS KMS key\n      | was not tried\n"), "{text}");
+        assert!(text.contains("\n  \n  projects/test-only/locations/global/keyRings/r/cryptoKeys/k: FAILED\n    - | ksops does not support GCP KMS keys; this key was not tried\n"), "{text}");
         assert!(!text.contains("AGE-SECRET-KEY"), "{text}");
         assert!(!text.contains("token-value"), "{text}");
         for line in secret.lines().filter(|l| l.starts_with("AGE-")) {
