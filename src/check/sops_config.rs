@@ -252,7 +252,9 @@ pub fn drift(governing: &Governing<'_>, metadata: &Metadata) -> Option<String> {
                     MasterKey::Pgp {
                         fingerprint: id, ..
                     } => Some(("pgp", comparable("pgp", id))),
-                    MasterKey::Kms(_) | MasterKey::Vault { .. } | MasterKey::Unsupported { .. } => None,
+                    MasterKey::Kms(_) | MasterKey::Vault { .. } | MasterKey::Unsupported { .. } => {
+                        None
+                    }
                 })
                 .collect()
         })

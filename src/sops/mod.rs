@@ -33,8 +33,7 @@ pub(crate) use inspect::{Position, walk};
 pub use keys::{
     AwsSource, ContainerEndpoint, DataKeyError, DataKeyFailure, FailedKey, GpgSource,
     IdentitySources, Keyring, PublicKey, SOPS_HC_VAULT_ALLOWLIST, SourceReport, SourceStatus,
-    TriedIdentity, VaultSource, WebIdentity,
-    recover_data_key,
+    TriedIdentity, VaultSource, WebIdentity, recover_data_key,
 };
 // The document model and the stores.
 pub use gotime::Timestamp;

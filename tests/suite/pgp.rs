@@ -133,15 +133,6 @@ fn assert_same_as_sops(sops: &Path, dir: &Path, file: &Path, env: &[(&str, &Path
     );
 }
 
-/// A report's words: reasons are word-wrapped behind `| ` margins.
-fn words(report: &str) -> String {
-    report
-        .split_whitespace()
-        .filter(|word| *word != "|")
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Writes an executable shell script.
 fn script(path: &Path, body: &str) {
     fs::write(path, format!("#!/bin/sh\n{body}")).expect("write script");
@@ -508,7 +499,7 @@ fn project_keys_use_only_the_project_gnupg_home() {
     let report = text(&out.stderr);
     assert!(report.contains(&key.fingerprint), "{report}");
     assert!(
-        words(&report).contains("GnuPG is not a key source here"),
+        support::words(&report).contains("GnuPG is not a key source here"),
         "{report}"
     );
     assert!(!report.contains("the secret keys gpg holds"), "{report}");
@@ -536,7 +527,7 @@ fn a_hanging_gpg_is_stopped() {
         "{report}"
     );
     assert!(
-        words(&report).contains("gpg did not finish within 1 seconds and was stopped"),
+        support::words(&report).contains("gpg did not finish within 1 seconds and was stopped"),
         "{report}"
     );
 }

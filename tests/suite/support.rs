@@ -33,6 +33,51 @@ pub fn vectors_dir() -> PathBuf {
     crate_root().join("tests/fixtures/vectors")
 }
 
+/// `tests/fixtures/ksops-cases/`: KSOPS's own scenarios, PGP-encrypted by
+/// `scripts/gen-ksops-cases.sh` for the TEST ONLY key `test-only-pgp-key.asc` there.
+pub fn ksops_cases_dir() -> PathBuf {
+    crate_root().join("tests/fixtures/ksops-cases")
+}
+
+/// A scratch GnuPG home (`dir/gnupg`) holding the committed TEST ONLY key of
+/// [`ksops_cases_dir`]; its `gpg-agent` is stopped on drop.
+pub struct GnupgHome {
+    /// The directory to pass as `GNUPGHOME`.
+    pub home: PathBuf,
+}
+
+impl GnupgHome {
+    /// Creates the home and imports the key with `gpg`, failing the test when gpg fails.
+    pub fn with_test_key(gpg: &Path, dir: &Path) -> GnupgHome {
+        use std::os::unix::fs::PermissionsExt;
+        let home = dir.join("gnupg");
+        fs::create_dir_all(&home).expect("create the GnuPG home");
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).expect("chmod");
+        let gnupg = GnupgHome { home };
+        let mut cmd = controlled_command(gpg, dir);
+        cmd.env("GNUPGHOME", &gnupg.home)
+            .args(["--batch", "--import"])
+            .arg(ksops_cases_dir().join("test-only-pgp-key.asc"));
+        let out = run(&mut cmd).expect("run gpg --import");
+        assert!(
+            out.success(),
+            "gpg --import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        gnupg
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(&self.home)
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
 #[path = "../../src/testing.rs"]
 mod testing;
 pub use testing::{find_tool, require_tool};
@@ -399,6 +444,15 @@ pub fn sops_encrypt(
     assert!(out.status.success(), "sops encrypt {name} failed");
     std::fs::write(dir.join(name), out.stdout).expect("write encrypted file");
     std::fs::remove_file(plain_path).expect("remove plaintext");
+}
+
+/// A data-key report's words, one space apart: reasons are word-wrapped behind `| ` margins.
+pub fn words(report: &str) -> String {
+    report
+        .split_whitespace()
+        .filter(|word| *word != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.

@@ -470,6 +470,21 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
+/// Families over the PGP key entries of PGP-encrypted files. Not part of [`FAMILIES`]: the
+/// generated cases are age-only.
+const PGP_FAMILIES: &[Family] = &[
+    Family {
+        name: "pgp-entry",
+        cap: usize::MAX,
+        edits: |s| key_entry_edits(s, "pgp"),
+    },
+    Family {
+        name: "pgp-armor",
+        cap: usize::MAX,
+        edits: |s| armor_edits(s, PGP_BEGIN, PGP_END),
+    },
+];
+
 /// Every bit position of a decoded base64 field of every `ENC` value: flips bit `i % 8` of byte
 /// `i` and re-encodes. sops must reject these for data values; a comment that does not decrypt
 /// is kept as it is, and the MAC is not checked with `--ignore-mac`.
@@ -630,13 +645,18 @@ fn type_edits(s: &Subject) -> Vec<Edit> {
     out
 }
 
-/// `lastmodified` rewritten: the same instant in other notations (offsets, fractions), other
-/// instants, invalid and out-of-range timestamps, a different YAML type, or no entry at all.
+/// `lastmodified` rewritten (see [`timestamp_edits`]).
 fn lastmodified_edits(s: &Subject) -> Vec<Edit> {
-    let Some((line, key)) = meta_line(s, "lastmodified") else {
-        return Vec::new();
-    };
-    let Some(value) = value_of(s.text, &line, &key) else {
+    meta_line(s, "lastmodified")
+        .map(|(line, key)| timestamp_edits(s, &line, &key))
+        .unwrap_or_default()
+}
+
+/// A timestamp entry (`lastmodified`, a key's `created_at`) rewritten: the same instant in
+/// other notations (offsets, fractions), other instants, invalid and out-of-range timestamps,
+/// a different YAML type, or no entry at all.
+fn timestamp_edits(s: &Subject, line: &Range<usize>, key: &Range<usize>) -> Vec<Edit> {
+    let Some(value) = value_of(s.text, line, key) else {
         return Vec::new();
     };
     let ts = &s.text[value.clone()];
@@ -805,29 +825,40 @@ fn recipient_edits(s: &Subject) -> Vec<Edit> {
             what("another recipient"),
         ));
     }
-    const BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
-    const END: &str = "-----END AGE ENCRYPTED FILE-----";
+    out.extend(armor_edits(
+        s,
+        "-----BEGIN AGE ENCRYPTED FILE-----",
+        "-----END AGE ENCRYPTED FILE-----",
+    ));
+    out
+}
+
+/// Every line of every armored block between `begin` and `end` (real lines in a YAML block,
+/// `\n` escapes in flat stores) flipped, removed, duplicated, shortened or padded, plus a
+/// lower-case header and a missing footer.
+fn armor_edits(s: &Subject, begin_marker: &str, end_marker: &str) -> Vec<Edit> {
+    let mut out = Vec::new();
     let mut from = 0;
-    while let Some(pos) = s.text[from..].find(BEGIN) {
+    while let Some(pos) = s.text[from..].find(begin_marker) {
         let begin = from + pos;
-        let Some(len) = s.text[begin..].find(END) else {
+        let Some(len) = s.text[begin..].find(end_marker) else {
             break;
         };
         let end = begin + len;
         from = end;
         let what = |how: String| format!("armor at byte {begin}: {how}");
         out.push(Edit::new(
-            begin..begin + BEGIN.len(),
-            BEGIN.to_lowercase(),
+            begin..begin + begin_marker.len(),
+            begin_marker.to_lowercase(),
             what("lower-case header".into()),
         ));
         out.push(Edit::new(
-            end..end + END.len(),
+            end..end + end_marker.len(),
             "",
             what("no footer".into()),
         ));
         // Body lines, separated by real newlines (YAML block) or by `\n` escapes (flat stores).
-        let region = begin + BEGIN.len()..end;
+        let region = begin + begin_marker.len()..end;
         let sep = if s.text[region.clone()].contains("\\n") {
             "\\n"
         } else {
@@ -870,6 +901,178 @@ fn recipient_edits(s: &Subject) -> Vec<Edit> {
                 what(format!("line {n} trailing space")),
             ));
         }
+    }
+    out
+}
+
+const PGP_BEGIN: &str = "-----BEGIN PGP MESSAGE-----";
+const PGP_END: &str = "-----END PGP MESSAGE-----";
+
+/// The indentation of a line.
+fn indent_of(text: &str, line: &Range<usize>) -> usize {
+    let l = &text[line.clone()];
+    l.len() - l.trim_start_matches([' ', '\t']).len()
+}
+
+/// The entries of the metadata key list `kind` (`pgp`, `gcp_kms`, …), each as the range of its
+/// lines: YAML items under `kind:` (block lines and blank lines included), or the dotenv
+/// `sops_{kind}__list_N__map_*` lines of each `N`.
+fn key_entries(s: &Subject, kind: &str) -> Vec<Range<usize>> {
+    let all = lines(s.text);
+    let mut entries: Vec<Range<usize>> = Vec::new();
+    if s.syntax == Syntax::Dotenv {
+        let prefix = format!("sops_{kind}__list_");
+        let mut last_index = None;
+        for line in all {
+            let Some(rest) = s.text[line.clone()].strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            let index = rest.split("__").next().map(str::to_owned);
+            match entries.last_mut() {
+                Some(entry) if index == last_index && entry.end == line.start => {
+                    entry.end = line.end;
+                }
+                _ => entries.push(line),
+            }
+            last_index = index;
+        }
+        return entries;
+    }
+    let head = format!("{kind}:");
+    let Some(at) = all
+        .iter()
+        .position(|l| s.text[l.clone()].trim_start().starts_with(&head))
+    else {
+        return entries;
+    };
+    let base = indent_of(s.text, &all[at]);
+    let mut item_indent = None;
+    for line in &all[at + 1..] {
+        let body = s.text[line.clone()].trim_start_matches([' ', '\t']);
+        if body.trim_end().is_empty() {
+            if let Some(entry) = entries.last_mut() {
+                entry.end = line.end;
+            }
+            continue;
+        }
+        let indent = indent_of(s.text, line);
+        if indent <= base {
+            break;
+        }
+        if body.starts_with("- ") && item_indent.is_none_or(|i| i == indent) {
+            item_indent = Some(indent);
+            entries.push(line.clone());
+        } else if let Some(entry) = entries.last_mut() {
+            entry.end = line.end;
+        }
+    }
+    entries
+}
+
+/// Whether a key names the entry field `field` (YAML `field`, dotenv `…__map_field`).
+fn is_field(s: &Subject, key: &Range<usize>, field: &str) -> bool {
+    let name = &s.text[key.clone()];
+    name == field || name.ends_with(&format!("__map_{field}"))
+}
+
+/// Edits of the entries of the key list `kind`: each entry removed or duplicated, the list
+/// emptied (YAML), each field removed (renamed, for the field that opens a YAML item), every
+/// `created_at` rewritten as [`timestamp_edits`] rewrites `lastmodified`, and every `fp`
+/// changed (flipped, lower-case, empty, a short key id, spaced, another fingerprint).
+fn key_entry_edits(s: &Subject, kind: &str) -> Vec<Edit> {
+    let entries = key_entries(s, kind);
+    let mut out = Vec::new();
+    for (n, entry) in entries.iter().enumerate() {
+        let what = |how: &str| format!("{kind} entry {n}: {how}");
+        let mut removed = Edit::new(entry.clone(), "", what("removed"));
+        removed.sops_must_fail = entries.len() == 1 && !s.text.contains("recipient");
+        out.push(removed);
+        let copy = match s.syntax {
+            Syntax::Dotenv => s.text[entry.clone()].replace(
+                &format!("__list_{n}__"),
+                &format!("__list_{}__", entries.len()),
+            ),
+            _ => s.text[entry.clone()].to_owned(),
+        };
+        out.push(Edit::new(entry.end..entry.end, copy, what("duplicated")));
+        let fields: Vec<(Range<usize>, Range<usize>)> = keyed_lines(s)
+            .into_iter()
+            .filter(|(line, _)| entry.start <= line.start && line.end <= entry.end)
+            .collect();
+        for (line, key) in &fields {
+            let name = s.text[key.clone()].to_owned();
+            let opens_item = s.text[line.start..key.start].trim_start().starts_with('-');
+            if opens_item {
+                out.push(Edit::new(
+                    key.clone(),
+                    "unknown_field",
+                    what(&format!("{name} renamed")),
+                ));
+            } else {
+                // The field's line and, in YAML, the block lines below it.
+                let column = key.start - line.start;
+                let end = lines(s.text)
+                    .into_iter()
+                    .filter(|l| l.start >= line.end && l.end <= entry.end)
+                    .take_while(|l| {
+                        s.syntax == Syntax::Yaml
+                            && (s.text[l.clone()].trim().is_empty()
+                                || indent_of(s.text, l) > column)
+                    })
+                    .last()
+                    .map_or(line.end, |l| l.end);
+                out.push(Edit::new(
+                    line.start..end,
+                    "",
+                    what(&format!("{name} removed")),
+                ));
+            }
+            if is_field(s, key, "created_at") {
+                for mut edit in timestamp_edits(s, line, key) {
+                    edit.what = what(&format!("created_at {}", edit.what));
+                    out.push(edit);
+                }
+                if let Some(value) = value_of(s.text, line, key) {
+                    let mut bad = Edit::new(value, "not a time", what("created_at not a time"));
+                    bad.sops_must_fail = true;
+                    out.push(bad);
+                }
+            }
+            if is_field(s, key, "fp")
+                && let Some(value) = value_of(s.text, line, key)
+            {
+                let fp = &s.text[value.clone()];
+                let spaced: Vec<&str> = (0..fp.len())
+                    .step_by(4)
+                    .filter_map(|i| fp.get(i..(i + 4).min(fp.len())))
+                    .collect();
+                let variants = [
+                    ("lower-case", fp.to_lowercase()),
+                    ("empty", String::new()),
+                    ("short key id", fp[fp.len().saturating_sub(16)..].to_owned()),
+                    ("spaced", spaced.join(" ")),
+                    ("another fingerprint", fp.chars().rev().collect()),
+                ];
+                let mid = value.start + value.len() / 2;
+                out.push(flip_edit(s.text, mid, what("fp flipped")));
+                for (how, v) in variants {
+                    if v != fp {
+                        out.push(Edit::new(value.clone(), v, what(&format!("fp {how}"))));
+                    }
+                }
+            }
+        }
+    }
+    if s.syntax == Syntax::Yaml
+        && let (Some(first), Some(last)) = (entries.first(), entries.last())
+    {
+        let (head_start, head_end) = line_of(s.text, first.start.saturating_sub(1));
+        let indent = &s.text[head_start..head_start + indent_of(s.text, &(head_start..head_end))];
+        out.push(Edit::new(
+            head_start..last.end,
+            format!("{indent}{kind}: []\n"),
+            format!("{kind}: []"),
+        ));
     }
     out
 }
@@ -1180,19 +1383,25 @@ struct Tally {
     sops_codes: BTreeMap<i32, usize>,
 }
 
-#[test]
-fn tampered_files_behave_like_sops() {
-    let [sops] = require_tools!("sops");
-    let dir = support::generated_dir();
-    let cases: Vec<Case> = Case::load_dir(&dir)
-        .expect("load generated cases")
-        .into_iter()
-        .filter(|c| CASES.contains(&c.name.as_str()))
-        .collect();
-    assert_eq!(cases.len(), CASES.len(), "a tamper case is missing");
-    let other_recipient = support::age_recipient(&dir.join("keys/wrong.txt"));
-    let scale = scale();
+/// What a run of the matrix found.
+struct Outcome {
+    /// How many mutants ran.
+    mutants: usize,
+    /// One line per problem.
+    failures: Vec<String>,
+}
 
+/// Makes every mutant of `cases` under `families` (at most `cap × scale` edits per file and
+/// family), runs each through sops and ksops, prints the per-family tallies and returns what
+/// diverged. `expected` holds each case's `sops decrypt` output by case name.
+fn run_matrix(
+    sops: &Path,
+    cases: &[Case],
+    families: &'static [Family],
+    expected: &BTreeMap<&str, String>,
+    other_recipient: &str,
+) -> Outcome {
+    let scale = scale();
     let mut mutants = Vec::new();
     let mut duplicates = 0;
     for (rotation, case) in cases.iter().enumerate() {
@@ -1200,10 +1409,10 @@ fn tampered_files_behave_like_sops() {
         let subject = Subject {
             text: &text,
             syntax: Syntax::of(case),
-            other_recipient: &other_recipient,
+            other_recipient,
         };
         let mut seen = HashSet::from([text.as_bytes().to_vec()]);
-        for family in FAMILIES {
+        for family in families {
             let cap = scale.map_or(usize::MAX, |s| family.cap.saturating_mul(s));
             for edit in spread((family.edits)(&subject), cap, rotation) {
                 let bytes = edit.apply(&text);
@@ -1224,23 +1433,13 @@ fn tampered_files_behave_like_sops() {
     let families_used: HashSet<&str> = mutants.iter().map(|m| m.family.name).collect();
     assert_eq!(
         families_used.len(),
-        FAMILIES.len(),
+        families.len(),
         "a mutation family applied to no file"
     );
 
-    let expected: BTreeMap<&str, String> = cases
-        .iter()
-        .map(|c| {
-            let bytes = c.expected().expect("expected output");
-            (
-                c.name.as_str(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            )
-        })
-        .collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let verdicts = support::par_map(&mutants, threads, |m| {
-        judge(&sops, m, &expected[m.case.name.as_str()])
+        judge(sops, m, &expected[m.case.name.as_str()])
     });
 
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
@@ -1275,18 +1474,102 @@ fn tampered_files_behave_like_sops() {
         ));
     }
     eprintln!("{summary}");
+    Outcome {
+        mutants: mutants.len(),
+        failures,
+    }
+}
+
+/// Asserts that no mutant diverged.
+fn assert_no_divergence(outcome: &Outcome) {
     assert!(
-        mutants.len() >= 3000,
-        "only {} mutants: the matrix lost coverage",
-        mutants.len()
-    );
-    assert!(
-        failures.is_empty(),
+        outcome.failures.is_empty(),
         "{} of {} tampered files diverge from sops (kept in target/tamper-divergences/):\n  {}",
-        failures.len(),
-        mutants.len(),
-        failures.join("\n  ")
+        outcome.failures.len(),
+        outcome.mutants,
+        outcome.failures.join("\n  ")
     );
+}
+
+#[test]
+fn tampered_files_behave_like_sops() {
+    let [sops] = require_tools!("sops");
+    let dir = support::generated_dir();
+    let cases: Vec<Case> = Case::load_dir(&dir)
+        .expect("load generated cases")
+        .into_iter()
+        .filter(|c| CASES.contains(&c.name.as_str()))
+        .collect();
+    assert_eq!(cases.len(), CASES.len(), "a tamper case is missing");
+    let other_recipient = support::age_recipient(&dir.join("keys/wrong.txt"));
+    let expected: BTreeMap<&str, String> = cases
+        .iter()
+        .map(|c| {
+            let bytes = c.expected().expect("expected output");
+            (
+                c.name.as_str(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )
+        })
+        .collect();
+    let outcome = run_matrix(&sops, &cases, FAMILIES, &expected, &other_recipient);
+    assert!(
+        outcome.mutants >= 3000,
+        "only {} mutants: the matrix lost coverage",
+        outcome.mutants
+    );
+    assert_no_divergence(&outcome);
+}
+
+/// The PGP key entries of a YAML and a dotenv file (nested and flat metadata) of
+/// `tests/fixtures/ksops-cases/`: `fp`, `enc` and `created_at` changed, fields and entries
+/// removed or duplicated, every armor line broken, each mutant decrypted by sops and ksops with
+/// the TEST ONLY key in a scratch GnuPG home. Every edit runs (there is no sample).
+#[test]
+fn tampered_pgp_key_entries_behave_like_sops() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let tmp = TempDir::new("tamper-pgp");
+    let gnupg = support::GnupgHome::with_test_key(&gpg, tmp.path());
+    let cases: Vec<Case> = [
+        ("pgp.yaml", "legacy/single/secret.enc.yaml"),
+        ("pgp.env", "legacy/envs/secret.enc.env"),
+    ]
+    .map(|(name, path)| {
+        let file = support::ksops_cases_dir().join(path);
+        let base = file.parent().expect("case directory").to_path_buf();
+        Case {
+            name: name.to_owned(),
+            cwd: base.clone(),
+            base,
+            file,
+            args: Vec::new(),
+            exit: 0,
+            env: vec![("GNUPGHOME".to_owned(), gnupg.home.clone().into())],
+            home_files: Vec::new(),
+            xdg_config_home: None,
+        }
+    })
+    .to_vec();
+    let expected: BTreeMap<&str, String> = cases
+        .iter()
+        .map(|case| {
+            let out = case.run(&sops, None).expect("run sops");
+            assert!(out.success(), "sops decrypt {}", case.name);
+            (
+                case.name.as_str(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        })
+        .collect();
+    let other_recipient =
+        support::age_recipient(&support::vectors_dir().join("age-test-identity.txt"));
+    let outcome = run_matrix(&sops, &cases, PGP_FAMILIES, &expected, &other_recipient);
+    assert!(
+        outcome.mutants >= 100,
+        "only {} mutants: the PGP matrix lost coverage",
+        outcome.mutants
+    );
+    assert_no_divergence(&outcome);
 }
 
 /// The leak check has something to look for in nearly every fixture (guards the extraction

@@ -230,7 +230,7 @@ impl Keyring {
             }),
             MasterKey::Kms(kms) => self.aws.unwrap(kms),
             MasterKey::Unsupported { kind, .. } => Err(format!(
-                "ksops does not decrypt with {} keys; this key was not tried",
+                "ksops does not support {} keys; this key was not tried",
                 kind_name(kind)
             )),
         };
