@@ -212,8 +212,8 @@ fn recipient_fix(kind: &str) -> &'static str {
     }
 }
 
-/// The keys the check can compare: age recipients and PGP fingerprints (cloud KMS and Vault
-/// keys are left out on both sides; their identifiers cannot be verified offline).
+/// The keys the check can compare: age recipients, PGP fingerprints, Vault transit key URIs and
+/// AWS KMS ARNs (GCP, Azure and Huawei keys are left out on both sides).
 type ComparableGroup = BTreeSet<(&'static str, String)>;
 
 /// How an encrypted file's recipients differ from its rule's, or `None` when they match (or
@@ -235,7 +235,7 @@ pub fn drift(governing: &Governing<'_>, metadata: &Metadata) -> Option<String> {
         .map(|group| {
             group
                 .iter()
-                .filter(|key| matches!(key.kind, "age" | "pgp"))
+                .filter(|key| matches!(key.kind, "age" | "pgp" | "hc_vault" | "kms"))
                 .map(|key| (key.kind, comparable(key.kind, &key.id)))
                 .collect()
         })
@@ -252,9 +252,11 @@ pub fn drift(governing: &Governing<'_>, metadata: &Metadata) -> Option<String> {
                     MasterKey::Pgp {
                         fingerprint: id, ..
                     } => Some(("pgp", comparable("pgp", id))),
-                    MasterKey::Kms(_) | MasterKey::Vault { .. } | MasterKey::Unsupported { .. } => {
-                        None
+                    MasterKey::Vault { .. } => {
+                        Some(("hc_vault", comparable("hc_vault", &key.name())))
                     }
+                    MasterKey::Kms(kms) => Some(("kms", comparable("kms", &kms.arn))),
+                    MasterKey::Unsupported { .. } => None,
                 })
                 .collect()
         })
@@ -308,10 +310,13 @@ pub fn drift(governing: &Governing<'_>, metadata: &Metadata) -> Option<String> {
 
 /// The form keys are compared in: PGP fingerprints without spaces, in upper case.
 fn comparable(kind: &str, id: &str) -> String {
-    if kind == "pgp" {
-        id.replace(' ', "").to_ascii_uppercase()
-    } else {
-        id.trim().to_owned()
+    match kind {
+        "pgp" => id.replace(' ', "").to_ascii_uppercase(),
+        // `.sops.yaml` may append `+ROLE` to an ARN; the role is compared as part of the key
+        // by neither sops nor this check.
+        "kms" => id.trim().split('+').next().unwrap_or_default().to_owned(),
+        "hc_vault" => id.trim().trim_end_matches('/').to_owned(),
+        _ => id.trim().to_owned(),
     }
 }
 
@@ -364,6 +369,42 @@ mod tests {
         );
         assert!(
             message.contains(&format!("still encrypted for `{R1}`")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn drift_covers_vault_and_kms_keys() {
+        const ARN: &str = "arn:aws:kms:eu-west-1:111122223333:key/test-only";
+        const URI: &str = "https://vault.example:8200/v1/sops/keys/test-only";
+        let loaded = config(&format!(
+            "creation_rules:\n  - kms: '{ARN}+arn:aws:iam::111122223333:role/r'\n    hc_vault_transit_uri: {URI}\n"
+        ));
+        let rule = loaded.rule(0).unwrap();
+        let vault = |key: &str| {
+            format!(
+                "    hc_vault:\n        - vault_address: https://vault.example:8200\n          engine_path: sops\n          key_name: {key}\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: vault:v1:E\n"
+            )
+        };
+        let kms = format!(
+            "    kms:\n        - arn: {ARN}\n          role: arn:aws:iam::111122223333:role/r\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: E\n          aws_profile: \"\"\n"
+        );
+        assert_eq!(
+            drift(&rule, &metadata(&format!("{kms}{}", vault("test-only")))),
+            None
+        );
+        let message = drift(&rule, &metadata(&format!("{kms}{}", vault("old")))).unwrap();
+        assert!(
+            message.contains(&format!("not encrypted for `{URI}`")),
+            "{message}"
+        );
+        assert!(
+            message.contains("still encrypted for `https://vault.example:8200/v1/sops/keys/old`"),
+            "{message}"
+        );
+        let message = drift(&rule, &metadata(&vault("test-only"))).unwrap();
+        assert!(
+            message.contains(&format!("not encrypted for `{ARN}`")),
             "{message}"
         );
     }
