@@ -14,13 +14,9 @@
 # overrides the sops binary)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/tests/fixtures/check"
-SOPS="${KSOPS_SOPS:-sops}"
-
-for tool in "$SOPS" age-keygen; do
-    command -v "$tool" >/dev/null || { echo "gen-check-fixtures: missing tool: $tool" >&2; exit 1; }
-done
+# shellcheck source=scripts/lib-fixture-cases.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib-fixture-cases.bash"
+fixture_setup gen-check-fixtures check "$SOPS" age-keygen
 
 rm -rf "$OUT"
 mkdir -p "$OUT/keys"

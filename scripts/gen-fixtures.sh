@@ -24,16 +24,9 @@
 # Usage: scripts/gen-fixtures.sh   (needs sops 3.11, age-keygen, ssh-keygen on PATH)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/tests/fixtures/generated"
-SOPS="${KSOPS_SOPS:-sops}"
-
-for tool in "$SOPS" age-keygen ssh-keygen; do
-    command -v "$tool" >/dev/null || { echo "gen-fixtures: missing tool: $tool" >&2; exit 1; }
-done
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=scripts/lib-fixture-cases.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib-fixture-cases.bash"
+fixture_setup gen-fixtures generated "$SOPS" age-keygen ssh-keygen
 
 rm -rf "$OUT"
 mkdir -p "$OUT/keys" "$OUT/plain" "$OUT/configs" "$OUT/indent2" "$OUT/vectors-extra"
@@ -81,10 +74,6 @@ enc() {
     shift 3
     env -i PATH="$PATH" HOME="$WORK" "$SOPS" --encrypt --age "$recips" "$@" "plain/$src" >"$out"
 }
-
-# case_file, decrypt_case: shared with the other fixture scripts.
-# shellcheck source=scripts/lib-fixture-cases.bash
-source "$ROOT/scripts/lib-fixture-cases.bash"
 
 # simple <plain file> <recipients> <identity directive> [sops encrypt flags…]: the common case:
 # encrypt plain/<file> to <file>, one case named <file>.

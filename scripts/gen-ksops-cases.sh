@@ -13,16 +13,12 @@
 # Usage: scripts/gen-ksops-cases.sh [--new-key]   (needs sops 3.11+ and gpg 2.2+ on PATH)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/tests/fixtures/ksops-cases"
+# shellcheck source=scripts/lib-fixture-cases.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib-fixture-cases.bash"
+fixture_setup gen-ksops-cases ksops-cases "$SOPS" gpg gpgconf
+
 KEY="$OUT/test-only-pgp-key.asc"
-SOPS="${KSOPS_SOPS:-sops}"
 
-for tool in "$SOPS" gpg gpgconf; do
-    command -v "$tool" >/dev/null || { echo "gen-ksops-cases: missing tool: $tool" >&2; exit 1; }
-done
-
-WORK="$(mktemp -d)"
 export GNUPGHOME="$WORK/gnupg"
 mkdir -m 700 "$GNUPGHOME"
 cleanup() {

@@ -10,17 +10,12 @@
 # Usage: scripts/gen-pq-fixtures.sh   (needs sops ≥ 3.12 or a build with hybrid age, node, npm)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/tests/fixtures/generated-pq"
-SOPS="${KSOPS_SOPS:-sops}"
+# shellcheck source=scripts/lib-fixture-cases.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib-fixture-cases.bash"
+fixture_setup gen-pq-fixtures generated-pq "$SOPS" node npm
+
 TYPAGE_VERSION="0.3.1"
 
-for tool in "$SOPS" node npm; do
-    command -v "$tool" >/dev/null || { echo "gen-pq-fixtures: missing tool: $tool" >&2; exit 1; }
-done
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 npm install --silent --no-audit --no-fund --prefix "$WORK/npm" "age-encryption@$TYPAGE_VERSION" >/dev/null
 cat >"$WORK/npm/keygen.mjs" <<'JS'
 import { generateHybridIdentity, identityToRecipient } from "age-encryption";
@@ -28,9 +23,6 @@ const identity = await generateHybridIdentity();
 const recipient = await identityToRecipient(identity);
 process.stdout.write(`# TEST ONLY: throwaway key for ksops test fixtures\n# public key: ${recipient}\n${identity}\n`);
 JS
-
-# shellcheck source=scripts/lib-fixture-cases.bash
-source "$ROOT/scripts/lib-fixture-cases.bash"
 
 rm -rf "$OUT"
 mkdir -p "$OUT/keys" "$OUT/plain"

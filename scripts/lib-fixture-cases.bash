@@ -1,6 +1,26 @@
-# Case files for tests/suite (format documented at the top of scripts/gen-fixtures.sh), sourced
-# by the fixture scripts. Expects $OUT (the fixture directory, also the working directory),
-# $WORK (a scratch directory) and $SOPS (the sops binary).
+# Shared by the fixture scripts (sourced first): $ROOT (the repository), $SOPS (the sops
+# binary, KSOPS_SOPS overrides it), the set-up they all start with, and case files for
+# tests/suite (format documented at the top of scripts/gen-fixtures.sh). The case functions
+# expect $OUT (the fixture directory, also the working directory) and $WORK (a scratch
+# directory), as fixture_setup sets them.
+
+# shellcheck disable=SC2034 # Used by the scripts that source this file.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SOPS="${KSOPS_SOPS:-sops}"
+
+# fixture_setup <script name> <directory under tests/fixtures> <tool…>: exit, naming the tool,
+# when one is not on PATH; set $OUT to the fixture directory and $WORK to a fresh scratch
+# directory, removed on exit (a script that sets its own EXIT trap removes it there).
+fixture_setup() {
+    local script="$1" tool
+    OUT="$ROOT/tests/fixtures/$2"
+    shift 2
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$script: missing tool: $tool" >&2; exit 1; }
+    done
+    WORK="$(mktemp -d)"
+    trap 'rm -rf "$WORK"' EXIT
+}
 
 # case_file <name> <directive lines…>: write <name>.case.
 case_file() {

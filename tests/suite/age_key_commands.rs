@@ -3,7 +3,7 @@
 //! with many files runs a command once per recipient, not once per file.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::{self, RunOutput, TempDir, require_tools};
 
@@ -34,6 +34,48 @@ fn take_log(log: &Path) -> Vec<String> {
     lines
 }
 
+/// Two TEST ONLY vector recipients, the one whose identity the key command prints last.
+struct Recipients {
+    /// The identity file of `recipient`.
+    mine: PathBuf,
+    /// A recipient whose identity the command does not print.
+    other: String,
+    recipient: String,
+    /// `other,recipient`, for `sops encrypt --age`.
+    both: String,
+}
+
+impl Recipients {
+    fn vectors() -> Recipients {
+        let vectors = support::vectors_dir();
+        let mine = vectors.join("age-test-identity.txt");
+        let other = support::age_recipient(&vectors.join("age-test-identity-2.txt"));
+        let recipient = support::age_recipient(&mine);
+        let both = format!("{other},{recipient}");
+        Recipients {
+            mine,
+            other,
+            recipient,
+            both,
+        }
+    }
+}
+
+/// `dir/secret.yaml`, a TEST ONLY password encrypted for the age `recipients` (comma-separated).
+fn encrypted_secret(sops: &Path, dir: &Path, recipients: &str) -> PathBuf {
+    let plain = b"password: hunter2\n";
+    let flags = ["--age", recipients];
+    support::sops_encrypt(
+        sops,
+        dir,
+        "secret.yaml",
+        plain,
+        &[],
+        &flags,
+        support::NO_ENV,
+    )
+}
+
 fn run_with(program: &Path, dir: &Path, env: &[(&str, &str)], args: &[&Path]) -> RunOutput {
     let home = TempDir::new("key-cmd-home");
     let mut cmd = support::controlled_command(program, home.path());
@@ -49,23 +91,11 @@ fn key_cmd_sees_each_recipient_tried_like_sops() {
     let [sops] = require_tools!("sops");
     let tmp = TempDir::new("key-cmd");
     let dir = tmp.path();
-    let vectors = support::vectors_dir();
-    let mine = vectors.join("age-test-identity.txt");
-    let other = support::age_recipient(&vectors.join("age-test-identity-2.txt"));
-    let recipient = support::age_recipient(&mine);
-    let both = format!("{other},{recipient}");
-    support::sops_encrypt(
-        &sops,
-        dir,
-        "secret.yaml",
-        b"password: hunter2\n",
-        &[],
-        &["--age", &both],
-    );
+    let keys = Recipients::vectors();
+    let file = encrypted_secret(&sops, dir, &keys.both);
     let log = dir.join("log");
-    let command = logging_command(dir, &mine, &log);
+    let command = logging_command(dir, &keys.mine, &log);
     let env = [("SOPS_AGE_KEY_CMD", command.as_str())];
-    let file = dir.join("secret.yaml");
     let decrypt = |program: &Path| run_with(program, dir, &env, &[Path::new("decrypt"), &file]);
 
     let by_sops = decrypt(&sops);
@@ -75,7 +105,7 @@ fn key_cmd_sees_each_recipient_tried_like_sops() {
     assert!(by_sops.success(), "sops failed");
     support::compare_outcome(Ok(&by_sops.stdout), &by_ksops).unwrap_or_else(|e| panic!("{e}"));
     // The first recipient is not ours: tried, and the command run again for the second.
-    assert_eq!(sops_log, [other.as_str(), recipient.as_str()]);
+    assert_eq!(sops_log, [keys.other.as_str(), keys.recipient.as_str()]);
     assert_eq!(ksops_log, sops_log);
 }
 
@@ -84,11 +114,7 @@ fn a_generator_runs_the_key_cmd_once_per_recipient() {
     let [sops] = require_tools!("sops");
     let tmp = TempDir::new("key-cmd-generator");
     let dir = tmp.path();
-    let vectors = support::vectors_dir();
-    let mine = vectors.join("age-test-identity.txt");
-    let other = support::age_recipient(&vectors.join("age-test-identity-2.txt"));
-    let recipient = support::age_recipient(&mine);
-    let both = format!("{other},{recipient}");
+    let keys = Recipients::vectors();
     let names = ["a.yaml", "b.yaml", "c.yaml", "d.yaml"];
     let mut config = String::from(
         "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: secrets\nfiles:\n",
@@ -98,12 +124,20 @@ fn a_generator_runs_the_key_cmd_once_per_recipient() {
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {}\n",
             &name[..1]
         );
-        support::sops_encrypt(&sops, dir, name, plain.as_bytes(), &[], &["--age", &both]);
+        support::sops_encrypt(
+            &sops,
+            dir,
+            name,
+            plain.as_bytes(),
+            &[],
+            &["--age", &keys.both],
+            support::NO_ENV,
+        );
         config.push_str(&format!("  - {name}\n"));
     }
     fs::write(dir.join("generator.yaml"), config).expect("write config");
     let log = dir.join("log");
-    let command = logging_command(dir, &mine, &log);
+    let command = logging_command(dir, &keys.mine, &log);
     let out = run_with(
         &support::ksops_bin(),
         dir,
@@ -115,7 +149,7 @@ fn a_generator_runs_the_key_cmd_once_per_recipient() {
     assert_eq!(manifests.matches("kind: Secret").count(), names.len());
     let mut ran = take_log(&log);
     ran.sort();
-    let mut want = vec![other, recipient];
+    let mut want = vec![keys.other, keys.recipient];
     want.sort();
     assert_eq!(
         ran,
@@ -139,16 +173,8 @@ fn ssh_key_cmd_decrypts_with_the_key_it_prints() {
     assert!(status.success(), "ssh-keygen failed");
     let public = fs::read_to_string(dir.join("id_ed25519.pub")).expect("read the public key");
     let public = public.trim_end().trim_end_matches(" TEST ONLY").to_owned();
-    support::sops_encrypt(
-        &sops,
-        dir,
-        "secret.yaml",
-        b"password: hunter2\n",
-        &[],
-        &["--age", &public],
-    );
+    let file = encrypted_secret(&sops, dir, &public);
     // The same key through the file variable, which this sops reads, gives the expected bytes.
-    let file = dir.join("secret.yaml");
     let key_text = key.display().to_string();
     let by_sops = run_with(
         &sops,

@@ -31,7 +31,15 @@ fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &str, to: usize, global: 
     } else {
         &[]
     };
-    support::sops_encrypt(sops, dir, name, plain.as_bytes(), global, age);
+    support::sops_encrypt(
+        sops,
+        dir,
+        name,
+        plain.as_bytes(),
+        global,
+        age,
+        support::NO_ENV,
+    );
 }
 
 fn secret(name: &str, namespace: Option<&str>) -> String {

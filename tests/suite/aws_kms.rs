@@ -14,21 +14,26 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{self, LocalServer, RunOutput, TempDir, require_tools};
+use crate::support::{self, LocalServer, TempDir, decrypt_with, lossy_text, require_tools};
 
 /// The TEST ONLY secret key of the environment's credentials.
-const SECRET: &str = "TEST-ONLY-secret-access-key-0123456789";
+pub(crate) const SECRET: &str = "TEST-ONLY-secret-access-key-0123456789";
 /// The TEST ONLY session token of the environment's credentials.
-const SESSION: &str = "TEST-ONLY-session-token-abcdef";
+pub(crate) const SESSION: &str = "TEST-ONLY-session-token-abcdef";
+
+/// An encryption context of two pairs.
+const CONTEXT: &[&str] = &["--encryption-context", "team:shop,env:prod"];
 
 /// A moto server and one symmetric KMS key in it.
-struct Moto {
+pub(crate) struct Moto {
     server: LocalServer,
-    arn: String,
+    /// The key's ARN.
+    pub(crate) arn: String,
 }
 
 impl Moto {
-    fn start(moto_server: &Path, dir: &Path) -> Moto {
+    /// Starts moto on a free port (its log in `dir`) and creates the key.
+    pub(crate) fn start(moto_server: &Path, dir: &Path) -> Moto {
         let port = support::free_port();
         let mut cmd = Command::new(moto_server);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
@@ -44,7 +49,7 @@ impl Moto {
     }
 
     /// The environment that points sops and ksops at moto with TEST ONLY credentials.
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.server.url.clone()),
             ("AWS_ACCESS_KEY_ID", "AKIDTESTONLY".to_owned()),
@@ -53,10 +58,36 @@ impl Moto {
         ]
     }
 
+    /// Encrypts `plain` into `dir/name` with the real sops for this key, with the `more` flags
+    /// (`--encryption-context …`, `--age …`, …).
+    pub(crate) fn encrypt(
+        &self,
+        sops: &Path,
+        dir: &Path,
+        name: &str,
+        plain: &[u8],
+        more: &[&str],
+    ) -> PathBuf {
+        let flags = [&["--kms", self.arn.as_str()], more].concat();
+        support::sops_encrypt(sops, dir, name, plain, &[], &flags, &self.env())
+    }
+
+    /// `dir/s.yaml`: the YAML plaintext encrypted as [`Moto::encrypt`] encrypts.
+    fn encrypt_yaml(&self, sops: &Path, dir: &Path, more: &[&str]) -> PathBuf {
+        self.encrypt(sops, dir, "s.yaml", support::YAML_PLAINTEXT, more)
+    }
+
     /// The endpoint only: credentials must come from elsewhere.
     fn endpoint_only(&self) -> Vec<(&'static str, String)> {
         vec![("AWS_ENDPOINT_URL", self.server.url.clone())]
     }
+}
+
+/// The sops binary and moto started in `dir`; `None` only when a tool is missing under
+/// `KSOPS_SKIP_MISSING_TOOLS=1` (see [`require_tools`]).
+fn sops_and_moto(dir: &TempDir) -> Option<(PathBuf, Moto)> {
+    let [moto_server, sops] = require_tools!("moto_server", "sops");
+    Some((sops, Moto::start(&moto_server, dir.path())))
 }
 
 /// One KMS call to moto (unsigned: moto only reads the service from the credential scope).
@@ -77,10 +108,6 @@ fn kms_call(port: u16, operation: &str, body: &str) -> String {
     answer
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// `program` in `home` with a controlled environment plus `env`.
 fn command(program: &Path, home: &Path, env: &[(&str, String)]) -> Command {
     let mut cmd = support::controlled_command(program, home);
@@ -90,68 +117,25 @@ fn command(program: &Path, home: &Path, env: &[(&str, String)]) -> Command {
     cmd
 }
 
-/// Encrypts `plain` into `dir/name` with the real sops and `flags` after `encrypt`.
-fn encrypt(
-    sops: &Path,
-    env: &[(&str, String)],
-    dir: &Path,
-    name: &str,
-    plain: &[u8],
-    flags: &[&str],
-) -> PathBuf {
-    fs::create_dir_all(dir).expect("mkdir");
-    let plain_path = dir.join(format!(".plain-{name}"));
-    fs::write(&plain_path, plain).expect("write plaintext");
-    let mut cmd = command(sops, dir, env);
-    cmd.arg("encrypt")
-        .args(flags)
-        .arg("--filename-override")
-        .arg(name)
-        .arg(&plain_path);
-    let out = support::run(&mut cmd).expect("run sops encrypt");
-    assert!(out.success(), "sops encrypt {name}: {}", text(&out.stderr));
-    fs::write(dir.join(name), out.stdout).expect("write encrypted file");
-    fs::remove_file(plain_path).expect("remove plaintext");
-    dir.join(name)
+/// `dir/s.yaml`: the YAML plaintext encrypted with the real sops, `flags` and `env`.
+fn encrypt_yaml_with(sops: &Path, env: &[(&str, String)], dir: &Path, flags: &[&str]) -> PathBuf {
+    support::sops_encrypt(
+        sops,
+        dir,
+        "s.yaml",
+        support::YAML_PLAINTEXT,
+        &[],
+        flags,
+        env,
+    )
 }
 
-/// `PROGRAM decrypt FILE`.
-fn decrypt(program: &Path, home: &Path, file: &Path, env: &[(&str, String)]) -> RunOutput {
-    let mut cmd = command(program, home, env);
-    cmd.arg("decrypt").arg(file);
-    support::run(&mut cmd).expect("run decrypt")
-}
-
-/// ksops decrypts `file` to the bytes sops prints with `env`.
-fn assert_same_as_sops(sops: &Path, home: &Path, file: &Path, env: &[(&str, String)]) {
-    let expected = decrypt(sops, home, file, env);
-    assert!(
-        expected.success(),
-        "sops decrypt {}: {}",
-        file.display(),
-        text(&expected.stderr)
-    );
-    let ours = decrypt(&support::ksops_bin(), home, file, env);
-    assert!(
-        ours.success(),
-        "ksops decrypt {}: {}",
-        file.display(),
-        text(&ours.stderr)
-    );
-    assert!(
-        ours.stdout == expected.stdout,
-        "ksops and sops differ on {}",
-        file.display()
-    );
-}
-
-/// A report's words: reasons are word-wrapped behind `| ` margins.
-fn words(report: &str) -> String {
-    report
-        .split_whitespace()
-        .filter(|word| *word != "|")
-        .collect::<Vec<_>>()
-        .join(" ")
+/// `dir/s.yaml` encrypted for the key of `moto`, and the bytes sops decrypts it to.
+fn yaml_and_sops_output(sops: &Path, moto: &Moto, dir: &Path) -> (PathBuf, Vec<u8>) {
+    let file = moto.encrypt_yaml(sops, dir, &[]);
+    let expected = decrypt_with(sops, dir, &file, &moto.env());
+    assert!(expected.success(), "{}", lossy_text(&expected.stderr));
+    (file, expected.stdout)
 }
 
 /// No credential of the environment in `stderr`.
@@ -164,73 +148,41 @@ fn assert_no_secret(stderr: &str) {
     }
 }
 
-const STORES: [(&str, &[u8]); 5] = [
-    ("s.yaml", b"# c\na: b\nn: 1\nlist:\n  - x\n  - true\n"),
-    (
-        "s.json",
-        b"{\"a\": \"b\", \"n\": 1.5, \"o\": {\"k\": [1, null]}}\n",
-    ),
-    ("s.env", b"A=b\n# c\nB=with spaces\n"),
-    ("s.ini", b"[sec]\na = b\nc = 1\n"),
-    ("s.bin", b"\x00\x01 binary TEST ONLY \xff\n"),
-];
-
 #[test]
 fn every_store_decrypts_like_sops_with_and_without_a_context() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
     let env = moto.env();
-    for (name, plain) in STORES {
-        let file = encrypt(&sops, &env, dir.path(), name, plain, &["--kms", &moto.arn]);
-        assert_same_as_sops(&sops, dir.path(), &file, &env);
-        let with_context = encrypt(
-            &sops,
-            &env,
-            &dir.path().join("context"),
-            name,
-            plain,
-            &[
-                "--kms",
-                &moto.arn,
-                "--encryption-context",
-                "team:shop,env:prod",
-            ],
-        );
-        assert_same_as_sops(&sops, dir.path(), &with_context, &env);
+    for (name, plain) in support::STORE_PLAINTEXTS {
+        let file = moto.encrypt(&sops, dir.path(), name, plain, &[]);
+        support::assert_same_as_sops(&sops, dir.path(), &file, &env);
+        let context = dir.path().join("context");
+        let with_context = moto.encrypt(&sops, &context, name, plain, CONTEXT);
+        support::assert_same_as_sops(&sops, dir.path(), &with_context, &env);
     }
     // The context is in the metadata, in any order.
-    let yaml = text(&fs::read(dir.path().join("context/s.yaml")).unwrap());
+    let yaml = lossy_text(&fs::read(dir.path().join("context/s.yaml")).unwrap());
     assert!(yaml.contains("team: shop"), "{yaml}");
 }
 
 #[test]
 fn a_tampered_context_fails_like_sops_without_leaking_credentials() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
     let env = moto.env();
-    let file = encrypt(
-        &sops,
-        &env,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &[
-            "--kms",
-            &moto.arn,
-            "--encryption-context",
-            "team:shop,env:prod",
-        ],
-    );
-    let original = text(&fs::read(&file).unwrap());
+    let file = moto.encrypt_yaml(&sops, dir.path(), CONTEXT);
+    let original = lossy_text(&fs::read(&file).unwrap());
     assert!(original.contains("env: prod"));
     fs::write(&file, original.replace("env: prod", "env: dev")).unwrap();
-    let theirs = decrypt(&sops, dir.path(), &file, &env);
-    let ours = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
-    assert_eq!(theirs.code, Some(128), "{}", text(&theirs.stderr));
-    assert_eq!(ours.code, Some(128), "{}", text(&ours.stderr));
-    let report = words(&text(&ours.stderr));
+    let theirs = decrypt_with(&sops, dir.path(), &file, &env);
+    let ours = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
+    assert_eq!(theirs.code, Some(128), "{}", lossy_text(&theirs.stderr));
+    assert_eq!(ours.code, Some(128), "{}", lossy_text(&ours.stderr));
+    let report = support::words(&lossy_text(&ours.stderr));
     let label = format!("{}|env:dev,team:shop: FAILED", moto.arn);
     for expected in [
         label.as_str(),
@@ -240,32 +192,27 @@ fn a_tampered_context_fails_like_sops_without_leaking_credentials() {
     ] {
         assert!(report.contains(expected), "{expected}: {report}");
         assert!(
-            words(&text(&theirs.stderr)).contains(expected),
+            support::words(&lossy_text(&theirs.stderr)).contains(expected),
             "sops: {expected}"
         );
     }
-    assert_no_secret(&text(&ours.stderr));
+    assert_no_secret(&lossy_text(&ours.stderr));
 }
 
 #[test]
 fn a_role_is_assumed_through_sts() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
     let env = moto.env();
     let key = format!("{}+arn:aws:iam::123456789012:role/ksops-test", moto.arn);
-    let file = encrypt(
-        &sops,
-        &env,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--kms", &key],
-    );
+    let file = encrypt_yaml_with(&sops, &env, dir.path(), &["--kms", &key]);
     assert!(
-        text(&fs::read(&file).unwrap()).contains("role: arn:aws:iam::123456789012:role/ksops-test")
+        lossy_text(&fs::read(&file).unwrap())
+            .contains("role: arn:aws:iam::123456789012:role/ksops-test")
     );
-    assert_same_as_sops(&sops, dir.path(), &file, &env);
+    support::assert_same_as_sops(&sops, dir.path(), &file, &env);
     assert!(
         moto.server.output().contains("POST /"),
         "no request reached moto"
@@ -278,9 +225,9 @@ fn a_role_is_assumed_through_sts() {
     ));
     let mut env = env;
     env.push(("AWS_ENDPOINT_URL_STS", denied));
-    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
-    assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
-    let report = words(&text(&out.stderr));
+    let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
+    assert_eq!(out.code, Some(128), "{}", lossy_text(&out.stderr));
+    let report = support::words(&lossy_text(&out.stderr));
     assert!(report.contains(&format!("{key}: FAILED")), "{report}");
     assert!(
         report.contains(
@@ -290,14 +237,15 @@ fn a_role_is_assumed_through_sts() {
         ),
         "{report}"
     );
-    assert_no_secret(&text(&out.stderr));
+    assert_no_secret(&lossy_text(&out.stderr));
 }
 
 #[test]
 fn aws_profile_reads_the_shared_credentials_file() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
     let credentials = dir.path().join("credentials");
     fs::write(
         &credentials,
@@ -310,22 +258,21 @@ fn aws_profile_reads_the_shared_credentials_file() {
         "AWS_SHARED_CREDENTIALS_FILE",
         credentials.display().to_string(),
     ));
-    let file = encrypt(
+    let file = encrypt_yaml_with(
         &sops,
         &env,
         dir.path(),
-        "s.yaml",
-        STORES[0].1,
         &["--kms", &moto.arn, "--aws-profile", "team"],
     );
-    assert!(text(&fs::read(&file).unwrap()).contains("aws_profile: team"));
-    assert_same_as_sops(&sops, dir.path(), &file, &env);
+    assert!(lossy_text(&fs::read(&file).unwrap()).contains("aws_profile: team"));
+    support::assert_same_as_sops(&sops, dir.path(), &file, &env);
     // A profile that is not in the files fails as in sops, naming it.
-    let other = text(&fs::read(&file).unwrap()).replace("aws_profile: team", "aws_profile: nobody");
+    let other =
+        lossy_text(&fs::read(&file).unwrap()).replace("aws_profile: team", "aws_profile: nobody");
     fs::write(&file, other).unwrap();
-    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
+    let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
     assert_eq!(out.code, Some(128));
-    let report = words(&text(&out.stderr));
+    let report = support::words(&lossy_text(&out.stderr));
     assert!(
         report.contains(&format!("{}||nobody: FAILED", moto.arn)),
         "{report}"
@@ -334,24 +281,16 @@ fn aws_profile_reads_the_shared_credentials_file() {
         report.contains("could not load AWS config: failed to get shared config profile, nobody"),
         "{report}"
     );
-    assert_no_secret(&text(&out.stderr));
+    assert_no_secret(&lossy_text(&out.stderr));
 }
 
 #[test]
 fn a_web_identity_token_file_gives_credentials() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
-    let file = encrypt(
-        &sops,
-        &moto.env(),
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--kms", &moto.arn],
-    );
-    let expected = decrypt(&sops, dir.path(), &file, &moto.env());
-    assert!(expected.success());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
+    let (file, expected) = yaml_and_sops_output(&sops, &moto, dir.path());
     let token = dir.path().join("token");
     fs::write(&token, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJURVNUIE9OTFkifQ.\n").unwrap();
     let mut env = moto.endpoint_only();
@@ -360,27 +299,27 @@ fn a_web_identity_token_file_gives_credentials() {
         "AWS_ROLE_ARN",
         "arn:aws:iam::123456789012:role/irsa".to_owned(),
     ));
-    let ours = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
-    assert!(ours.success(), "{}", text(&ours.stderr));
-    assert!(ours.stdout == expected.stdout);
+    let ours = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
+    assert!(ours.success(), "{}", lossy_text(&ours.stderr));
+    assert!(ours.stdout == expected);
     // Without the role the token cannot be exchanged, and nothing else gives credentials.
     env.pop();
-    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
+    let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
     assert_eq!(out.code, Some(128));
     assert!(
-        words(&text(&out.stderr)).contains("needs a role ARN (AWS_ROLE_ARN)"),
+        support::words(&lossy_text(&out.stderr)).contains("needs a role ARN (AWS_ROLE_ARN)"),
         "{}",
-        text(&out.stderr)
+        lossy_text(&out.stderr)
     );
     // Without any source: the report says where ksops looked, and that IMDS is not read.
-    let out = decrypt(
+    let out = decrypt_with(
         &support::ksops_bin(),
         dir.path(),
         &file,
         &moto.endpoint_only(),
     );
     assert_eq!(out.code, Some(128));
-    let report = words(&text(&out.stderr));
+    let report = support::words(&lossy_text(&out.stderr));
     assert!(
         report.contains(
             "get identity: get credentials: failed to refresh cached credentials, no AWS \
@@ -394,22 +333,15 @@ fn a_web_identity_token_file_gives_credentials() {
 
 #[test]
 fn age_and_kms_keys_each_decrypt_alone() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
-    let identity = support::vectors_dir().join("age-test-identity.txt");
-    let recipient = support::age_recipient(&identity);
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
+    let (identity, recipient) = support::vector_age_identity();
     let env = moto.env();
-    let file = encrypt(
-        &sops,
-        &env,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--kms", &moto.arn, "--age", &recipient],
-    );
+    let file = moto.encrypt_yaml(&sops, dir.path(), &["--age", &recipient]);
     // KMS only: no age identity.
-    assert_same_as_sops(&sops, dir.path(), &file, &env);
+    support::assert_same_as_sops(&sops, dir.path(), &file, &env);
     // age only: KMS is unreachable (a port nobody listens on) and has no credentials.
     let dead = vec![
         (
@@ -419,7 +351,7 @@ fn age_and_kms_keys_each_decrypt_alone() {
         ("AWS_MAX_ATTEMPTS", "1".to_owned()),
         ("SOPS_AGE_KEY_FILE", identity.display().to_string()),
     ];
-    assert_same_as_sops(&sops, dir.path(), &file, &dead);
+    support::assert_same_as_sops(&sops, dir.path(), &file, &dead);
     // KMS first: the unreachable service is tried, then age decrypts.
     let mut kms_first = dead.clone();
     kms_first.push(("SOPS_DECRYPTION_ORDER", "kms,age".to_owned()));
@@ -427,46 +359,28 @@ fn age_and_kms_keys_each_decrypt_alone() {
         env.into_iter()
             .filter(|(name, _)| *name != "AWS_ENDPOINT_URL"),
     );
-    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &kms_first);
-    assert!(out.success(), "{}", text(&out.stderr));
+    let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &kms_first);
+    assert!(out.success(), "{}", lossy_text(&out.stderr));
 }
 
 #[test]
 fn generator_renders_kms_files_through_kubectl_kustomize() {
-    let [moto_server, sops, kubectl] = require_tools!("moto_server", "sops", "kubectl");
+    let [kubectl] = require_tools!("kubectl");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
     let env = moto.env();
     let app = dir.path().join("app");
-    encrypt(
+    moto.encrypt(
         &sops,
-        &env,
         &app,
         "secret.yaml",
         b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: kms-secret\ndata:\n  password: VEVTVCBPTkxZ\n",
-        &["--kms", &moto.arn, "--encrypted-regex", "^data$"],
+        &["--encrypted-regex", "^data$"],
     );
-    fs::write(
-        app.join("generator.yaml"),
-        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: g\nfiles:\n  - secret.yaml\n",
-    )
-    .unwrap();
-    fs::write(
-        app.join("kustomization.yaml"),
-        "generators:\n  - generator.yaml\n",
-    )
-    .unwrap();
-    let plugins = dir.path().join("plugins");
-    let plugin_dir = plugins.join("viaduct.ai/v1/ksops");
-    fs::create_dir_all(&plugin_dir).unwrap();
-    fs::copy(support::ksops_bin(), plugin_dir.join("ksops")).unwrap();
-    let mut cmd = command(&kubectl, dir.path(), &env);
-    cmd.args(["kustomize", "--enable-alpha-plugins"])
-        .arg(&app)
-        .env("KUSTOMIZE_PLUGIN_HOME", &plugins);
-    let out = support::run(&mut cmd).expect("run kubectl");
-    assert!(out.success(), "kubectl kustomize: {}", text(&out.stderr));
-    let rendered = text(&out.stdout);
+    support::write_legacy_app(&app, support::ONE_FILE_GENERATOR);
+    let rendered = support::kustomize_with_ksops(&kubectl, dir.path(), &app, &env);
     assert!(
         rendered.contains("password: VEVTVCBPTkxZ"),
         "no decrypted value"
@@ -476,23 +390,19 @@ fn generator_renders_kms_files_through_kubectl_kustomize() {
 
 #[test]
 fn project_keys_use_only_the_project_aws_files() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
     let app = dir.path().join("app");
-    encrypt(
+    moto.encrypt(
         &sops,
-        &moto.env(),
         &app,
         "secret.yaml",
         b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n",
-        &["--kms", &moto.arn],
+        &[],
     );
-    fs::write(
-        app.join("generator.yaml"),
-        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: g\nfiles:\n  - secret.yaml\n",
-    )
-    .unwrap();
+    support::write_legacy_app(&app, support::ONE_FILE_GENERATOR);
     let projects = dir.path().join("projects");
     fs::create_dir_all(projects.join("shop/aws")).unwrap();
     fs::create_dir_all(projects.join("other")).unwrap();
@@ -510,18 +420,18 @@ fn project_keys_use_only_the_project_aws_files() {
         support::run(&mut cmd).expect("run ksops")
     };
     let out = generate("shop", &moto.endpoint_only());
-    assert!(out.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("name: s"));
+    assert!(out.success(), "{}", lossy_text(&out.stderr));
+    assert!(lossy_text(&out.stdout).contains("name: s"));
     // Another project has no AWS directory: KMS keys are not tried, even with credentials in
     // the environment.
     let out = generate("other", &moto.env());
     assert!(!out.success());
-    let report = words(&text(&out.stderr));
+    let report = support::words(&lossy_text(&out.stderr));
     assert!(
         report.contains("AWS KMS is not a key source here"),
         "{report}"
     );
-    assert_no_secret(&text(&out.stderr));
+    assert_no_secret(&lossy_text(&out.stderr));
 }
 
 /// A loopback server that answers every connection with `answer` (or holds it open without
@@ -548,17 +458,11 @@ fn fake_service(answer: Option<&'static str>) -> String {
 
 #[test]
 fn a_down_slow_or_garbled_service_fails_clearly() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
-    let file = encrypt(
-        &sops,
-        &moto.env(),
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--kms", &moto.arn],
-    );
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
+    let file = moto.encrypt_yaml(&sops, dir.path(), &[]);
     let down = format!("http://127.0.0.1:{}", support::free_port());
     let slow = fake_service(None);
     let garbage = fake_service(Some(
@@ -581,9 +485,14 @@ fn a_down_slow_or_garbled_service_fails_clearly() {
         env.push(("AWS_ENDPOINT_URL_KMS", endpoint.to_owned()));
         env.push(("AWS_MAX_ATTEMPTS", "2".to_owned()));
         env.push(("KSOPS_AWS_TIMEOUT", "1".to_owned()));
-        let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
-        assert_eq!(out.code, Some(128), "{endpoint}: {}", text(&out.stderr));
-        let report = words(&text(&out.stderr));
+        let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
+        assert_eq!(
+            out.code,
+            Some(128),
+            "{endpoint}: {}",
+            lossy_text(&out.stderr)
+        );
+        let report = support::words(&lossy_text(&out.stderr));
         assert!(
             report.contains(
                 "failed to decrypt sops data key with AWS KMS: operation error KMS: Decrypt,"
@@ -591,24 +500,18 @@ fn a_down_slow_or_garbled_service_fails_clearly() {
             "{report}"
         );
         assert!(report.contains(expected), "{expected}: {report}");
-        assert_no_secret(&text(&out.stderr));
+        assert_no_secret(&lossy_text(&out.stderr));
     }
 }
 
 #[test]
 fn a_crafted_arn_cannot_choose_the_host() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
-    let file = encrypt(
-        &sops,
-        &moto.env(),
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--kms", &moto.arn],
-    );
-    let original = text(&fs::read(&file).unwrap());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
+    let file = moto.encrypt_yaml(&sops, dir.path(), &[]);
+    let original = lossy_text(&fs::read(&file).unwrap());
     // Without an operator endpoint the region would become the host name: only plain region
     // names are accepted, and nothing is sent for the others.
     let env: Vec<(&str, String)> = moto
@@ -620,9 +523,9 @@ fn a_crafted_arn_cannot_choose_the_host() {
         let crafted = original.replace(":us-east-1:", &format!(":{region}:"));
         assert_ne!(crafted, original);
         fs::write(&file, crafted).unwrap();
-        let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
+        let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
         assert_eq!(out.code, Some(128), "{region}");
-        let report = words(&text(&out.stderr));
+        let report = support::words(&lossy_text(&out.stderr));
         assert!(
             report.contains("is not a plain AWS region name"),
             "{report}"
@@ -632,26 +535,18 @@ fn a_crafted_arn_cannot_choose_the_host() {
     // With the operator's endpoint the host is not at stake, but the region is still checked.
     let crafted = original.replace(":us-east-1:", ":evil.example:");
     fs::write(&file, crafted).unwrap();
-    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &moto.env());
+    let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &moto.env());
     assert_eq!(out.code, Some(128));
-    assert!(words(&text(&out.stderr)).contains("is not a plain AWS region name"));
+    assert!(support::words(&lossy_text(&out.stderr)).contains("is not a plain AWS region name"));
 }
 
 #[test]
 fn the_container_endpoint_gives_credentials_with_its_token() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
     let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
-    let file = encrypt(
-        &sops,
-        &moto.env(),
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--kms", &moto.arn],
-    );
-    let expected = decrypt(&sops, dir.path(), &file, &moto.env());
-    assert!(expected.success());
+    let Some((sops, moto)) = sops_and_moto(&dir) else {
+        return;
+    };
+    let (file, expected) = yaml_and_sops_output(&sops, &moto, dir.path());
     // An EKS Pod Identity style endpoint: loopback HTTP, a token file, JSON credentials.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1/credentials", listener.local_addr().unwrap());
@@ -679,9 +574,9 @@ fn the_container_endpoint_gives_credentials_with_its_token() {
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         token.display().to_string(),
     ));
-    let ours = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
-    assert!(ours.success(), "{}", text(&ours.stderr));
-    assert!(ours.stdout == expected.stdout);
+    let ours = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
+    assert!(ours.success(), "{}", lossy_text(&ours.stderr));
+    assert!(ours.stdout == expected);
     let request = endpoint.join().unwrap();
     assert!(request.starts_with("GET /v1/credentials "), "{request}");
     assert!(
@@ -700,40 +595,12 @@ fn the_container_endpoint_gives_credentials_with_its_token() {
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         token.display().to_string(),
     ));
-    let out = decrypt(&support::ksops_bin(), dir.path(), &file, &env);
+    let out = decrypt_with(&support::ksops_bin(), dir.path(), &file, &env);
     assert_eq!(out.code, Some(128));
     assert!(
-        words(&text(&out.stderr))
+        support::words(&lossy_text(&out.stderr))
             .contains("AWS_CONTAINER_CREDENTIALS_FULL_URI must be an https URL"),
         "{}",
-        text(&out.stderr)
+        lossy_text(&out.stderr)
     );
-}
-
-/// The tamper matrix over `kms` metadata (which the MAC does not cover): every field changed,
-/// emptied or removed, a bad `created_at`, the list removed or doubled; ksops fails whenever
-/// sops fails (exit 128 where sops gives it), prints what sops prints otherwise, and never
-/// shows a credential.
-#[test]
-fn tampered_kms_metadata_behaves_like_sops() {
-    let [moto_server, sops] = require_tools!("moto_server", "sops");
-    let dir = TempDir::new("aws");
-    let moto = Moto::start(&moto_server, dir.path());
-    let env = moto.env();
-    let file = encrypt(
-        &sops,
-        &env,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &[
-            "--kms",
-            &moto.arn,
-            "--encryption-context",
-            "app:TEST-ONLY,env:dev",
-        ],
-    );
-    let divergences =
-        support::metadata_tamper_divergences(&sops, &file, "kms", &env, &[SECRET, SESSION]);
-    assert!(divergences.is_empty(), "{divergences:#?}");
 }

@@ -77,7 +77,15 @@ fn file_with(
 ) -> PathBuf {
     let plain = if name.ends_with(".env") { DOTENV } else { YAML };
     let recipient = support::age_recipient(&identity(to));
-    support::sops_encrypt(sops, dir, name, plain, &[], &["--age", &recipient]);
+    support::sops_encrypt(
+        sops,
+        dir,
+        name,
+        plain,
+        &[],
+        &["--age", &recipient],
+        support::NO_ENV,
+    );
     let path = dir.join(name);
     let mut text = fs::read_to_string(&path).expect("read the encrypted file");
     if name.ends_with(".env") {

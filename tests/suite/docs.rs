@@ -364,6 +364,7 @@ fn scratch_package(sops: &Path, scratch: &Path, fn_config: &str) -> PathBuf {
             manifest.as_bytes(),
             &[],
             &["--age", &recipient, "--encrypted-regex", "^stringData$"],
+            support::NO_ENV,
         );
         fs::rename(staging.join(&file), package.join(&file)).expect("move the encrypted file");
         names.push(file);

@@ -56,7 +56,7 @@ fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &[u8], flags: &[&str]) {
     let recipient = support::age_recipient(&identity(1));
     let mut all = vec!["--age", recipient.as_str()];
     all.extend_from_slice(flags);
-    support::sops_encrypt(sops, dir, name, plain, &[], &all);
+    support::sops_encrypt(sops, dir, name, plain, &[], &all, support::NO_ENV);
 }
 
 /// Only `data`/`stringData` encrypted: metadata (and kustomize's annotations) stay readable.
@@ -440,6 +440,7 @@ fn identity_sources_through_kustomize() {
         secret("by-ssh").as_bytes(),
         &[],
         &flags,
+        support::NO_ENV,
     );
 
     let shamir_app = root.join("shamir");
@@ -462,6 +463,7 @@ fn identity_sources_through_kustomize() {
         secret("by-shamir").as_bytes(),
         &["--config", &config_arg],
         &[],
+        support::NO_ENV,
     );
     assert!(
         fs::read_to_string(shamir_app.join("s.enc.yaml"))

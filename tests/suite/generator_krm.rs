@@ -25,6 +25,7 @@ fn encrypted_secret(sops: &Path, dir: &Path) {
         b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-krm\n",
         &[],
         &["--age", &recipient, "--encrypted-regex", "^stringData$"],
+        support::NO_ENV,
     );
 }
 
@@ -156,6 +157,7 @@ fn a_data_key_failure_is_one_readable_result_per_key_under_kpt() {
         b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-krm\n",
         &[],
         &["--age", &recipients.join(","), "--encrypted-regex", "^stringData$"],
+        support::NO_ENV,
     );
     fs::write(package.join(".krmignore"), "db.secret.yaml\n").expect("write .krmignore");
     let config = dir.path().join("fn.yaml");

@@ -28,7 +28,7 @@ fn encrypt(sops: &Path, dir: &Path, name: &str, plaintext: &[u8], extra: &[&str]
     let recipient = support::age_recipient(&identity());
     let mut flags = vec!["--age", recipient.as_str()];
     flags.extend_from_slice(extra);
-    support::sops_encrypt(sops, dir, name, plaintext, &[], &flags);
+    support::sops_encrypt(sops, dir, name, plaintext, &[], &flags, support::NO_ENV);
 }
 
 const CONFIG: &str = "\

@@ -38,10 +38,6 @@ const KUSTOMIZE_ITEM_ANNOTATIONS: &str = "  annotations:
     internal.config.kubernetes.io/id: '1'
 ";
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// The environment variable that gives ksops its key: `GNUPGHOME` or `SOPS_AGE_KEY_FILE`.
 type KeyEnv<'a> = (&'a str, &'a Path);
 
@@ -55,15 +51,6 @@ fn render_legacy(kubectl: &Path, plugins: &Path, case: &Path, key: KeyEnv) -> Ru
         .env("KUSTOMIZE_PLUGIN_HOME", plugins)
         .env(key.0, key.1);
     support::run(&mut cmd).expect("run kubectl kustomize")
-}
-
-/// A plugin home under `dir` holding the ksops binary at kustomize's legacy plugin path.
-fn plugin_home(dir: &Path) -> PathBuf {
-    let plugins = dir.join("plugins");
-    let plugin_dir = plugins.join("viaduct.ai/v1/ksops");
-    fs::create_dir_all(&plugin_dir).expect("create the plugin directory");
-    fs::copy(support::ksops_bin(), plugin_dir.join("ksops")).expect("install the plugin");
-    plugins
 }
 
 /// The ResourceList kustomize sends for `case`'s generator: the config as `functionConfig`
@@ -132,12 +119,12 @@ fn compare_cases(mode: &str, cases: &Path, produce: impl Fn(&Path) -> RunOutput)
             failures.push(format!(
                 "{mode}/{name}: exit {:?}: {}",
                 out.code,
-                text(&out.stderr)
+                support::lossy_text(&out.stderr)
             ));
         } else if out.stdout != want {
             failures.push(format!(
                 "{mode}/{name}: output differs from want.yaml:\n{}",
-                text(&out.stdout)
+                support::lossy_text(&out.stdout)
             ));
         }
     }
@@ -183,7 +170,7 @@ fn legacy_cases_render_through_kubectl_as_ksops_renders_them() {
     let [gpg, kubectl] = require_tools!("gpg", "kubectl");
     let dir = TempDir::new("ksops-suite");
     let keyring = GnupgHome::with_test_key(&gpg, dir.path());
-    let plugins = plugin_home(dir.path());
+    let plugins = support::legacy_plugin_home(dir.path());
     let failures = compare_cases("legacy", &support::ksops_cases_dir(), |case| {
         render_legacy(&kubectl, &plugins, case, ("GNUPGHOME", &keyring.home))
     });
@@ -231,7 +218,7 @@ fn age_copy(sops: &Path, keyring: &GnupgHome, dir: &Path, recipient: &str) -> Pa
                 assert!(
                     plain.success(),
                     "sops decrypt {mode}/{name}/{file}: {}",
-                    text(&plain.stderr)
+                    support::lossy_text(&plain.stderr)
                 );
                 support::sops_encrypt(
                     sops,
@@ -245,6 +232,7 @@ fn age_copy(sops: &Path, keyring: &GnupgHome, dir: &Path, recipient: &str) -> Pa
                         "--unencrypted-regex",
                         "^(apiVersion|metadata|kind|type)$",
                     ],
+                    support::NO_ENV,
                 );
             }
         }
@@ -276,7 +264,7 @@ fn every_case_renders_the_same_with_an_age_key() {
     let cases = age_copy(&sops, &keyring, dir.path(), &recipient);
     drop(keyring);
     let key = ("SOPS_AGE_KEY_FILE", identity.as_path());
-    let plugins = plugin_home(dir.path());
+    let plugins = support::legacy_plugin_home(dir.path());
     let mut failures = compare_cases("legacy", &cases, |case| {
         render_legacy(&kubectl, &plugins, case, key)
     });

@@ -39,6 +39,7 @@ fn kustomization(sops: &Path, dir: &Path, generators: &[(&str, &str)]) {
         format!("PASSWORD={VALUE}\n").as_bytes(),
         &[],
         &["--age", &recipient],
+        support::NO_ENV,
     );
     let mut listed = String::from("generators:\n");
     for (i, (api_version, kind)) in generators.iter().enumerate() {

@@ -132,7 +132,15 @@ fn encrypt(sops: &Path, dir: &Path, name: &str, plaintext: &str, flags: &[&str])
     let recipient = support::age_recipient(&identity());
     let mut all = vec!["--age", recipient.as_str()];
     all.extend_from_slice(flags);
-    support::sops_encrypt(sops, dir, name, plaintext.as_bytes(), &[], &all);
+    support::sops_encrypt(
+        sops,
+        dir,
+        name,
+        plaintext.as_bytes(),
+        &[],
+        &all,
+        support::NO_ENV,
+    );
 }
 
 /// The first `ENC[…]` data field of `text` with its first base64 character changed.
@@ -219,6 +227,7 @@ fn lab(sops: &Path, ssh_keygen: &Path) -> Lab {
         foreign.as_bytes(),
         &[],
         &["--age", &support::age_recipient(&foreign_identity())],
+        support::NO_ENV,
     );
     write(
         &app.join("plain.yaml"),

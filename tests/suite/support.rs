@@ -6,7 +6,7 @@
 //! a developer's own age keys (`~/.config/sops/age/keys.txt`, `~/.ssh/id_*`, `SOPS_AGE_*`) can
 //! never make a test pass or fail by accident.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -70,12 +70,17 @@ impl GnupgHome {
 
 impl Drop for GnupgHome {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(&self.home)
-            .args(["--kill", "gpg-agent"])
-            .status();
+        stop_gpg_agent(&self.home);
     }
+}
+
+/// Stops the `gpg-agent` that `gpg` started for the GnuPG home `home`, if any.
+pub fn stop_gpg_agent(home: &Path) {
+    let _ = Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(home)
+        .args(["--kill", "gpg-agent"])
+        .status();
 }
 
 #[path = "../../src/testing.rs"]
@@ -154,6 +159,54 @@ pub fn kpt_fn_eval(kpt: &Path, home: &Path, package: &Path, fn_config: &Path) ->
         .arg(fn_config)
         .args(["-o", "stdout"]);
     cmd
+}
+
+/// A plugin home under `dir` holding the ksops binary at kustomize's legacy plugin path.
+pub fn legacy_plugin_home(dir: &Path) -> PathBuf {
+    let plugins = dir.join("plugins");
+    let plugin_dir = plugins.join("viaduct.ai/v1/ksops");
+    fs::create_dir_all(&plugin_dir).expect("create the plugin directory");
+    fs::copy(ksops_bin(), plugin_dir.join("ksops")).expect("install the plugin");
+    plugins
+}
+
+/// Writes the kustomization `app` (created if missing): `generator.yaml` holding `generator`,
+/// and a `kustomization.yaml` that lists it as its only generator.
+pub fn write_legacy_app(app: &Path, generator: &str) {
+    fs::create_dir_all(app).expect("create the kustomization directory");
+    fs::write(app.join("generator.yaml"), generator).expect("write generator.yaml");
+    fs::write(
+        app.join("kustomization.yaml"),
+        "generators:\n  - generator.yaml\n",
+    )
+    .expect("write kustomization.yaml");
+}
+
+/// A legacy generator config listing one file, `secret.yaml` (see [`write_legacy_app`]).
+pub const ONE_FILE_GENERATOR: &str =
+    "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: g\nfiles:\n  - secret.yaml\n";
+
+/// `kubectl kustomize --enable-alpha-plugins APP` with ksops installed as the legacy plugin (in
+/// a plugin home under `home`, also the `HOME`) and `env` set; fails the test when kubectl
+/// fails, and returns what it printed.
+pub fn kustomize_with_ksops<V: AsRef<OsStr>>(
+    kubectl: &Path,
+    home: &Path,
+    app: &Path,
+    env: &[(&str, V)],
+) -> String {
+    let mut cmd = controlled_command(kubectl, home);
+    cmd.args(["kustomize", "--enable-alpha-plugins"])
+        .arg(app)
+        .env("KUSTOMIZE_PLUGIN_HOME", legacy_plugin_home(home))
+        .envs(env.iter().map(|(k, v)| (k, v.as_ref())));
+    let out = run(&mut cmd).expect("run kubectl kustomize");
+    assert!(
+        out.success(),
+        "kubectl kustomize: {}",
+        lossy_text(&out.stderr)
+    );
+    lossy_text(&out.stdout)
 }
 
 /// What a finished process produced.
@@ -414,36 +467,116 @@ pub fn par_map<T: Sync, R: Send>(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Encrypts `plaintext` with the real sops into `dir/name`; the name decides the store (it is
-/// passed as `--filename-override`). `global` flags go before `encrypt` (e.g. `--config`),
-/// `flags` after it (e.g. `--age …`, `--encrypted-regex …`). The plaintext is removed again.
-pub fn sops_encrypt(
+/// Encrypts `plaintext` with the real sops into `dir/name` and returns that path; the name
+/// decides the store (it is passed as `--filename-override`). `global` flags go before
+/// `encrypt` (e.g. `--config`), `flags` after it (e.g. `--age …`, `--encrypted-regex …`); `env`
+/// is added to the controlled environment (a key source's address and credentials,
+/// `GNUPGHOME`, …; [`NO_ENV`] for none). The plaintext is removed again.
+pub fn sops_encrypt<V: AsRef<OsStr>>(
     sops: &Path,
     dir: &Path,
     name: &str,
     plaintext: &[u8],
     global: &[&str],
     flags: &[&str],
-) {
-    std::fs::create_dir_all(dir).expect("create dir");
+    env: &[(&str, V)],
+) -> PathBuf {
+    fs::create_dir_all(dir).expect("create dir");
     let plain_path = dir.join(format!(".plain-{name}"));
-    std::fs::write(&plain_path, plaintext).expect("write plaintext");
-    let out = Command::new(sops)
+    fs::write(&plain_path, plaintext).expect("write plaintext");
+    let mut cmd = controlled_command(sops, dir);
+    cmd.envs(env.iter().map(|(k, v)| (k, v.as_ref())))
         .args(global)
         .arg("encrypt")
         .args(flags)
         .arg("--filename-override")
         .arg(name)
-        .arg(&plain_path)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("TMPDIR", child_tmpdir())
-        .output()
-        .expect("run sops encrypt");
-    assert!(out.status.success(), "sops encrypt {name} failed");
-    std::fs::write(dir.join(name), out.stdout).expect("write encrypted file");
-    std::fs::remove_file(plain_path).expect("remove plaintext");
+        .arg(&plain_path);
+    let out = run(&mut cmd).expect("run sops encrypt");
+    assert!(
+        out.success(),
+        "sops encrypt {name}: {}",
+        lossy_text(&out.stderr)
+    );
+    let file = dir.join(name);
+    fs::write(&file, out.stdout).expect("write encrypted file");
+    fs::remove_file(plain_path).expect("remove plaintext");
+    file
+}
+
+/// No variables beyond the controlled environment, for [`sops_encrypt`].
+pub const NO_ENV: &[(&str, &str)] = &[];
+
+/// `PROGRAM decrypt FILE` with a controlled environment (`HOME` = `home`) plus `env`.
+pub fn decrypt_with<V: AsRef<OsStr>>(
+    program: &Path,
+    home: &Path,
+    file: &Path,
+    env: &[(&str, V)],
+) -> RunOutput {
+    let mut cmd = controlled_command(program, home);
+    cmd.envs(env.iter().map(|(k, v)| (k, v.as_ref())))
+        .arg("decrypt")
+        .arg(file);
+    run(&mut cmd).expect("run decrypt")
+}
+
+/// Asserts that sops decrypts `file` with `env` and that ksops prints the same bytes.
+pub fn assert_same_as_sops<V: AsRef<OsStr>>(
+    sops: &Path,
+    home: &Path,
+    file: &Path,
+    env: &[(&str, V)],
+) {
+    let expected = decrypt_with(sops, home, file, env);
+    assert!(
+        expected.success(),
+        "sops decrypt {}: {}",
+        file.display(),
+        lossy_text(&expected.stderr)
+    );
+    let ours = decrypt_with(&ksops_bin(), home, file, env);
+    assert!(
+        ours.success(),
+        "ksops decrypt {}: {}",
+        file.display(),
+        lossy_text(&ours.stderr)
+    );
+    assert!(
+        ours.stdout == expected.stdout,
+        "ksops and sops differ on {}",
+        file.display()
+    );
+}
+
+/// A process's output as text (invalid UTF-8 replaced), for assertions and failure messages.
+pub fn lossy_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// One small plaintext per sops store, under a file name that selects the store: YAML (a
+/// comment, a list), JSON (nested, a float, a null), dotenv (a comment, a space), INI (a
+/// section) and binary.
+pub const STORE_PLAINTEXTS: [(&str, &[u8]); 5] = [
+    ("s.yaml", b"# c\na: b\nn: 1\nlist:\n  - x\n  - true\n"),
+    (
+        "s.json",
+        b"{\"a\": \"b\", \"n\": 1.5, \"o\": {\"k\": [1, null]}}\n",
+    ),
+    ("s.env", b"A=b\n# c\nB=with spaces\n"),
+    ("s.ini", b"[sec]\na = b\nc = 1\n"),
+    ("s.bin", b"\x00\x01 binary TEST ONLY \xff\n"),
+];
+
+/// The YAML plaintext of [`STORE_PLAINTEXTS`].
+pub const YAML_PLAINTEXT: &[u8] = STORE_PLAINTEXTS[0].1;
+
+/// The TEST ONLY vector age identity file (`tests/fixtures/vectors/age-test-identity.txt`) and
+/// its recipient.
+pub fn vector_age_identity() -> (PathBuf, String) {
+    let identity = vectors_dir().join("age-test-identity.txt");
+    let recipient = age_recipient(&identity);
+    (identity, recipient)
 }
 
 /// A data-key report's words, one space apart: reasons are word-wrapped behind `| ` margins.
@@ -523,145 +656,4 @@ impl Drop for LocalServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Edits of one key list of a YAML file's `sops:` metadata (`kms`, `hc_vault`, `pgp`, …), for
-/// the tamper tests of the key sources whose fixtures need a live server: for every
-/// `field: value` line of the list, the value with one character changed, the value emptied,
-/// and (for lines that do not start an entry) the line removed; an empty value set;
-/// `created_at` set to a text
-/// that is not a time; the whole list removed; and its entries listed twice. Each edit comes
-/// with a label naming it (never the value).
-pub fn metadata_list_mutants(text: &str, list: &str) -> Vec<(String, String)> {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let header = format!("    {list}:");
-    let Some(start) = lines.iter().position(|l| l.trim_end() == header) else {
-        return Vec::new();
-    };
-    let end = (start + 1..lines.len())
-        .find(|&i| {
-            let indent = lines[i].len() - lines[i].trim_start().len();
-            indent <= 4 && !lines[i].trim().is_empty()
-        })
-        .unwrap_or(lines.len());
-    let join = |parts: &[&str]| parts.concat();
-    let with_line = |i: usize, new: Option<String>| {
-        let mut parts: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-        match new {
-            Some(line) => parts[i] = line,
-            None => {
-                parts.remove(i);
-            }
-        }
-        parts.concat()
-    };
-    let mut mutants = Vec::new();
-    for (i, line) in lines.iter().enumerate().take(end).skip(start + 1) {
-        let body = line.trim_start().trim_start_matches("- ");
-        let Some((field, value)) = body.split_once(": ") else {
-            continue;
-        };
-        let value = value.trim_end();
-        let prefix = &line[..line.len() - line.trim_start().len()];
-        let dash = if line.trim_start().starts_with("- ") {
-            "- "
-        } else {
-            ""
-        };
-        let rebuilt = |v: &str| format!("{prefix}{dash}{field}: {v}\n");
-        if !value.is_empty() && value != "\"\"" && value != "|" {
-            let chars: Vec<char> = value.chars().collect();
-            let at = chars.len() / 2;
-            let mut changed = chars.clone();
-            changed[at] = if chars[at] == 'A' { 'B' } else { 'A' };
-            let changed: String = changed.into_iter().collect();
-            mutants.push((
-                format!("{list}: {field} changed"),
-                with_line(i, Some(rebuilt(&changed))),
-            ));
-            mutants.push((
-                format!("{list}: {field} emptied"),
-                with_line(i, Some(rebuilt("\"\""))),
-            ));
-        }
-        if value == "\"\"" {
-            mutants.push((
-                format!("{list}: {field} set"),
-                with_line(i, Some(rebuilt("TEST-ONLY"))),
-            ));
-        }
-        if field == "created_at" {
-            mutants.push((
-                format!("{list}: created_at not a time"),
-                with_line(i, Some(rebuilt("\"yesterday\""))),
-            ));
-        }
-        if dash.is_empty() && value != "|" {
-            mutants.push((format!("{list}: {field} removed"), with_line(i, None)));
-        }
-    }
-    mutants.push((
-        format!("{list}: list removed"),
-        join(&[&lines[..start], &lines[end..]].concat()),
-    ));
-    mutants.push((
-        format!("{list}: entries listed twice"),
-        join(&[&lines[..end], &lines[start + 1..end], &lines[end..]].concat()),
-    ));
-    mutants
-}
-
-/// Runs `sops decrypt` and `ksops decrypt` on every mutant of `list` in `file` (see
-/// [`metadata_list_mutants`]) with `env`, and returns the mutants where ksops does not behave
-/// as sops does (see [`compare_outcome`]), or where ksops's standard error holds one of
-/// `secrets`. Panics when the file has no such list.
-pub fn metadata_tamper_divergences(
-    sops: &Path,
-    file: &Path,
-    list: &str,
-    env: &[(&str, String)],
-    secrets: &[&str],
-) -> Vec<String> {
-    let text = fs::read_to_string(file).expect("read the encrypted file");
-    let mutants = metadata_list_mutants(&text, list);
-    assert!(
-        mutants.len() > 2,
-        "no `{list}` metadata in {}",
-        file.display()
-    );
-    let dir = file.parent().expect("the file's directory");
-    let run_on = |program: &Path, mutant: &Path| {
-        let mut cmd = controlled_command(program, dir);
-        cmd.envs(env.iter().map(|(k, v)| (k, v)))
-            .arg("decrypt")
-            .arg(mutant);
-        run(&mut cmd).expect("run decrypt")
-    };
-    let mut divergences = Vec::new();
-    for (index, (label, mutated)) in mutants.iter().enumerate() {
-        let mutant = dir.join(format!("mutant-{index}.{}", extension(file)));
-        fs::write(&mutant, mutated).expect("write the mutant");
-        let expected = run_on(sops, &mutant);
-        let ours = run_on(&ksops_bin(), &mutant);
-        let outcome = if expected.success() {
-            Ok(expected.stdout.as_slice())
-        } else {
-            Err(expected.code.unwrap_or(-1))
-        };
-        if let Err(why) = compare_outcome(outcome, &ours) {
-            divergences.push(format!("{label}: {why}"));
-        }
-        let stderr = String::from_utf8_lossy(&ours.stderr);
-        if secrets.iter().any(|secret| stderr.contains(secret)) {
-            divergences.push(format!("{label}: a secret reached stderr"));
-        }
-        fs::remove_file(&mutant).expect("remove the mutant");
-    }
-    divergences
-}
-
-fn extension(file: &Path) -> String {
-    file.extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "yaml".to_owned())
 }

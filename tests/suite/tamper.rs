@@ -1,6 +1,8 @@
 //! The differential tamper matrix: systematic mutations of committed sops-encrypted fixtures
 //! (every store, key groups, `mac_only_encrypted`, comment and key rules, output conversions,
-//! `--ignore-mac`), each decrypted by both `sops decrypt` and `ksops decrypt`.
+//! `--ignore-mac`) and of the key entries of PGP, AWS KMS and Vault transit files (KMS and
+//! Vault ones encrypted at test time against moto and OpenBao), each decrypted by both
+//! `sops decrypt` and `ksops decrypt`.
 //!
 //! ksops must fail whenever sops fails (with the same exit code for 25, 51 and 128), print
 //! identical bytes when both succeed, never panic, and when failing print nothing on stdout and
@@ -11,15 +13,18 @@
 //! (`KSOPS_TAMPER_SCALE=all` runs every edit; the default of 1 is the CI set). Byte-identical
 //! mutants are run once. Divergent mutants are kept under `target/tamper-divergences/`.
 
+use crate::aws_kms::{self, Moto};
 use crate::support::{self, require_tools};
+use crate::vault::{self, Bao};
 
 use crate::support::{Case, RunOutput, TempDir, compare_outcome, ksops_bin};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsStr;
 use std::fs;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Cases (names in `tests/fixtures/generated/`) whose files are mutated: every store, multiple
 /// documents, anchors, scalar styles, key groups (including an SSH group member),
@@ -484,6 +489,20 @@ const PGP_FAMILIES: &[Family] = &[
         edits: |s| armor_edits(s, PGP_BEGIN, PGP_END),
     },
 ];
+
+/// Families over the AWS KMS key entries of files encrypted at test time against moto.
+const KMS_FAMILIES: &[Family] = &[Family {
+    name: "kms-entry",
+    cap: usize::MAX,
+    edits: |s| key_entry_edits(s, "kms"),
+}];
+
+/// Families over the Vault transit key entries of files encrypted at test time against OpenBao.
+const VAULT_FAMILIES: &[Family] = &[Family {
+    name: "vault-entry",
+    cap: usize::MAX,
+    edits: |s| key_entry_edits(s, "hc_vault"),
+}];
 
 /// Every bit position of a decoded base64 field of every `ENC` value: flips bit `i % 8` of byte
 /// `i` and re-encodes. sops must reject these for data values; a comment that does not decrypt
@@ -975,10 +994,12 @@ fn is_field(s: &Subject, key: &Range<usize>, field: &str) -> bool {
     name == field || name.ends_with(&format!("__map_{field}"))
 }
 
-/// Edits of the entries of the key list `kind`: each entry removed or duplicated, the list
-/// emptied (YAML), each field removed (renamed, for the field that opens a YAML item), every
-/// `created_at` rewritten as [`timestamp_edits`] rewrites `lastmodified`, and every `fp`
-/// changed (flipped, lower-case, empty, a short key id, spaced, another fingerprint).
+/// Edits of the entries of the key list `kind` (`pgp`, `kms`, `hc_vault`, …): each entry removed
+/// or duplicated; every field value with one character changed or emptied, and every empty
+/// value set; each field removed (renamed, for the field that opens a YAML item); every
+/// `created_at` rewritten as [`timestamp_edits`] rewrites `lastmodified`; every `fp` changed
+/// (lower-case, empty, a short key id, spaced, another fingerprint); and (YAML) the list emptied,
+/// removed, or with all its entries listed twice.
 fn key_entry_edits(s: &Subject, kind: &str) -> Vec<Edit> {
     let entries = key_entries(s, kind);
     let mut out = Vec::new();
@@ -1001,6 +1022,7 @@ fn key_entry_edits(s: &Subject, kind: &str) -> Vec<Edit> {
             .collect();
         for (line, key) in &fields {
             let name = s.text[key.clone()].to_owned();
+            out.extend(field_value_edits(s, line, key, &what(&name)));
             let opens_item = s.text[line.start..key.start].trim_start().starts_with('-');
             if opens_item {
                 out.push(Edit::new(
@@ -1053,8 +1075,6 @@ fn key_entry_edits(s: &Subject, kind: &str) -> Vec<Edit> {
                     ("spaced", spaced.join(" ")),
                     ("another fingerprint", fp.chars().rev().collect()),
                 ];
-                let mid = value.start + value.len() / 2;
-                out.push(flip_edit(s.text, mid, what("fp flipped")));
                 for (how, v) in variants {
                     if v != fp {
                         out.push(Edit::new(value.clone(), v, what(&format!("fp {how}"))));
@@ -1073,8 +1093,59 @@ fn key_entry_edits(s: &Subject, kind: &str) -> Vec<Edit> {
             format!("{indent}{kind}: []\n"),
             format!("{kind}: []"),
         ));
+        out.push(Edit::new(
+            head_start..last.end,
+            "",
+            format!("{kind} removed"),
+        ));
+        out.push(Edit::new(
+            last.end..last.end,
+            &s.text[first.start..last.end],
+            format!("{kind} entries listed twice"),
+        ));
     }
     out
+}
+
+/// A key entry field's value with its middle character changed, or emptied (`""` in YAML);
+/// an empty value set to `TEST-ONLY`. YAML block scalars (`|`) are left to [`armor_edits`].
+fn field_value_edits(
+    s: &Subject,
+    line: &Range<usize>,
+    key: &Range<usize>,
+    field: &str,
+) -> Vec<Edit> {
+    let Some(value) = value_of(s.text, line, key) else {
+        let after = &s.text[key.end..line.end];
+        let empty = match s.syntax {
+            Syntax::Dotenv => after.find('=').map(|at| at + 1),
+            _ => after.find("\"\"").map(|at| at + 1),
+        };
+        return empty
+            .map(|at| {
+                let at = key.end + at;
+                Edit::new(at..at, "TEST-ONLY", format!("{field} set"))
+            })
+            .into_iter()
+            .collect();
+    };
+    if matches!(&s.text[value.clone()], "|" | "|-" | ">") {
+        return Vec::new();
+    }
+    let quoted = s.text.as_bytes()[value.start - 1] == b'"';
+    let empty = if s.syntax == Syntax::Yaml && !quoted {
+        "\"\""
+    } else {
+        ""
+    };
+    vec![
+        flip_edit(
+            s.text,
+            value.start + value.len() / 2,
+            format!("{field} changed"),
+        ),
+        Edit::new(value, empty, format!("{field} emptied")),
+    ]
 }
 
 /// Every key renamed: its last character changed, and its first letter upper-cased (Go's JSON
@@ -1297,8 +1368,9 @@ fn secrets(expected: &str, encrypted: &[u8]) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Runs sops and ksops on one mutant and lists what ksops did wrong.
-fn judge(sops: &Path, m: &Mutant, expected: &str) -> Verdict {
+/// Runs sops and ksops on one mutant and lists what ksops did wrong. `credentials` are values
+/// of the case's environment that must never reach ksops's standard error.
+fn judge(sops: &Path, m: &Mutant, expected: &str, credentials: &[&str]) -> Verdict {
     let label = format!("{}/{}/{}", m.case.name, m.family.name, m.what);
     let tmp = TempDir::new("tamper");
     let file = tmp.path().join(m.case.file.file_name().expect("file name"));
@@ -1320,6 +1392,12 @@ fn judge(sops: &Path, m: &Mutant, expected: &str) -> Verdict {
     };
     if let Err(why) = compare_outcome(want, &ksops_out) {
         problems.push(why);
+    }
+    if credentials
+        .iter()
+        .any(|credential| contains(&ksops_out.stderr, credential))
+    {
+        problems.push("ksops stderr contains a credential of the environment".to_owned());
     }
     if !ksops_out.success() {
         // The temporary path (digits from the clock) is not the file's content.
@@ -1393,13 +1471,15 @@ struct Outcome {
 
 /// Makes every mutant of `cases` under `families` (at most `cap × scale` edits per file and
 /// family), runs each through sops and ksops, prints the per-family tallies and returns what
-/// diverged. `expected` holds each case's `sops decrypt` output by case name.
+/// diverged. `expected` holds each case's `sops decrypt` output by case name; `credentials`
+/// must never reach ksops's standard error.
 fn run_matrix(
     sops: &Path,
     cases: &[Case],
     families: &'static [Family],
     expected: &BTreeMap<&str, String>,
     other_recipient: &str,
+    credentials: &[&str],
 ) -> Outcome {
     let scale = scale();
     let mut mutants = Vec::new();
@@ -1439,7 +1519,7 @@ fn run_matrix(
 
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let verdicts = support::par_map(&mutants, threads, |m| {
-        judge(sops, m, &expected[m.case.name.as_str()])
+        judge(sops, m, &expected[m.case.name.as_str()], credentials)
     });
 
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
@@ -1512,7 +1592,7 @@ fn tampered_files_behave_like_sops() {
             )
         })
         .collect();
-    let outcome = run_matrix(&sops, &cases, FAMILIES, &expected, &other_recipient);
+    let outcome = run_matrix(&sops, &cases, FAMILIES, &expected, &other_recipient, &[]);
     assert!(
         outcome.mutants >= 3000,
         "only {} mutants: the matrix lost coverage",
@@ -1521,39 +1601,38 @@ fn tampered_files_behave_like_sops() {
     assert_no_divergence(&outcome);
 }
 
-/// The PGP key entries of a YAML and a dotenv file (nested and flat metadata) of
-/// `tests/fixtures/ksops-cases/`: `fp`, `enc` and `created_at` changed, fields and entries
-/// removed or duplicated, every armor line broken, each mutant decrypted by sops and ksops with
-/// the TEST ONLY key in a scratch GnuPG home. Every edit runs (there is no sample).
-#[test]
-fn tampered_pgp_key_entries_behave_like_sops() {
-    let [sops, gpg] = require_tools!("sops", "gpg");
-    let tmp = TempDir::new("tamper-pgp");
-    let gnupg = support::GnupgHome::with_test_key(&gpg, tmp.path());
-    let cases: Vec<Case> = [
-        ("pgp.yaml", "legacy/single/secret.enc.yaml"),
-        ("pgp.env", "legacy/envs/secret.enc.env"),
-    ]
-    .map(|(name, path)| {
-        let file = support::ksops_cases_dir().join(path);
-        let base = file.parent().expect("case directory").to_path_buf();
-        Case {
-            name: name.to_owned(),
-            cwd: base.clone(),
-            base,
-            file,
-            args: Vec::new(),
-            exit: 0,
-            env: vec![("GNUPGHOME".to_owned(), gnupg.home.clone().into())],
-            home_files: Vec::new(),
-            xdg_config_home: None,
-        }
-    })
-    .to_vec();
+/// A case decrypting `file` (no flags, run in its directory) with `env` as the environment.
+fn key_source_case(name: &str, file: PathBuf, env: &[(&str, impl AsRef<OsStr>)]) -> Case {
+    let base = file.parent().expect("case directory").to_path_buf();
+    Case {
+        name: name.to_owned(),
+        cwd: base.clone(),
+        base,
+        file,
+        args: Vec::new(),
+        exit: 0,
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.as_ref().to_owned()))
+            .collect(),
+        home_files: Vec::new(),
+        xdg_config_home: None,
+    }
+}
+
+/// Runs the key entry `families` over `cases` (which sops must decrypt unmutated), every edit
+/// (there is no sample), and asserts at least `minimum` mutants and no divergence.
+fn assert_key_entries_behave_like_sops(
+    sops: &Path,
+    cases: &[Case],
+    families: &'static [Family],
+    credentials: &[&str],
+    minimum: usize,
+) {
     let expected: BTreeMap<&str, String> = cases
         .iter()
         .map(|case| {
-            let out = case.run(&sops, None).expect("run sops");
+            let out = case.run(sops, None).expect("run sops");
             assert!(out.success(), "sops decrypt {}", case.name);
             (
                 case.name.as_str(),
@@ -1561,15 +1640,84 @@ fn tampered_pgp_key_entries_behave_like_sops() {
             )
         })
         .collect();
-    let other_recipient =
-        support::age_recipient(&support::vectors_dir().join("age-test-identity.txt"));
-    let outcome = run_matrix(&sops, &cases, PGP_FAMILIES, &expected, &other_recipient);
+    let (_, other_recipient) = support::vector_age_identity();
+    let outcome = run_matrix(
+        sops,
+        cases,
+        families,
+        &expected,
+        &other_recipient,
+        credentials,
+    );
     assert!(
-        outcome.mutants >= 100,
-        "only {} mutants: the PGP matrix lost coverage",
-        outcome.mutants
+        outcome.mutants >= minimum,
+        "only {} mutants: the {} matrix lost coverage",
+        outcome.mutants,
+        families[0].name
     );
     assert_no_divergence(&outcome);
+}
+
+/// Plaintexts of the files the KMS and Vault matrices encrypt (nested and flat metadata), with
+/// values distinctive enough for the leak check.
+const KEY_SOURCE_PLAINTEXTS: [(&str, &[u8]); 2] = [
+    ("s.yaml", b"password: TEST-ONLY-value-1\nlist:\n  - x\n"),
+    ("s.env", b"PASSWORD=TEST-ONLY value 2\n"),
+];
+
+/// The PGP key entries of a YAML and a dotenv file (nested and flat metadata) of
+/// `tests/fixtures/ksops-cases/`: `fp`, `enc` and `created_at` changed, fields and entries
+/// removed or duplicated, every armor line broken, each mutant decrypted by sops and ksops with
+/// the TEST ONLY key in a scratch GnuPG home.
+#[test]
+fn tampered_pgp_key_entries_behave_like_sops() {
+    let [sops, gpg] = require_tools!("sops", "gpg");
+    let tmp = TempDir::new("tamper-pgp");
+    let gnupg = support::GnupgHome::with_test_key(&gpg, tmp.path());
+    let cases = [
+        ("pgp.yaml", "legacy/single/secret.enc.yaml"),
+        ("pgp.env", "legacy/envs/secret.enc.env"),
+    ]
+    .map(|(name, path)| {
+        let file = support::ksops_cases_dir().join(path);
+        key_source_case(name, file, &[("GNUPGHOME", &gnupg.home)])
+    });
+    assert_key_entries_behave_like_sops(&sops, &cases, PGP_FAMILIES, &[], 100);
+}
+
+/// The AWS KMS key entries (ARN, context, `created_at`, `enc`, `aws_profile`) of a YAML and a
+/// dotenv file encrypted with an encryption context against moto, each mutant decrypted by
+/// sops and ksops against the same moto; no credential reaches ksops's standard error.
+#[test]
+fn tampered_kms_key_entries_behave_like_sops() {
+    let [moto_server, sops] = require_tools!("moto_server", "sops");
+    let tmp = TempDir::new("tamper-kms");
+    let moto = Moto::start(&moto_server, tmp.path());
+    let cases = KEY_SOURCE_PLAINTEXTS.map(|(name, plain)| {
+        let context = ["--encryption-context", "app:TEST-ONLY,env:dev"];
+        let file = moto.encrypt(&sops, tmp.path(), name, plain, &context);
+        key_source_case(&format!("kms-{name}"), file, &moto.env())
+    });
+    let credentials = [aws_kms::SECRET, aws_kms::SESSION];
+    assert_key_entries_behave_like_sops(&sops, &cases, KMS_FAMILIES, &credentials, 80);
+}
+
+/// The Vault transit key entries (address, engine path, key name, `created_at`, `enc`) of a
+/// YAML and a dotenv file encrypted against an OpenBao dev server, each mutant decrypted by
+/// sops and ksops with its address and token; the token never reaches ksops's standard error.
+#[test]
+fn tampered_vault_key_entries_behave_like_sops() {
+    let [bao, sops] = require_tools!("bao", "sops");
+    let tmp = TempDir::new("tamper-vault");
+    let server = Bao::start(&bao, tmp.path());
+    let uri = server.key_uri("k1");
+    let cases = KEY_SOURCE_PLAINTEXTS.map(|(name, plain)| {
+        let flags = ["--hc-vault-transit", uri.as_str()];
+        let file =
+            support::sops_encrypt(&sops, tmp.path(), name, plain, &[], &flags, &server.env());
+        key_source_case(&format!("vault-{name}"), file, &server.env())
+    });
+    assert_key_entries_behave_like_sops(&sops, &cases, VAULT_FAMILIES, &[vault::TOKEN], 75);
 }
 
 /// The leak check has something to look for in nearly every fixture (guards the extraction

@@ -11,16 +11,16 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use crate::support::{self, LocalServer, RunOutput, TempDir, require_tools};
+use crate::support::{self, LocalServer, TempDir, decrypt_with, lossy_text, require_tools};
 
 /// The dev server's root token (TEST ONLY).
-const TOKEN: &str = "ksops-TEST-ONLY-root-token";
+pub(crate) const TOKEN: &str = "ksops-TEST-ONLY-root-token";
 
 /// A running OpenBao dev server with the transit engine, the key `k1` and an audit log.
-struct Bao {
+pub(crate) struct Bao {
     server: LocalServer,
     /// `http://127.0.0.1:PORT`, or `https://…` with [`Bao::start_tls`].
-    url: String,
+    pub(crate) url: String,
     /// The CA of a TLS server.
     ca: Option<PathBuf>,
     bao: PathBuf,
@@ -30,7 +30,8 @@ struct Bao {
 }
 
 impl Bao {
-    fn start(bao: &Path, dir: &Path) -> Bao {
+    /// Starts a plain HTTP dev server with its working files in `dir`.
+    pub(crate) fn start(bao: &Path, dir: &Path) -> Bao {
         Bao::start_with(bao, dir, false)
     }
 
@@ -90,12 +91,20 @@ impl Bao {
             cmd.env("VAULT_CACERT", ca);
         }
         let out = support::run(&mut cmd).expect("run bao");
-        assert!(out.success(), "bao {args:?}: {}", text(&out.stderr));
+        assert!(out.success(), "bao {args:?}: {}", lossy_text(&out.stderr));
     }
 
     /// The transit key's URI as sops takes it.
-    fn key_uri(&self, name: &str) -> String {
+    pub(crate) fn key_uri(&self, name: &str) -> String {
         format!("{}/v1/transit/keys/{name}", self.url)
+    }
+
+    /// The address and the root token, for sops and ksops.
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("VAULT_ADDR", self.url.clone()),
+            ("VAULT_TOKEN", TOKEN.to_owned()),
+        ]
     }
 
     /// How many decrypt requests for `key` the audit log holds.
@@ -108,51 +117,22 @@ impl Bao {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Encrypts `plain` into `dir/name` with the real sops and `flags`, with the token set.
 fn encrypt(sops: &Path, dir: &Path, name: &str, plain: &[u8], flags: &[&str]) -> PathBuf {
-    encrypt_with(sops, dir, name, plain, flags, &[])
+    let env = [("VAULT_TOKEN", TOKEN)];
+    support::sops_encrypt(sops, dir, name, plain, &[], flags, &env)
 }
 
-/// [`encrypt`] with more variables set.
-fn encrypt_with(
-    sops: &Path,
-    dir: &Path,
-    name: &str,
-    plain: &[u8],
-    flags: &[&str],
-    env: &[(&str, &Path)],
-) -> PathBuf {
-    let plain_path = dir.join(format!(".plain-{name}"));
-    fs::write(&plain_path, plain).expect("write plaintext");
-    let mut cmd = support::controlled_command(sops, dir);
-    cmd.current_dir(dir)
-        .env("VAULT_TOKEN", TOKEN)
-        .envs(env.iter().copied())
-        .arg("encrypt")
-        .args(flags)
-        .arg("--filename-override")
-        .arg(name)
-        .arg(&plain_path);
-    let out = support::run(&mut cmd).expect("run sops encrypt");
-    assert!(out.success(), "sops encrypt {name}: {}", text(&out.stderr));
-    fs::remove_file(&plain_path).expect("remove plaintext");
-    let file = dir.join(name);
-    fs::write(&file, out.stdout).expect("write encrypted file");
-    file
-}
-
-/// `PROGRAM decrypt FILE` with `HOME` an empty directory and `env`.
-fn decrypt(program: &Path, home: &Path, file: &Path, env: &[(&str, &str)]) -> RunOutput {
-    let mut cmd = support::controlled_command(program, home);
-    cmd.arg("decrypt").arg(file);
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    support::run(&mut cmd).expect("run decrypt")
+/// `dir/s.yaml`: the YAML plaintext encrypted with the transit key `k1` of `vault`.
+fn transit_yaml(sops: &Path, vault: &Bao, dir: &Path) -> PathBuf {
+    let uri = vault.key_uri("k1");
+    encrypt(
+        sops,
+        dir,
+        "s.yaml",
+        support::YAML_PLAINTEXT,
+        &["--hc-vault-transit", &uri],
+    )
 }
 
 /// An empty `HOME` for the programs under test (no `.vault-token`, no age keys).
@@ -162,64 +142,14 @@ fn empty_home(dir: &Path) -> PathBuf {
     home
 }
 
-/// Asserts that ksops and sops print the same bytes for `file` with `env`.
-fn assert_same_as_sops(sops: &Path, home: &Path, file: &Path, env: &[(&str, &str)]) {
-    let expected = decrypt(sops, home, file, env);
-    assert!(
-        expected.success(),
-        "sops decrypt {}: {}",
-        file.display(),
-        text(&expected.stderr)
-    );
-    let ours = decrypt(&support::ksops_bin(), home, file, env);
-    assert!(
-        ours.success(),
-        "ksops decrypt {}: {}",
-        file.display(),
-        text(&ours.stderr)
-    );
-    assert!(
-        ours.stdout == expected.stdout,
-        "ksops and sops differ on {}",
-        file.display()
-    );
-}
-
-/// A report's words: reasons are word-wrapped behind `| ` margins.
-fn words(report: &str) -> String {
-    report
-        .split_whitespace()
-        .filter(|word| *word != "|")
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A TEST ONLY vector age identity and its recipient.
-fn age_identity() -> (PathBuf, String) {
-    let identity = support::vectors_dir().join("age-test-identity.txt");
-    let recipient = support::age_recipient(&identity);
-    (identity, recipient)
-}
-
-const STORES: [(&str, &[u8]); 5] = [
-    ("s.yaml", b"# c\na: b\nn: 1\nlist:\n  - x\n  - true\n"),
-    (
-        "s.json",
-        b"{\"a\": \"b\", \"n\": 1.5, \"o\": {\"k\": [1, null]}}\n",
-    ),
-    ("s.env", b"A=b\n# c\nB=with spaces\n"),
-    ("s.ini", b"[sec]\na = b\nc = 1\n"),
-    ("s.bin", b"\x00\x01 binary TEST ONLY \xff\n"),
-];
-
 #[test]
 fn every_store_decrypts_like_sops() {
     let [sops, bao] = require_tools!("sops", "bao");
     let dir = TempDir::new("vault");
     let vault = Bao::start(&bao, dir.path());
     let home = empty_home(dir.path());
-    let env = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
-    for (name, plain) in STORES {
+    let env = vault.env();
+    for (name, plain) in support::STORE_PLAINTEXTS {
         let file = encrypt(
             &sops,
             dir.path(),
@@ -228,16 +158,16 @@ fn every_store_decrypts_like_sops() {
             &["--hc-vault-transit", &vault.key_uri("k1")],
         );
         assert!(fs::read_to_string(&file).unwrap().contains("vault:v1:"));
-        assert_same_as_sops(&sops, &home, &file, &env);
+        support::assert_same_as_sops(&sops, &home, &file, &env);
     }
     // The token may also come from ~/.vault-token, trimmed.
     fs::write(home.join(".vault-token"), format!("{TOKEN}\n")).expect("write token file");
     let file = dir.path().join("s.yaml");
-    assert_same_as_sops(&sops, &home, &file, &[("VAULT_ADDR", &vault.url)]);
+    support::assert_same_as_sops(&sops, &home, &file, &[("VAULT_ADDR", &vault.url)]);
     // sops' allow-list (address prefixes) replaces VAULT_ADDR as what allows an address.
     let prefix = format!("http://127.0.0.1:{}/", vault.server.port);
     let allowlist = [("SOPS_HC_VAULT_ALLOWLIST", prefix.as_str())];
-    assert_same_as_sops(&sops, &home, &file, &allowlist);
+    support::assert_same_as_sops(&sops, &home, &file, &allowlist);
 }
 
 #[test]
@@ -246,22 +176,22 @@ fn age_and_vault_keys_each_decrypt_alone_and_mix_in_shamir_groups() {
     let dir = TempDir::new("vault");
     let vault = Bao::start(&bao, dir.path());
     let home = empty_home(dir.path());
-    let (identity, recipient) = age_identity();
+    let (identity, recipient) = support::vector_age_identity();
     let identity = identity.to_string_lossy().into_owned();
     let uri = vault.key_uri("k1");
     let file = encrypt(
         &sops,
         dir.path(),
         "both.yaml",
-        STORES[0].1,
+        support::YAML_PLAINTEXT,
         &["--age", &recipient, "--hc-vault-transit", &uri],
     );
     let age_only = [("SOPS_AGE_KEY_FILE", identity.as_str())];
     let vault_only = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
     let before = vault.decrypt_requests("k1");
-    assert_same_as_sops(&sops, &home, &file, &age_only);
+    support::assert_same_as_sops(&sops, &home, &file, &age_only);
     assert_eq!(vault.decrypt_requests("k1"), before, "age was enough");
-    assert_same_as_sops(&sops, &home, &file, &vault_only);
+    support::assert_same_as_sops(&sops, &home, &file, &vault_only);
 
     let shamir = dir.path().join("shamir");
     fs::create_dir_all(&shamir).expect("mkdir");
@@ -272,21 +202,30 @@ fn age_and_vault_keys_each_decrypt_alone_and_mix_in_shamir_groups() {
         ),
     )
     .expect("write .sops.yaml");
-    let file = encrypt(&sops, &shamir, "s.yaml", STORES[0].1, &[]);
+    let config = shamir.join(".sops.yaml");
+    let file = support::sops_encrypt(
+        &sops,
+        &shamir,
+        "s.yaml",
+        support::YAML_PLAINTEXT,
+        &["--config", &config.to_string_lossy()],
+        &[],
+        &[("VAULT_TOKEN", TOKEN)],
+    );
     let both = [
         ("SOPS_AGE_KEY_FILE", identity.as_str()),
         ("VAULT_ADDR", vault.url.as_str()),
         ("VAULT_TOKEN", TOKEN),
     ];
-    assert_same_as_sops(&sops, &home, &file, &both);
+    support::assert_same_as_sops(&sops, &home, &file, &both);
     // One group alone is below the threshold.
     for (one, recovered) in [
         (&age_only[..], ["Group 0: SUCCESS", "Group 1: FAILED"]),
         (&vault_only[..], ["Group 0: FAILED", "Group 1: SUCCESS"]),
     ] {
-        let out = decrypt(&support::ksops_bin(), &home, &file, one);
-        assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
-        let report = text(&out.stderr);
+        let out = decrypt_with(&support::ksops_bin(), &home, &file, one);
+        assert_eq!(out.code, Some(128), "{}", lossy_text(&out.stderr));
+        let report = lossy_text(&out.stderr);
         for line in recovered {
             assert!(report.contains(line), "{report}");
         }
@@ -298,7 +237,6 @@ fn age_and_vault_keys_each_decrypt_alone_and_mix_in_shamir_groups() {
 /// transit key `k1`, in one Secret.
 fn vault_app(sops: &Path, vault: &Bao, dir: &Path, count: usize) -> PathBuf {
     let app = dir.join("app");
-    fs::create_dir_all(&app).expect("mkdir app");
     let mut files = String::new();
     for i in 0..count {
         let name = format!("v{i}.txt");
@@ -311,18 +249,12 @@ fn vault_app(sops: &Path, vault: &Bao, dir: &Path, count: usize) -> PathBuf {
         );
         files.push_str(&format!("      - {name}\n"));
     }
-    fs::write(
-        app.join("generator.yaml"),
-        format!(
+    support::write_legacy_app(
+        &app,
+        &format!(
             "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: g\nsecretFrom:\n  - metadata:\n      name: vault-secret\n    files:\n{files}"
         ),
-    )
-    .expect("write generator");
-    fs::write(
-        app.join("kustomization.yaml"),
-        "generators:\n  - generator.yaml\n",
-    )
-    .expect("write kustomization");
+    );
     app
 }
 
@@ -334,20 +266,8 @@ fn a_generator_makes_one_request_for_many_files_through_kubectl_kustomize() {
     let home = empty_home(dir.path());
     let files = 6;
     let app = vault_app(&sops, &vault, dir.path(), files);
-    let plugins = dir.path().join("plugins");
-    let plugin_dir = plugins.join("viaduct.ai/v1/ksops");
-    fs::create_dir_all(&plugin_dir).expect("mkdir plugin home");
-    fs::copy(support::ksops_bin(), plugin_dir.join("ksops")).expect("install plugin");
     let before = vault.decrypt_requests("k1");
-    let mut cmd = support::controlled_command(&kubectl, &home);
-    cmd.args(["kustomize", "--enable-alpha-plugins"])
-        .arg(&app)
-        .env("KUSTOMIZE_PLUGIN_HOME", &plugins)
-        .env("VAULT_ADDR", &vault.url)
-        .env("VAULT_TOKEN", TOKEN);
-    let out = support::run(&mut cmd).expect("run kubectl");
-    assert!(out.success(), "kubectl kustomize: {}", text(&out.stderr));
-    let rendered = text(&out.stdout);
+    let rendered = support::kustomize_with_ksops(&kubectl, &home, &app, &vault.env());
     assert!(rendered.contains("name: vault-secret"), "{rendered}");
     for i in 0..files {
         assert!(
@@ -368,13 +288,18 @@ fn a_generator_makes_one_request_for_many_files_through_kubectl_kustomize() {
         .env("VAULT_ADDR", &vault.url)
         .env("VAULT_TOKEN", TOKEN);
     let out = support::run(&mut cmd).expect("run ksops check");
-    assert!(out.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.success(),
+        "{}{}",
+        lossy_text(&out.stdout),
+        lossy_text(&out.stderr)
+    );
     assert_eq!(vault.decrypt_requests("k1") - before, 1);
     // sops makes one request per file.
     let before = vault.decrypt_requests("k1");
     for i in 0..2 {
-        let env = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
-        assert!(decrypt(&sops, &home, &app.join(format!("v{i}.txt")), &env).success());
+        let file = app.join(format!("v{i}.txt"));
+        assert!(decrypt_with(&sops, &home, &file, &vault.env()).success());
     }
     assert_eq!(vault.decrypt_requests("k1") - before, 2);
 }
@@ -402,16 +327,16 @@ fn project_keys_take_the_token_from_the_project_only() {
         support::run(&mut cmd).expect("run ksops")
     };
     let out = generate("shop");
-    assert!(out.success(), "{}", text(&out.stderr));
+    assert!(out.success(), "{}", lossy_text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("name: vault-secret"),
+        lossy_text(&out.stdout).contains("name: vault-secret"),
         "{}",
-        text(&out.stdout)
+        lossy_text(&out.stdout)
     );
     // Neither VAULT_TOKEN nor ~/.vault-token stands in for a project without a token file.
     let out = generate("other");
     assert!(!out.success());
-    let report = words(&text(&out.stderr));
+    let report = support::words(&lossy_text(&out.stderr));
     assert!(report.contains("Code: 403"), "{report}");
     assert!(report.contains("No Vault token was sent"), "{report}");
 }
@@ -422,13 +347,7 @@ fn an_address_nobody_allowed_gets_no_connection_and_no_token() {
     let dir = TempDir::new("vault");
     let vault = Bao::start(&bao, dir.path());
     let home = empty_home(dir.path());
-    let file = encrypt(
-        &sops,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--hc-vault-transit", &vault.key_uri("k1")],
-    );
+    let file = transit_yaml(&sops, &vault, dir.path());
     // The metadata is not covered by the MAC: a file can name any server.
     let elsewhere = TcpListener::bind("127.0.0.1:0").expect("bind");
     elsewhere.set_nonblocking(true).expect("nonblocking");
@@ -449,9 +368,9 @@ fn an_address_nobody_allowed_gets_no_connection_and_no_token() {
             ("VAULT_TOKEN", TOKEN),
         ],
     ] {
-        let out = decrypt(&support::ksops_bin(), &home, &redirected, &env);
-        assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
-        let report = words(&text(&out.stderr));
+        let out = decrypt_with(&support::ksops_bin(), &home, &redirected, &env);
+        assert_eq!(out.code, Some(128), "{}", lossy_text(&out.stderr));
+        let report = support::words(&lossy_text(&out.stderr));
         assert!(
             report.contains(&format!("Allowlist does not allow {other}")),
             "{report}"
@@ -469,23 +388,17 @@ fn a_wrong_token_reads_like_sops() {
     let dir = TempDir::new("vault");
     let vault = Bao::start(&bao, dir.path());
     let home = empty_home(dir.path());
-    let file = encrypt(
-        &sops,
-        dir.path(),
-        "s.yaml",
-        STORES[0].1,
-        &["--hc-vault-transit", &vault.key_uri("k1")],
-    );
+    let file = transit_yaml(&sops, &vault, dir.path());
     let wrong = "ksops-TEST-ONLY-wrong-token";
     let env = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", wrong)];
-    let expected = decrypt(&sops, &home, &file, &env);
-    let ours = decrypt(&support::ksops_bin(), &home, &file, &env);
-    assert_eq!(ours.code, expected.code, "{}", text(&ours.stderr));
-    let report = text(&ours.stderr);
+    let expected = decrypt_with(&sops, &home, &file, &env);
+    let ours = decrypt_with(&support::ksops_bin(), &home, &file, &env);
+    assert_eq!(ours.code, expected.code, "{}", lossy_text(&ours.stderr));
+    let report = lossy_text(&ours.stderr);
     assert!(
-        report.contains(text(&expected.stderr).trim_end()),
+        report.contains(lossy_text(&expected.stderr).trim_end()),
         "sops:\n{}\nksops:\n{report}",
-        text(&expected.stderr)
+        lossy_text(&expected.stderr)
     );
     assert!(
         !report.contains(wrong) && !report.contains(TOKEN),
@@ -495,13 +408,7 @@ fn a_wrong_token_reads_like_sops() {
 
 /// A file whose Vault key points at `address` (allowed through `VAULT_ADDR`).
 fn file_for(sops: &Path, vault: &Bao, dir: &Path, address: &str) -> PathBuf {
-    let file = encrypt(
-        sops,
-        dir,
-        "s.yaml",
-        STORES[0].1,
-        &["--hc-vault-transit", &vault.key_uri("k1")],
-    );
+    let file = transit_yaml(sops, vault, dir);
     let moved = dir.join("moved.yaml");
     fs::write(
         &moved,
@@ -523,9 +430,9 @@ fn a_stopped_slow_or_garbled_server_fails_clearly() {
         let file = file_for(&sops, &vault, dir.path(), address);
         let mut env = vec![("VAULT_ADDR", address), ("VAULT_TOKEN", TOKEN)];
         env.extend_from_slice(extra);
-        let out = decrypt(&support::ksops_bin(), &home, &file, &env);
-        assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
-        let report = words(&text(&out.stderr));
+        let out = decrypt_with(&support::ksops_bin(), &home, &file, &env);
+        assert_eq!(out.code, Some(128), "{}", lossy_text(&out.stderr));
+        let report = support::words(&lossy_text(&out.stderr));
         assert!(!report.contains(TOKEN), "{report}");
         assert!(
             report.contains(
@@ -596,15 +503,16 @@ fn tls_servers_are_verified_with_the_vault_ca_settings() {
     let vault = Bao::start_tls(&bao, dir.path());
     let home = empty_home(dir.path());
     let ca = vault.ca.clone().expect("a TLS server has a CA");
-    let file = encrypt_with(
+    let ca_text = ca.to_string_lossy().into_owned();
+    let file = support::sops_encrypt(
         &sops,
         dir.path(),
         "s.yaml",
-        STORES[0].1,
+        support::YAML_PLAINTEXT,
+        &[],
         &["--hc-vault-transit", &vault.key_uri("k1")],
-        &[("VAULT_CACERT", &ca)],
+        &[("VAULT_TOKEN", TOKEN), ("VAULT_CACERT", ca_text.as_str())],
     );
-    let ca_text = ca.to_string_lossy().into_owned();
     let base = [("VAULT_ADDR", vault.url.as_str()), ("VAULT_TOKEN", TOKEN)];
     fn with<'a>(
         base: &[(&'a str, &'a str)],
@@ -612,7 +520,7 @@ fn tls_servers_are_verified_with_the_vault_ca_settings() {
     ) -> Vec<(&'a str, &'a str)> {
         base.iter().chain(extra).copied().collect()
     }
-    assert_same_as_sops(
+    support::assert_same_as_sops(
         &sops,
         &home,
         &file,
@@ -623,25 +531,25 @@ fn tls_servers_are_verified_with_the_vault_ca_settings() {
     fs::create_dir_all(&ca_dir).expect("mkdir cas");
     fs::copy(&ca, ca_dir.join("ca.pem")).expect("copy CA");
     let ca_dir = ca_dir.to_string_lossy().into_owned();
-    assert_same_as_sops(
+    support::assert_same_as_sops(
         &sops,
         &home,
         &file,
         &with(&base, &[("VAULT_CAPATH", &ca_dir)]),
     );
     // Without the CA the server is refused, once: a certificate failure is not retried.
-    let out = decrypt(&support::ksops_bin(), &home, &file, &base);
-    assert_eq!(out.code, Some(128), "{}", text(&out.stderr));
-    let report = words(&text(&out.stderr));
+    let out = decrypt_with(&support::ksops_bin(), &home, &file, &base);
+    assert_eq!(out.code, Some(128), "{}", lossy_text(&out.stderr));
+    let report = support::words(&lossy_text(&out.stderr));
     assert!(report.contains("certificate"), "{report}");
     assert!(report.contains("(after 1 attempt)"), "{report}");
     assert!(!report.contains(TOKEN), "{report}");
     // VAULT_SKIP_VERIFY accepts it (test servers only).
-    let out = decrypt(
+    let out = decrypt_with(
         &support::ksops_bin(),
         &home,
         &file,
         &with(&base, &[("VAULT_SKIP_VERIFY", "true")]),
     );
-    assert!(out.success(), "{}", text(&out.stderr));
+    assert!(out.success(), "{}", lossy_text(&out.stderr));
 }
