@@ -95,6 +95,9 @@ pub struct GeneratorSite {
     pub relative_dir: String,
     /// Every file its ksops generators read.
     pub references: Vec<Reference>,
+    /// Its valid ksops generator configs, with their ids, for what only a whole config shows
+    /// (two pattern matches with the same Secret key).
+    pub configs: Vec<(String, GeneratorConfig)>,
 }
 
 /// A file a kustomize `secretGenerator` puts into a Secret as it is.
@@ -186,6 +189,7 @@ pub fn discover(root: &Path, files: &[String], host: Option<Host>) -> Discovery 
             dir: dir.clone(),
             relative_dir: relative_dir.to_owned(),
             references: Vec::new(),
+            configs: Vec::new(),
         };
         let Some(kustomization) = source.documents.first() else {
             continue;
@@ -393,6 +397,7 @@ impl Discovery {
                 origin: config.origin(&field_path(field)),
             });
         }
+        site.configs.push((id, parsed));
     }
 }
 

@@ -32,7 +32,7 @@ pub use kustomize::{LEGACY_PLUGINS, legacy_plugin_path};
 pub use settings::SETTINGS_FILE;
 pub use walk::WalkError;
 
-use crate::generator::{ConfineError, GlobError, Root, RootPolicy, expand_pattern};
+use crate::generator::{ConfineError, GlobError, Root, RootPolicy, expand_config, expand_pattern};
 use crate::limits::{self, Limits, MAX_FILES_PER_GENERATOR};
 use crate::sops::CONFIG_FILE_NAME;
 use crate::sops::Format;
@@ -41,7 +41,7 @@ use crate::sops::Segment;
 use crate::sops::{DecryptError, Inspected, Metadata, inspect};
 use crate::sops::{parse_json, parse_manifests};
 use encryption::Encryption;
-use kustomize::{Discovery, Origin, Reference};
+use kustomize::{Discovery, GeneratorSite, Origin, Reference};
 use locate::line_of;
 use settings::Settings;
 use sops_config::{SopsConfigs, drift};
@@ -226,7 +226,7 @@ impl Checker {
                     Ok(None) => vec![reference.path.clone()],
                     Ok(Some(_)) if reference.keyed => {
                         let error = GlobError::KeyedPattern {
-                            entry: reference.path.clone(),
+                            pattern: reference.path.clone(),
                         };
                         self.pattern_finding(&named, &reference.origin, &site.dir, error);
                         continue;
@@ -241,8 +241,36 @@ impl Checker {
                     self.referenced_file(&root, &site.dir, reference, &named, &path);
                 }
             }
+            self.same_keys(&root, site);
         }
         Ok(())
+    }
+
+    /// Two files matched into one Secret under the same name: the generator refuses the config.
+    /// (Every other expansion error is reported per entry above.)
+    fn same_keys(&mut self, root: &Root, site: &GeneratorSite) {
+        for (id, config) in &site.configs {
+            let Err(error) = expand_config(config, root) else {
+                continue;
+            };
+            if !matches!(error.error, GlobError::SameKey { .. }) {
+                continue;
+            }
+            let Some(reference) = site
+                .references
+                .iter()
+                .find(|r| &r.generator == id && r.field == error.field)
+            else {
+                continue;
+            };
+            self.findings.push(Finding {
+                rule: Rule::InvalidGenerator,
+                file: reference.origin.file.clone(),
+                line: reference.origin.line,
+                message: format!("generator `{id}` {}: {}", error.field, error.error),
+                fix: "name one of the files with `key=path`, or narrow the pattern".into(),
+            });
+        }
     }
 
     /// One file a generator reads (named literally or matched by a pattern).
@@ -759,5 +787,23 @@ mod tests {
             dotted(&[Segment::Key("a".into()), Segment::Index(2)]),
             "a[2]"
         );
+    }
+
+    #[test]
+    fn the_nearest_kustomization_owns_a_file() {
+        let dirs: BTreeSet<String> = [".", "overlays/dev", "overlays/dev/nested"]
+            .map(String::from)
+            .into();
+        let owner = |file| owning_kustomization(file, &dirs);
+        assert_eq!(owner("overlays/dev/secrets/a.yaml"), Some("overlays/dev"));
+        assert_eq!(owner("overlays/dev/a.yaml"), Some("overlays/dev"));
+        assert_eq!(
+            owner("overlays/dev/nested/s/a.yaml"),
+            Some("overlays/dev/nested")
+        );
+        assert_eq!(owner("overlays/development/a.yaml"), Some("."));
+        assert_eq!(owner("a.yaml"), Some("."));
+        let no_root: BTreeSet<String> = ["overlays/dev".to_owned()].into();
+        assert_eq!(owning_kustomization("other/a.yaml", &no_root), None);
     }
 }

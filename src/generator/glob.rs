@@ -76,12 +76,12 @@ pub enum GlobError {
     },
     /// `key=pattern`: one key cannot name several files.
     #[error(
-        "`{entry}`: a pattern cannot have a key (one key cannot name several files); drop the \
+        "pattern {pattern:?} cannot have a key (one key cannot name several files); drop the \
          `key=` to key each file by its name, or name one file"
     )]
     KeyedPattern {
-        /// The entry as written.
-        entry: String,
+        /// The pattern as written (after the `key=`).
+        pattern: String,
     },
     /// Two files matched into one Secret have the same name, hence the same key.
     #[error(
@@ -183,6 +183,8 @@ pub fn expand_pattern(
 /// A config entry whose pattern could not be expanded.
 #[derive(Debug)]
 pub struct ExpandError {
+    /// Where the entry sits in the config, e.g. `files[0]`.
+    pub field: String,
     /// The entry, e.g. ``files[0] (`./secrets/*.yaml`)``.
     pub origin: String,
     /// The pattern or entry as written.
@@ -219,6 +221,7 @@ struct Budget {
 
 /// What [`expand_list`] needs of a list entry.
 trait ListEntry: Clone {
+    fn field(&self) -> &str;
     fn path(&self) -> &str;
     fn origin(&self) -> String;
     /// A `key=path` entry.
@@ -228,6 +231,9 @@ trait ListEntry: Clone {
 }
 
 impl ListEntry for PathEntry {
+    fn field(&self) -> &str {
+        &self.field
+    }
     fn path(&self) -> &str {
         &self.path
     }
@@ -247,6 +253,9 @@ impl ListEntry for PathEntry {
 }
 
 impl ListEntry for FileEntry {
+    fn field(&self) -> &str {
+        &self.field
+    }
     fn path(&self) -> &str {
         &self.path
     }
@@ -276,6 +285,7 @@ fn expand_list<E: ListEntry>(
 ) -> Result<Vec<E>, Box<ExpandError>> {
     let fail = |entry: &E, error| {
         Box::new(ExpandError {
+            field: entry.field().to_owned(),
             origin: entry.origin(),
             path: entry.path().to_owned(),
             error,
@@ -315,7 +325,7 @@ fn expand_list<E: ListEntry>(
             return Err(fail(
                 entry,
                 GlobError::KeyedPattern {
-                    entry: entry.origin(),
+                    pattern: entry.path().to_owned(),
                 },
             ));
         }

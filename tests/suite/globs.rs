@@ -253,4 +253,28 @@ fn check_reports_encrypted_files_no_pattern_reads() {
         )),
         "{findings:?}"
     );
+    // Two matches that would be the same Secret key: the generator refuses the config.
+    let dev = tree.overlay("dev");
+    fs::copy(
+        dev.join("secrets/db.secret.yaml"),
+        dev.join("secrets/old/db.secret.yaml"),
+    )
+    .expect("copy");
+    fs::write(
+        dev.join("generator.yaml"),
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: ksops-generator\n\
+         files:\n- ./secrets/**/*.secret.yaml\nsecretFrom:\n- metadata:\n    name: dbs\n  \
+         files:\n  - secrets/**/db.secret.yaml\n",
+    )
+    .expect("write generator");
+    assert_eq!(
+        tree.check(&tree.root),
+        (
+            Some(1),
+            vec![(
+                "invalid-generator".to_owned(),
+                "overlays/dev/generator.yaml".to_owned()
+            )]
+        )
+    );
 }

@@ -451,3 +451,39 @@ fn errors_never_show_absolute_paths() {
         assert!(message.contains(pattern), "{message}");
     }
 }
+
+#[test]
+fn patterns_start_at_the_kustomization_directory_under_every_policy() {
+    let fixture = Fixture::new(&["app/secrets/a.yaml", "app/other/b.yaml", "top.yaml"]);
+    let checkout = fixture.path("");
+    let app = fixture.path("app");
+    fs::create_dir(checkout.join(".git")).unwrap();
+    let roots = [
+        Root::open_within(&app, &checkout, Limits::default()).unwrap(),
+        Root::open(&app, RootPolicy::GitWorkTree, Limits::default()).unwrap(),
+        Root::open(&app, RootPolicy::Unconfined, Limits::default()).unwrap(),
+        Root::open(&app, RootPolicy::Kustomization, Limits::default()).unwrap(),
+    ];
+    for root in roots {
+        let policy = root.policy();
+        let found = expand_pattern(&root, "**/*.yaml", MAX_FILES_PER_GENERATOR).unwrap();
+        assert_eq!(
+            found,
+            Some(vec!["other/b.yaml".to_owned(), "secrets/a.yaml".to_owned()]),
+            "{policy:?}"
+        );
+        // Even where literal paths may climb out of the kustomization directory, patterns
+        // may not.
+        assert!(
+            matches!(
+                expand_pattern(&root, "../*.yaml", MAX_FILES_PER_GENERATOR),
+                Err(GlobError::Parent { .. })
+            ),
+            "{policy:?}"
+        );
+        let config = GeneratorConfig::parse(b"files: ['secrets/*']\n").unwrap();
+        let expanded = expand_config(&config, &root).unwrap();
+        assert_eq!(paths(&expanded.files), ["secrets/a.yaml"], "{policy:?}");
+        assert_eq!(root.read("secrets/a.yaml").unwrap(), b"app/secrets/a.yaml");
+    }
+}
