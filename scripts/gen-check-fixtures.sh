@@ -402,16 +402,29 @@ expect plaintext-literals 1 false '[]' \
 repo missing-file
 g=missing-file/overlays/dev/secret-generator.yaml
 sed -i 's|secrets/db.enc.yaml|secrets/missing.enc.yaml|' "$g"
+rm missing-file/overlays/dev/secrets/db.enc.yaml
 k=missing-file/overlays/dev/kustomization.yaml
 sed -i 's|  - secret-generator.yaml|  - secret-generator.yaml\n  - removed-generator.yaml|' "$k"
 expect missing-file 1 false '[]' \
     "$(finding missing-file overlays/dev/kustomization.yaml "$(line "$k" 'removed-generator.yaml')")" \
     "$(finding missing-file overlays/dev/secret-generator.yaml "$(line "$g" 'missing.enc.yaml')")"
 
+# An encrypted file nothing reads (its Secret never deploys), beside one a pattern reads.
+repo unreferenced-encrypted-file
+u=unreferenced-encrypted-file/overlays/dev
+sed -i 's|  - secrets/db.enc.yaml|  - secrets/*.enc.yaml|' "$u/secret-generator.yaml"
+db_secret "$u/secrets/cache.enc.yaml"
+sed -i 's|name: database|name: cache|' "$u/secrets/cache.enc.yaml"
+db_secret "$u/secrets/old/legacy.enc.yaml"
+sops_in unreferenced-encrypted-file overlays/dev/secrets/cache.enc.yaml \
+    overlays/dev/secrets/old/legacy.enc.yaml
+expect unreferenced-encrypted-file 1 false '[]' \
+    "$(finding unreferenced-encrypted-file overlays/dev/secrets/old/legacy.enc.yaml)"
+
 # A generator reaching outside its kustomization directory (the file exists and is encrypted).
 repo outside-root
 mkdir -p outside-root/shared
-cp outside-root/overlays/dev/secrets/db.enc.yaml outside-root/shared/db.enc.yaml
+mv outside-root/overlays/dev/secrets/db.enc.yaml outside-root/shared/db.enc.yaml
 g=outside-root/overlays/dev/secret-generator.yaml
 sed -i 's|secrets/db.enc.yaml|../../shared/db.enc.yaml|' "$g"
 expect outside-root 1 false '[]' \

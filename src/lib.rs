@@ -7,8 +7,8 @@
 //! - [`generator`]: the KSOPS generator (config schema, confined file access, dotenv parsing,
 //!   Secret assembly), built on [`sops`]; it knows nothing of the command line.
 //! - [`check`]: `ksops check`, guardrails for CI over a whole repository (plaintext Secrets,
-//!   unencrypted or missing generator files, stale recipients), built on [`generator`] and
-//!   [`sops`]; it knows nothing of the command line.
+//!   unencrypted or missing generator files, encrypted files nothing reads, stale recipients),
+//!   built on [`generator`] and [`sops`]; it knows nothing of the command line.
 //! - [`cli`]: command-line flags and commands built on the layers below; `main.rs` only
 //!   dispatches to it and maps errors to exit codes.
 //!

@@ -33,6 +33,18 @@ pub const MAX_ALIAS_EXPANSION: usize = 1_000_000;
 /// a config of a million one-line entries is refused before any file is opened.
 pub const MAX_FILES_PER_GENERATOR: usize = 10_000;
 
+/// Most directories one file pattern of a generator config (`secrets/**/*.yaml`) may list.
+///
+/// A pattern walks the kustomization directory; a repository can make that tree as large as it
+/// likes, so the walk is bounded like every other input. Real patterns list a few directories.
+pub const MAX_GLOB_DIRECTORIES: usize = 10_000;
+
+/// Most directory entries one file pattern may look at, all directories together.
+pub const MAX_GLOB_ENTRIES: usize = 1_000_000;
+
+/// How many directories deep below the kustomization directory one file pattern may search.
+pub const MAX_GLOB_DEPTH: usize = 256;
+
 /// Most bytes `$VAR` expansion may add to one decrypted `envs` file.
 ///
 /// Each reference copies an earlier value, so `A=$A$A` repeated doubles the size at every line:

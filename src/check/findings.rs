@@ -33,11 +33,15 @@ pub enum Rule {
     RecipientDrift,
     /// With `--decrypt`: a file that does not decrypt or whose MAC does not verify.
     DecryptFailed,
+    /// An encrypted file under a kustomization directory that nothing in that build reads (no
+    /// ksops generator, `resources`, `secretGenerator`, `configMapGenerator` or patch): the
+    /// Secret it holds is never deployed.
+    UnreferencedEncryptedFile,
 }
 
 impl Rule {
     /// Every rule, in the order they are documented.
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::UnencryptedFile,
         Rule::PlaintextSecret,
         Rule::MissingFile,
@@ -50,6 +54,7 @@ impl Rule {
         Rule::InvalidRecipient,
         Rule::RecipientDrift,
         Rule::DecryptFailed,
+        Rule::UnreferencedEncryptedFile,
     ];
 
     /// The stable id printed in reports and accepted in `.ksops-check.yaml`.
@@ -67,6 +72,7 @@ impl Rule {
             Rule::InvalidRecipient => "invalid-recipient",
             Rule::RecipientDrift => "recipient-drift",
             Rule::DecryptFailed => "decrypt-failed",
+            Rule::UnreferencedEncryptedFile => "unreferenced-encrypted-file",
         }
     }
 

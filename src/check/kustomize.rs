@@ -78,8 +78,10 @@ pub struct Reference {
     pub generator: String,
     /// The config entry, e.g. `secretFrom[0].envs[1]`.
     pub field: String,
-    /// The path as written, relative to the kustomization directory.
+    /// The path (or pattern) as written, relative to the kustomization directory.
     pub path: String,
+    /// A `key=path` entry (which cannot name a pattern).
+    pub keyed: bool,
     /// Where the entry is written.
     pub origin: Origin,
 }
@@ -89,8 +91,13 @@ pub struct Reference {
 pub struct GeneratorSite {
     /// The kustomization directory (absolute): the generators' working directory and root.
     pub dir: PathBuf,
+    /// The same, relative to the checked directory (`.` for itself).
+    pub relative_dir: String,
     /// Every file its ksops generators read.
     pub references: Vec<Reference>,
+    /// Its valid ksops generator configs, with their ids, for what only a whole config shows
+    /// (two pattern matches with the same Secret key).
+    pub configs: Vec<(String, GeneratorConfig)>,
 }
 
 /// A file a kustomize `secretGenerator` puts into a Secret as it is.
@@ -123,6 +130,14 @@ pub struct Discovery {
     /// Findings made while reading (invalid kustomizations and generators, skipped generators,
     /// `secretGenerator` literals).
     pub findings: Vec<Finding>,
+    /// The kustomization directories (relative, `.` for the checked directory itself).
+    pub kustomization_dirs: BTreeSet<String>,
+    /// Kustomization directories whose reads are not all known: the kustomization or one of
+    /// its ksops generator configs cannot be read.
+    pub opaque_dirs: BTreeSet<String>,
+    /// Local files a kustomization reads besides ksops generators (relative): `resources`,
+    /// `components`, patches, `configMapGenerator` and `secretGenerator` inputs, and the like.
+    pub reads: BTreeSet<String>,
 }
 
 /// A YAML file as read: its text (for lines) and documents.
@@ -149,9 +164,12 @@ pub fn discover(root: &Path, files: &[String], host: Option<Host>) -> Discovery 
         }
         discovery.build_files.insert(file.clone());
         discovery.kustomizations += 1;
+        let relative_dir = file.rsplit_once('/').map_or(".", |(dir, _)| dir);
+        discovery.kustomization_dirs.insert(relative_dir.to_owned());
         let source = match read_source(root, file) {
             Ok(source) => source,
             Err(reason) => {
+                discovery.opaque_dirs.insert(relative_dir.to_owned());
                 discovery.findings.push(Finding {
                     rule: Rule::InvalidKustomization,
                     file: file.clone(),
@@ -169,7 +187,9 @@ pub fn discover(root: &Path, files: &[String], host: Option<Host>) -> Discovery 
             .unwrap_or_default();
         let mut site = GeneratorSite {
             dir: dir.clone(),
+            relative_dir: relative_dir.to_owned(),
             references: Vec::new(),
+            configs: Vec::new(),
         };
         let Some(kustomization) = source.documents.first() else {
             continue;
@@ -184,6 +204,7 @@ pub fn discover(root: &Path, files: &[String], host: Option<Host>) -> Discovery 
             }
         }
         secret_generators(root, &dir, &source, kustomization, &mut discovery);
+        local_reads(root, &dir, kustomization, &mut discovery.reads);
         inline_patches(&source, kustomization, &mut discovery);
         if !site.references.is_empty() {
             discovery.sites.push(site);
@@ -344,6 +365,7 @@ impl Discovery {
         let parsed = match GeneratorConfig::from_value(&config.value) {
             Ok(parsed) => parsed,
             Err(error) => {
+                self.opaque_dirs.insert(site.relative_dir.clone());
                 let origin = config.origin(&[]);
                 self.findings.push(Finding {
                     rule: Rule::InvalidGenerator,
@@ -355,23 +377,27 @@ impl Discovery {
                 return;
             }
         };
-        let entries = parsed.files.iter().map(|e| (&e.field, &e.path)).chain(
-            parsed.secret_from.iter().flat_map(|spec| {
+        let entries = parsed
+            .files
+            .iter()
+            .map(|e| (&e.field, &e.path, false))
+            .chain(parsed.secret_from.iter().flat_map(|spec| {
                 spec.files
                     .iter()
                     .chain(&spec.binary_files)
-                    .map(|e| (&e.field, &e.path))
-                    .chain(spec.envs.iter().map(|e| (&e.field, &e.path)))
-            }),
-        );
-        for (field, path) in entries {
+                    .map(|e| (&e.field, &e.path, e.has_key()))
+                    .chain(spec.envs.iter().map(|e| (&e.field, &e.path, false)))
+            }));
+        for (field, path, keyed) in entries {
             site.references.push(Reference {
                 generator: id.clone(),
                 field: field.clone(),
                 path: path.clone(),
+                keyed,
                 origin: config.origin(&field_path(field)),
             });
         }
+        site.configs.push((id, parsed));
     }
 }
 
@@ -586,6 +612,73 @@ fn secret_generators(
             });
         }
     }
+}
+
+/// The kustomization fields whose items are local files or directories kustomize reads.
+const READ_LISTS: [&str; 8] = [
+    "resources",
+    "components",
+    "bases",
+    "crds",
+    "configurations",
+    "patchesStrategicMerge",
+    "generators",
+    "transformers",
+];
+
+/// The kustomization fields whose items are mappings naming one file under `path`.
+const READ_PATHS: [&str; 3] = ["patches", "patchesJson6902", "replacements"];
+
+/// Adds the local files a kustomization reads, other than through ksops generators, to
+/// `reads` (relative to `root`): a file listed there is deployed, patched in or generated from,
+/// so it is not unreferenced.
+fn local_reads(root: &Path, dir: &Path, kustomization: &Mapping, reads: &mut BTreeSet<String>) {
+    let mut add = |path: &str| {
+        if !path.is_empty() && !path.contains('\n') && !looks_remote(path) {
+            reads.insert(relative_display(root, &dir.join(path)));
+        }
+    };
+    for field in READ_LISTS {
+        for (_, item) in string_items(kustomization.get(field)) {
+            add(item);
+        }
+    }
+    for field in READ_PATHS {
+        for entry in mappings(kustomization.get(field)) {
+            if let Some(path) = entry.get("path").and_then(Value::as_bytes) {
+                add(&String::from_utf8_lossy(path));
+            }
+        }
+    }
+    for field in ["configMapGenerator", "secretGenerator"] {
+        for entry in mappings(kustomization.get(field)) {
+            for list in ["files", "envs"] {
+                for (_, item) in string_items(entry.get(list)) {
+                    add(item.split_once('=').map_or(item, |(_, path)| path));
+                }
+            }
+            if let Some(env) = entry.get("env").and_then(Value::as_bytes) {
+                add(&String::from_utf8_lossy(env));
+            }
+        }
+    }
+    for chart in mappings(kustomization.get("helmCharts")) {
+        if let Some(values) = chart.get("valuesFile").and_then(Value::as_bytes) {
+            add(&String::from_utf8_lossy(values));
+        }
+    }
+}
+
+/// The mapping items of a sequence.
+fn mappings(value: Option<&Value>) -> impl Iterator<Item = &Mapping> {
+    let items: &[Value] = match value {
+        Some(Value::Sequence(items)) => items,
+        _ => &[],
+    };
+    items.iter().filter_map(|item| match item {
+        Value::Mapping(map) => Some(map),
+        _ => None,
+    })
 }
 
 /// Secrets with plaintext values written inline in the kustomization, as `patches[].patch` or

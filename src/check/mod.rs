@@ -3,8 +3,9 @@
 //! It walks a directory as a commit would see it (`walk`), follows every kustomization to its
 //! ksops generators and `secretGenerator`s (`kustomize`), reads the `.sops.yaml` governing each
 //! file (`sops_config`), decides without keys whether files are SOPS-encrypted (`encryption`),
-//! looks for Secret manifests with plaintext values (`secrets`), and, when given identities,
-//! decrypts every encrypted file. Each problem is a [`Finding`] under a stable [`Rule`] id;
+//! looks for Secret manifests with plaintext values (`secrets`) and for encrypted files no
+//! kustomization reads (generator patterns expanded as the generator expands them), and, when
+//! given identities, decrypts every encrypted file. Each problem is a [`Finding`] under a stable [`Rule`] id;
 //! `.ksops-check.yaml` (`settings`) lists deliberate exceptions.
 //!
 //! One finding per file and cause: a file that must be encrypted and is not is reported once as
@@ -31,8 +32,8 @@ pub use kustomize::{LEGACY_PLUGINS, legacy_plugin_path};
 pub use settings::SETTINGS_FILE;
 pub use walk::WalkError;
 
-use crate::generator::{ConfineError, Root, RootPolicy};
-use crate::limits::{self, Limits};
+use crate::generator::{ConfineError, GlobError, Root, RootPolicy, expand_config, expand_pattern};
+use crate::limits::{self, Limits, MAX_FILES_PER_GENERATOR};
 use crate::sops::CONFIG_FILE_NAME;
 use crate::sops::Format;
 use crate::sops::Keyring;
@@ -40,7 +41,7 @@ use crate::sops::Segment;
 use crate::sops::{DecryptError, Inspected, Metadata, inspect};
 use crate::sops::{parse_json, parse_manifests};
 use encryption::Encryption;
-use kustomize::{Discovery, Origin};
+use kustomize::{Discovery, GeneratorSite, Origin, Reference};
 use locate::line_of;
 use settings::Settings;
 use sops_config::{SopsConfigs, drift};
@@ -157,6 +158,7 @@ pub fn check(dir: &Path, options: &CheckOptions<'_>) -> Result<Report, CheckErro
         root,
         files: HashMap::new(),
         must_encrypt: BTreeMap::new(),
+        generator_reads: BTreeSet::new(),
         findings: Vec::new(),
         stats: Stats {
             files: files.len(),
@@ -167,6 +169,7 @@ pub fn check(dir: &Path, options: &CheckOptions<'_>) -> Result<Report, CheckErro
     };
     checker.references(&discovery, options.root_policy)?;
     checker.tree(&files, &discovery);
+    checker.unreferenced(&discovery);
     checker.generator_inputs(&discovery);
     checker.report_unencrypted();
     if let Some(keyring) = options.keyring {
@@ -201,6 +204,8 @@ struct Checker {
     files: HashMap<String, CheckedFile>,
     /// Files that must be encrypted and are not, with why they must be.
     must_encrypt: BTreeMap<String, Vec<String>>,
+    /// Files ksops generators read (patterns expanded), relative to the root.
+    generator_reads: BTreeSet<String>,
     findings: Vec<Finding>,
     stats: Stats,
 }
@@ -217,24 +222,163 @@ impl Checker {
             })?;
             for reference in &site.references {
                 let named = format!("generator `{}` {}", reference.generator, reference.field);
-                let bytes = match root.read(&reference.path) {
-                    Ok(bytes) => bytes,
+                let paths = match expand_pattern(&root, &reference.path, MAX_FILES_PER_GENERATOR) {
+                    Ok(None) => vec![reference.path.clone()],
+                    Ok(Some(_)) if reference.keyed => {
+                        let error = GlobError::KeyedPattern {
+                            pattern: reference.path.clone(),
+                        };
+                        self.pattern_finding(&named, &reference.origin, &site.dir, error);
+                        continue;
+                    }
+                    Ok(Some(matches)) => matches,
                     Err(error) => {
-                        self.unreadable_reference(&named, &reference.origin, &site.dir, error);
+                        self.pattern_finding(&named, &reference.origin, &site.dir, error);
                         continue;
                     }
                 };
-                let file = relative_display(&self.root, &site.dir.join(&reference.path));
-                let inspected = self.inspect_bytes(&file, bytes);
-                if !inspected.encryption.is_encrypted() {
-                    self.must_encrypt.entry(file).or_default().push(format!(
-                        "it is read by generator `{}` ({} in {})",
-                        reference.generator, reference.field, reference.origin.file
-                    ));
+                for path in paths {
+                    self.referenced_file(&root, &site.dir, reference, &named, &path);
                 }
             }
+            self.same_keys(&root, site);
         }
         Ok(())
+    }
+
+    /// Two files matched into one Secret under the same name: the generator refuses the config.
+    /// (Every other expansion error is reported per entry above.)
+    fn same_keys(&mut self, root: &Root, site: &GeneratorSite) {
+        for (id, config) in &site.configs {
+            let Err(error) = expand_config(config, root) else {
+                continue;
+            };
+            if !matches!(error.error, GlobError::SameKey { .. }) {
+                continue;
+            }
+            let Some(reference) = site
+                .references
+                .iter()
+                .find(|r| &r.generator == id && r.field == error.field)
+            else {
+                continue;
+            };
+            self.findings.push(Finding {
+                rule: Rule::InvalidGenerator,
+                file: reference.origin.file.clone(),
+                line: reference.origin.line,
+                message: format!("generator `{id}` {}: {}", error.field, error.error),
+                fix: "name one of the files with `key=path`, or narrow the pattern".into(),
+            });
+        }
+    }
+
+    /// One file a generator reads (named literally or matched by a pattern).
+    fn referenced_file(
+        &mut self,
+        root: &Root,
+        site: &Path,
+        reference: &Reference,
+        named: &str,
+        path: &str,
+    ) {
+        let bytes = match root.read(path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.unreadable_reference(named, &reference.origin, site, error);
+                return;
+            }
+        };
+        let file = relative_display(&self.root, &site.join(path));
+        self.generator_reads.insert(file.clone());
+        let inspected = self.inspect_bytes(&file, bytes);
+        if !inspected.encryption.is_encrypted() {
+            self.must_encrypt.entry(file).or_default().push(format!(
+                "it is read by generator `{}` ({} in {})",
+                reference.generator, reference.field, reference.origin.file
+            ));
+        }
+    }
+
+    /// A generator's pattern that ksops would refuse to expand.
+    fn pattern_finding(&mut self, named: &str, origin: &Origin, site: &Path, error: GlobError) {
+        let dir = relative_display(&self.root, site);
+        let (rule, fix) = match error {
+            GlobError::Absolute { .. } | GlobError::Parent { .. } => (
+                Rule::OutsideRoot,
+                format!(
+                    "write the pattern relative to the kustomization directory `{dir}`, without                      `..` (patterns only match files below it)"
+                ),
+            ),
+            GlobError::NoMatch { .. } => (
+                Rule::MissingFile,
+                format!(
+                    "add the files, or fix the pattern (relative to the kustomization directory                      `{dir}`; it matches regular files only and never follows symlinks)"
+                ),
+            ),
+            _ => (
+                Rule::InvalidGenerator,
+                "fix the generator config: ksops refuses it".to_owned(),
+            ),
+        };
+        self.findings.push(Finding {
+            rule,
+            file: origin.file.clone(),
+            line: origin.line,
+            message: format!("{named}: {error}"),
+            fix,
+        });
+    }
+
+    /// Encrypted files under a kustomization directory that nothing in that build reads.
+    ///
+    /// A file belongs to the nearest kustomization directory above it: a nested kustomization
+    /// owns its own tree. A file read by any kustomization of the tree (an overlay reading a
+    /// base's file through `KSOPS_ROOT=git`, say) is referenced.
+    fn unreferenced(&mut self, discovery: &Discovery) {
+        let mut files: Vec<&String> = self
+            .files
+            .iter()
+            .filter(|(_, checked)| checked.encryption.metadata().is_some())
+            .map(|(file, _)| file)
+            .collect();
+        files.sort();
+        for file in files {
+            if self.generator_reads.contains(file)
+                || discovery.reads.contains(file)
+                || discovery.build_files.contains(file)
+            {
+                continue;
+            }
+            let Some(owner) = owning_kustomization(file, &discovery.kustomization_dirs) else {
+                continue;
+            };
+            if discovery.opaque_dirs.contains(owner) {
+                continue;
+            }
+            let kustomization = if owner == "." {
+                "the kustomization in the checked directory".to_owned()
+            } else {
+                format!("the kustomization in `{owner}`")
+            };
+            let relative = if owner == "." {
+                file.as_str()
+            } else {
+                file.strip_prefix(owner)
+                    .map_or(file.as_str(), |rest| rest.trim_start_matches('/'))
+            };
+            self.findings.push(Finding {
+                rule: Rule::UnreferencedEncryptedFile,
+                file: file.clone(),
+                line: None,
+                message: format!(
+                    "encrypted file is not read by any ksops generator, resource,                      secretGenerator, configMapGenerator or patch of {kustomization}: what it                      holds is never deployed"
+                ),
+                fix: format!(
+                    "add `{relative}` (or a pattern matching it) to a ksops generator's `files`                      in `{owner}`, or delete the file if it is no longer used"
+                ),
+            });
+        }
     }
 
     fn unreadable_reference(
@@ -550,6 +694,18 @@ impl Checker {
     }
 }
 
+/// The nearest kustomization directory at or above `file`'s directory, if any.
+fn owning_kustomization<'d>(file: &str, dirs: &'d BTreeSet<String>) -> Option<&'d str> {
+    let mut dir = file;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        if let Some(found) = dirs.get(parent) {
+            return Some(found);
+        }
+        dir = parent;
+    }
+    dirs.get(".").map(String::as_str)
+}
+
 /// A path as `data.password` or `items[0].data.k`.
 fn dotted(path: &[Segment]) -> String {
     let mut out = String::new();
@@ -631,5 +787,23 @@ mod tests {
             dotted(&[Segment::Key("a".into()), Segment::Index(2)]),
             "a[2]"
         );
+    }
+
+    #[test]
+    fn the_nearest_kustomization_owns_a_file() {
+        let dirs: BTreeSet<String> = [".", "overlays/dev", "overlays/dev/nested"]
+            .map(String::from)
+            .into();
+        let owner = |file| owning_kustomization(file, &dirs);
+        assert_eq!(owner("overlays/dev/secrets/a.yaml"), Some("overlays/dev"));
+        assert_eq!(owner("overlays/dev/a.yaml"), Some("overlays/dev"));
+        assert_eq!(
+            owner("overlays/dev/nested/s/a.yaml"),
+            Some("overlays/dev/nested")
+        );
+        assert_eq!(owner("overlays/development/a.yaml"), Some("."));
+        assert_eq!(owner("a.yaml"), Some("."));
+        let no_root: BTreeSet<String> = ["overlays/dev".to_owned()].into();
+        assert_eq!(owning_kustomization("other/a.yaml", &no_root), None);
     }
 }

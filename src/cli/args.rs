@@ -189,6 +189,10 @@ RULES:
     recipient-drift       an encrypted file whose recipients differ from its creation rule's
                           (fix: sops updatekeys FILE)
     decrypt-failed        with --decrypt: a file that does not decrypt or fails its MAC
+    unreferenced-encrypted-file
+                          an encrypted file under a kustomization directory that no ksops
+                          generator, resource, secretGenerator, configMapGenerator or patch
+                          reads: it never deploys
 
 EXIT CODES:
     0     no findings

@@ -325,6 +325,29 @@ impl Root {
         Ok(bytes)
     }
 
+    /// Whether something exists under the name `reference` (resolved like [`Root::read`];
+    /// a name leading outside the root does not exist).
+    pub fn exists(&self, reference: &str) -> bool {
+        let path = Path::new(reference);
+        match &self.access {
+            Access::Confined { dir, prefix } => {
+                !(path.is_absolute() || path.has_root()) && dir.metadata(prefix.join(path)).is_ok()
+            }
+            Access::Unconfined { base } => std::fs::metadata(base.join(path)).is_ok(),
+        }
+    }
+
+    /// A handle on the kustomization directory, from which pattern walks start: beneath the
+    /// root's handle for confined policies.
+    pub fn kustomization_dir(&self) -> Result<Dir, ConfineError> {
+        let opened = match &self.access {
+            Access::Confined { dir, prefix } if prefix.as_os_str().is_empty() => dir.try_clone(),
+            Access::Confined { dir, prefix } => dir.open_dir(prefix),
+            Access::Unconfined { base } => Dir::open_ambient_dir(base, ambient_authority()),
+        };
+        opened.map_err(|cause| ConfineError::KustomizationDir { cause })
+    }
+
     /// Maps an error from opening `reference` to a [`ConfineError`].
     fn open_error(&self, reference: &str, err: io::Error) -> ConfineError {
         let reference = reference.to_owned();

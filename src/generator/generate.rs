@@ -19,6 +19,7 @@ use crate::generator::binding::{Binding, BindingError};
 use crate::generator::confine::{ConfineError, Root};
 use crate::generator::dry_run::{self, DryRunError};
 use crate::generator::envfile::{EnvError, parse_env};
+use crate::generator::glob::{GlobError, expand_config};
 use crate::generator::redact::Redactor;
 use crate::generator::schema::{GeneratorConfig, GeneratorId};
 use crate::generator::secret::{SecretBuilder, SecretError, StandIn, render};
@@ -81,6 +82,9 @@ impl GenerateError {
 /// The step that failed for one entry.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
+    /// A pattern could not be expanded (no match, outside the root, too many files).
+    #[error("expanding the pattern: {0}")]
+    Pattern(GlobError),
     /// The file could not be read (missing, outside the root, not a regular file, too large).
     #[error("reading the file: {0}")]
     Read(ConfineError),
@@ -275,7 +279,7 @@ fn keep_manifest(
     }
 }
 
-/// Decrypts every file of the config and assembles the Secrets.
+/// Expands the config's patterns, decrypts every file and assembles the Secrets.
 fn assemble<M: Send>(
     config: &GeneratorConfig,
     root: &Root,
@@ -300,6 +304,11 @@ fn assemble<M: Send>(
         );
     }
 
+    let expanded = expand_config(config, root).map_err(|e| {
+        let path = Some(e.path.as_str());
+        fail(config, e.origin.clone(), path, Failure::Pattern(e.error))
+    })?;
+    let config = &expanded;
     let jobs = jobs(config);
     let plaintexts = decrypt_all(&jobs, root, values, concurrency, binding, form)
         .map_err(|(job, failure)| fail(config, job.origin.clone(), Some(job.path), *failure))?;

@@ -5,6 +5,7 @@
 //! - `schema`: the generator config, parsed strictly (unknown or misplaced fields are errors).
 //! - `binding`: opt-in tenant binding to the destination namespace.
 //! - `confine`: reading referenced files race-free beneath the kustomization root.
+//! - `glob`: file patterns (`secrets/*.yaml`, `**`) in file lists, walked beneath the root.
 //! - `envfile`: `secretFrom[].envs` files, parsed with godotenv v1.5.1's semantics.
 //! - `secret`: assembling one `secretFrom` entry into a Secret, with key validation.
 //! - `generate`: running a config: parallel decryption, Secrets, KSOPS's output framing (or the
@@ -23,6 +24,7 @@ pub use schema::{GeneratorConfig, GeneratorId, SchemaError};
 // Where its files come from, and what binds its output.
 pub use binding::{Binding, BindingError};
 pub use confine::{ConfineError, Root, RootPolicy};
+pub use glob::{ExpandError, GlobError, expand_config, expand_pattern, is_pattern};
 // What becomes of the values without a key, or as markers.
 pub use dry_run::DryRunError;
 pub use redact::{NoKeyError, Redactor};
@@ -35,6 +37,7 @@ mod confine;
 mod dry_run;
 mod envfile;
 mod generate;
+mod glob;
 pub mod krm;
 mod manifest;
 mod redact;

@@ -175,13 +175,29 @@ pub struct PathEntry {
     pub field: String,
     /// The path, relative to the kustomization root.
     pub path: String,
+    /// The pattern as written, when `path` is one of its matches.
+    pub pattern: Option<String>,
 }
 
 impl PathEntry {
-    /// How error messages name this entry: ``secretFrom[0].envs[1] (`app.env`)``.
+    /// How error messages name this entry: ``secretFrom[0].envs[1] (`app.env`)``, or
+    /// ``files[0] (`a.yaml`, matched by `*.yaml`)``.
     pub fn origin(&self) -> String {
-        format!("{} (`{}`)", self.field, self.path)
+        format!(
+            "{} (`{}`{})",
+            self.field,
+            self.path,
+            matched_by(&self.pattern)
+        )
     }
+}
+
+/// `, matched by `…`` for an entry that came from a pattern.
+fn matched_by(pattern: &Option<String>) -> String {
+    pattern
+        .as_ref()
+        .map(|p| format!(", matched by `{p}`"))
+        .unwrap_or_default()
 }
 
 /// A `secretFrom[].files` or `secretFrom[].binaryFiles` entry: `path` or `key=path`.
@@ -195,6 +211,8 @@ pub struct FileEntry {
     pub key: String,
     /// The path, relative to the kustomization root.
     pub path: String,
+    /// The pattern as written, when `path` is one of its matches.
+    pub pattern: Option<String>,
 }
 
 impl FileEntry {
@@ -236,18 +254,30 @@ impl FileEntry {
             entry: entry.to_string(),
             key,
             path,
+            pattern: None,
         })
     }
 
-    /// How error messages name this entry: ``secretFrom[0].files[1] (`db=db.yaml`)``.
+    /// Whether the entry names its key (`key=path`).
+    pub fn has_key(&self) -> bool {
+        self.entry.contains('=')
+    }
+
+    /// How error messages name this entry: ``secretFrom[0].files[1] (`db=db.yaml`)``, or
+    /// ``secretFrom[0].files[0] (`a.yaml`, matched by `*.yaml`)``.
     pub fn origin(&self) -> String {
-        format!("{} (`{}`)", self.field, self.entry)
+        format!(
+            "{} (`{}`{})",
+            self.field,
+            self.entry,
+            matched_by(&self.pattern)
+        )
     }
 }
 
 /// Go's `filepath.Base` on Unix, which KSOPS uses to derive a key from a bare path: trailing
 /// slashes are dropped, then the last element is kept (`""` → `.`, `/` → `/`).
-fn go_base(path: &str) -> String {
+pub(crate) fn go_base(path: &str) -> String {
     if path.is_empty() {
         return ".".into();
     }
@@ -364,7 +394,11 @@ impl GeneratorConfig {
         out.files = files
             .unwrap_or_default()
             .into_iter()
-            .map(|(field, path)| PathEntry { field, path })
+            .map(|(field, path)| PathEntry {
+                field,
+                path,
+                pattern: None,
+            })
             .collect();
         out.secret_from = secret_from.unwrap_or_default();
         let count = out.files.len()
@@ -452,7 +486,11 @@ fn spec(value: &Value, index: usize) -> Result<SecretSpec, SchemaError> {
                 spec.envs = string_list(value, &path)?
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|(field, path)| PathEntry { field, path })
+                    .map(|(field, path)| PathEntry {
+                        field,
+                        path,
+                        pattern: None,
+                    })
                     .collect();
             }
             other => return Err(unknown_in_spec(other, &here)),

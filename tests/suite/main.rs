@@ -22,6 +22,7 @@ mod examples;
 mod generator_contracts;
 mod generator_krm;
 mod generator_legacy;
+mod globs;
 mod ksops_suite;
 mod kustomize_plugin;
 mod leaks;

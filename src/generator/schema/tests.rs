@@ -56,11 +56,13 @@ fn full_config() {
         vec![
             PathEntry {
                 field: "files[0]".into(),
-                path: "./secret.enc.yaml".into()
+                path: "./secret.enc.yaml".into(),
+                pattern: None,
             },
             PathEntry {
                 field: "files[1]".into(),
-                path: "./configmap.enc.yaml".into()
+                path: "./configmap.enc.yaml".into(),
+                pattern: None,
             },
         ]
     );
