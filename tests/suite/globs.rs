@@ -38,7 +38,15 @@ impl Tree {
             if regex {
                 flags.extend(["--encrypted-regex", "^(data|stringData)$"]);
             }
-            support::sops_encrypt(sops, dir, name, plaintext.as_bytes(), &[], &flags);
+            support::sops_encrypt(
+                sops,
+                dir,
+                name,
+                plaintext.as_bytes(),
+                &[],
+                &flags,
+                support::NO_ENV,
+            );
         };
         for (overlay, names) in [("dev", &["db", "api"][..]), ("prod", &["db", "cache"])] {
             let dir = root.join("overlays").join(overlay);
