@@ -300,6 +300,17 @@ impl Checker {
         }
     }
 
+    /// Records a finding on a file reference of a generator or kustomization, at `origin`.
+    fn reference_finding(&mut self, rule: Rule, origin: &Origin, message: String, fix: String) {
+        self.findings.push(Finding {
+            rule,
+            file: origin.file.clone(),
+            line: origin.line,
+            message,
+            fix,
+        });
+    }
+
     /// A generator's pattern that ksops would refuse to expand.
     fn pattern_finding(&mut self, named: &str, origin: &Origin, site: &Path, error: GlobError) {
         let dir = relative_display(&self.root, site);
@@ -307,13 +318,13 @@ impl Checker {
             GlobError::Absolute { .. } | GlobError::Parent { .. } => (
                 Rule::OutsideRoot,
                 format!(
-                    "write the pattern relative to the kustomization directory `{dir}`, without                      `..` (patterns only match files below it)"
+                    "write the pattern relative to the kustomization directory `{dir}`, without `..` (patterns only match files below it)"
                 ),
             ),
             GlobError::NoMatch { .. } => (
                 Rule::MissingFile,
                 format!(
-                    "add the files, or fix the pattern (relative to the kustomization directory                      `{dir}`; it matches regular files only and never follows symlinks)"
+                    "add the files, or fix the pattern (relative to the kustomization directory `{dir}`; it matches regular files only and never follows symlinks)"
                 ),
             ),
             _ => (
@@ -321,13 +332,7 @@ impl Checker {
                 "fix the generator config: ksops refuses it".to_owned(),
             ),
         };
-        self.findings.push(Finding {
-            rule,
-            file: origin.file.clone(),
-            line: origin.line,
-            message: format!("{named}: {error}"),
-            fix,
-        });
+        self.reference_finding(rule, origin, format!("{named}: {error}"), fix);
     }
 
     /// Encrypted files under a kustomization directory that nothing in that build reads.
@@ -404,13 +409,7 @@ impl Checker {
                 ),
             ),
         };
-        self.findings.push(Finding {
-            rule,
-            file: origin.file.clone(),
-            line: origin.line,
-            message: format!("{named}: {error}"),
-            fix,
-        });
+        self.reference_finding(rule, origin, format!("{named}: {error}"), fix);
     }
 
     /// Every file in the tree: creation rules, partial encryption, recipient drift and
